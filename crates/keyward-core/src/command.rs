@@ -1,0 +1,89 @@
+//! Commands: what a person asks the register to do. Validation lives in
+//! [`crate::Register::execute`]; a command that passes becomes one event.
+
+use crate::ids::{AreaId, DeviceId, KeyId, LockId, LockerId, PersonId, SiteId};
+use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A source of randomness for ids and tag ids. The app draws from the browser's crypto, tests
+/// from a seeded generator; the core never picks its own.
+pub trait Entropy {
+    fn next_u64(&mut self) -> u64;
+}
+
+/// Who is acting, where and when: everything an event records besides its change.
+pub struct Context<'a> {
+    pub actor: String,
+    pub device: DeviceId,
+    pub now: DateTime<Utc>,
+    pub entropy: &'a mut dyn Entropy,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    CreateSite {
+        name: String,
+    },
+    AddArea {
+        site: SiteId,
+        name: String,
+    },
+    AddLocker {
+        site: SiteId,
+        area: AreaId,
+        number: String,
+    },
+    /// "A-001" to "A-120": all or nothing.
+    AddLockerRange {
+        site: SiteId,
+        area: AreaId,
+        from: String,
+        to: String,
+    },
+    /// `Some(reason)` takes a locker out of service; `None` puts it back.
+    SetLockerService {
+        locker: LockerId,
+        out_of_service: Option<String>,
+    },
+    FitLock {
+        locker: LockerId,
+        kind: LockKind,
+        code: String,
+        /// Empty for none.
+        suite: String,
+    },
+    AddKeys {
+        lock: LockId,
+        kind: KeyKind,
+        count: u32,
+        /// Where the keys are kept, e.g. "Cabinet 1, hook 12"; empty for not recorded.
+        storage: String,
+    },
+    AddPerson {
+        site: SiteId,
+        details: PersonDetails,
+    },
+    EditPerson {
+        person: PersonId,
+        details: PersonDetails,
+    },
+    IssueKey {
+        key: KeyId,
+        locker: LockerId,
+        holder: Holder,
+        date: NaiveDate,
+        /// Set for a temporary sign-out.
+        expected_return: Option<NaiveDate>,
+        confirmation: Confirmation,
+        notes: String,
+    },
+    ReturnKey {
+        key: KeyId,
+        /// Who brought it back; empty means the holder.
+        brought_by: String,
+        received_by: String,
+        condition: Condition,
+        notes: String,
+    },
+}

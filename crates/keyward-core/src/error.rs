@@ -1,0 +1,114 @@
+//! Why a command was refused, in words a caretaker can act on.
+
+use thiserror::Error;
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CommandError {
+    #[error("Enter a name for the site, for example “Northgate School”.")]
+    SiteNameEmpty,
+    #[error("There is already a site called “{name}”. Choose another name.")]
+    SiteNameTaken { name: String },
+    #[error("That site is not in the register on this device.")]
+    UnknownSite,
+    #[error("Enter a name for the area, for example “Science block, ground floor”.")]
+    AreaNameEmpty,
+    #[error("{site} already has an area called “{name}”. Choose another name.")]
+    AreaNameTaken { site: String, name: String },
+    #[error("Choose an area of this site for the lockers.")]
+    UnknownArea,
+    #[error("Enter a locker number, for example A12.")]
+    LockerNumberEmpty,
+    #[error("Locker numbers can use letters, digits, spaces, “-”, “/” and “.” only. Remove the “{character}”.")]
+    LockerNumberCharacter { character: char },
+    #[error("Locker numbers can be at most {max} characters long.")]
+    LockerNumberTooLong { max: usize },
+    #[error("Locker {number} already exists at {site}. Choose another number, or open {number} to change it.")]
+    LockerNumberTaken { site: String, number: String },
+    #[error("Both ends of a range need a number at the end, for example A-001 to A-120.")]
+    RangeNeedsNumbers,
+    #[error("{from} and {to} start differently. Give both ends the same start, for example A-001 to A-120.")]
+    RangePrefixesDiffer { from: String, to: String },
+    #[error("The range runs backwards: {from} comes after {to}. Swap them.")]
+    RangeBackwards { from: String, to: String },
+    #[error("That range has {count} lockers; at most {max} can be added at once. Split it into smaller ranges.")]
+    RangeTooLarge { count: u64, max: usize },
+    #[error("Nothing was added: {} already {} at {site}: {}. Choose a range that avoids {}.",
+        plural(*count, "locker", "lockers"), if *count == 1 { "exists" } else { "exist" },
+        list(numbers, *count), if *count == 1 { "it" } else { "them" })]
+    RangeCollides {
+        site: String,
+        numbers: Vec<String>,
+        count: usize,
+    },
+    #[error("That locker is not in the register on this device.")]
+    UnknownLocker,
+    #[error("Locker {number} already has a lock. Lock changes are a separate procedure.")]
+    LockAlreadyFitted { number: String },
+    #[error(
+        "Enter the lock's code: the code its keys are cut to (it is stamped on the lock or a key)."
+    )]
+    LockCodeEmpty,
+    #[error("That lock is not in the register on this device.")]
+    UnknownLock,
+    #[error("Choose how many keys to add: from 1 to {max}.")]
+    KeyCountOutOfRange { max: u32 },
+    #[error("A combination or electronic lock has no keys to add.")]
+    LockHasNoKeys,
+    #[error("That key is not in the register on this device.")]
+    UnknownKey,
+    #[error("Enter the person's name.")]
+    PersonNameEmpty,
+    #[error("Reference {reference} already belongs to {name}. Check the number, or open {name} instead.")]
+    ReferenceTaken { reference: String, name: String },
+    #[error("That person is not in the register on this device.")]
+    UnknownPerson,
+    #[error("Key {tag} is {state}, not in store, so it cannot be issued. Return it first, or choose another key.")]
+    KeyNotInStore { tag: String, state: String },
+    #[error("Key {tag} does not open locker {number}. Choose one of locker {number}'s keys.")]
+    KeyNotForLocker { tag: String, number: String },
+    #[error("Locker {number} is out of service. Put it back in service before issuing its keys.")]
+    LockerOutOfService { number: String },
+    #[error(
+        "{name} already holds a key to locker {number} (key {tag}). One key per person per locker."
+    )]
+    AlreadyHoldsKey {
+        name: String,
+        number: String,
+        tag: String,
+    },
+    #[error("Master keys are not issued like locker keys: they are signed out to an authorised holder with a reason.")]
+    MasterKeyNotIssued,
+    #[error("Choose who the key is issued to: a person, or enter a department.")]
+    HolderMissing,
+    #[error(
+        "The expected return ({expected}) is before the issue date ({date}). Choose a later date."
+    )]
+    ReturnBeforeIssue { date: String, expected: String },
+    #[error("Confirm the issue: the person taking the key types their name or signs on screen.")]
+    ConfirmationMissing,
+    #[error("Key {tag} is {state}, not out, so there is nothing to return.")]
+    KeyNotOut { tag: String, state: String },
+    #[error("Enter who received the key back.")]
+    ReceiverMissing,
+    #[error("Enter the reason the locker is out of service, for example “door hinge broken”.")]
+    ReasonMissing,
+    #[error("Locker {number} is already in service.")]
+    AlreadyInService { number: String },
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
+
+/// "A1, A2, A3" or "A1, A2 … and 7 more".
+fn list(shown: &[String], count: usize) -> String {
+    let mut text = shown.join(", ");
+    if count > shown.len() {
+        text.push_str(&format!(" and {} more", count - shown.len()));
+    }
+    text
+}

@@ -1,0 +1,98 @@
+//! Events: the append-only log and the unit of sync. An event is self-contained (it carries
+//! every id it creates), so it can be shipped to another device and folded there unchanged.
+
+use crate::ids::{
+    AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
+};
+use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    /// Who did it: the name of the person using the device.
+    pub actor: String,
+    pub device: DeviceId,
+    /// The device's clock when it was recorded.
+    pub at: DateTime<Utc>,
+    pub change: Change,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLocker {
+    pub id: LockerId,
+    pub number: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewKey {
+    pub id: KeyId,
+    pub copy: u32,
+    pub tag: TagId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Change {
+    SiteCreated {
+        site: SiteId,
+        name: String,
+    },
+    AreaAdded {
+        area: AreaId,
+        site: SiteId,
+        name: String,
+    },
+    /// One locker or a whole range: one event either way, so a range lands whole.
+    LockersAdded {
+        site: SiteId,
+        area: AreaId,
+        lockers: Vec<NewLocker>,
+    },
+    LockerServiceChanged {
+        locker: LockerId,
+        /// `Some(reason)` takes it out of service, `None` puts it back.
+        out_of_service: Option<String>,
+    },
+    LockFitted {
+        lock: LockId,
+        locker: LockerId,
+        kind: LockKind,
+        code: String,
+        suite: Option<String>,
+    },
+    KeysAdded {
+        lock: LockId,
+        kind: KeyKind,
+        storage: Option<String>,
+        keys: Vec<NewKey>,
+    },
+    PersonAdded {
+        person: PersonId,
+        site: SiteId,
+        details: PersonDetails,
+    },
+    PersonEdited {
+        person: PersonId,
+        details: PersonDetails,
+    },
+    KeyIssued {
+        loan: LoanId,
+        key: KeyId,
+        locker: LockerId,
+        holder: Holder,
+        date: NaiveDate,
+        expected_return: Option<NaiveDate>,
+        confirmation: Confirmation,
+        notes: String,
+    },
+    KeyReturned {
+        loan: LoanId,
+        key: KeyId,
+        brought_by: String,
+        received_by: String,
+        condition: Condition,
+        notes: String,
+    },
+}

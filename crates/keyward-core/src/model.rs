@@ -1,0 +1,278 @@
+//! The things in the register, as derived from the event log.
+
+use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub id: SiteId,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Area {
+    pub id: AreaId,
+    pub site: SiteId,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Locker {
+    pub id: LockerId,
+    pub site: SiteId,
+    pub area: AreaId,
+    /// Normalised: trimmed, upper case, single spaces.
+    pub number: String,
+    /// The lock fitted now; earlier locks keep their own records.
+    pub lock: Option<LockId>,
+    /// Why it is out of service, when it is.
+    pub out_of_service: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LockKind {
+    Keyed,
+    Combination,
+    Electronic,
+}
+
+impl LockKind {
+    pub const ALL: [LockKind; 3] = [LockKind::Keyed, LockKind::Combination, LockKind::Electronic];
+    pub fn label(self) -> &'static str {
+        match self {
+            LockKind::Keyed => "Keyed",
+            LockKind::Combination => "Combination",
+            LockKind::Electronic => "Electronic",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lock {
+    pub id: LockId,
+    pub locker: LockerId,
+    pub kind: LockKind,
+    /// The code a key is cut to. Never printed on a label.
+    pub code: String,
+    /// The master-key suite this lock belongs to.
+    pub suite: Option<String>,
+    pub fitted_at: DateTime<Utc>,
+    pub keys: Vec<KeyId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyKind {
+    User,
+    Spare,
+    Master,
+}
+
+impl KeyKind {
+    pub const ALL: [KeyKind; 3] = [KeyKind::User, KeyKind::Spare, KeyKind::Master];
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyKind::User => "User key",
+            KeyKind::Spare => "Spare key",
+            KeyKind::Master => "Master key",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyState {
+    InStore,
+    Issued,
+    SignedOut,
+    Lost,
+    Stolen,
+    Damaged,
+    Retired,
+}
+
+impl KeyState {
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyState::InStore => "In store",
+            KeyState::Issued => "Issued",
+            KeyState::SignedOut => "Signed out",
+            KeyState::Lost => "Lost",
+            KeyState::Stolen => "Stolen",
+            KeyState::Damaged => "Damaged",
+            KeyState::Retired => "Retired",
+        }
+    }
+
+    /// Out with somebody: issued for the term or signed out for a while.
+    pub fn is_out(self) -> bool {
+        matches!(self, KeyState::Issued | KeyState::SignedOut)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub id: KeyId,
+    pub lock: LockId,
+    pub copy: u32,
+    pub kind: KeyKind,
+    pub tag: TagId,
+    pub state: KeyState,
+    /// Where it lives when in store, e.g. "Cabinet 1, hook 12".
+    pub storage: Option<String>,
+    /// The loan it is out on, when it is out.
+    pub loan: Option<LoanId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PersonKind {
+    Pupil,
+    Staff,
+    Contractor,
+    Member,
+}
+
+impl PersonKind {
+    pub const ALL: [PersonKind; 4] = [
+        PersonKind::Pupil,
+        PersonKind::Staff,
+        PersonKind::Contractor,
+        PersonKind::Member,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            PersonKind::Pupil => "Pupil",
+            PersonKind::Staff => "Staff",
+            PersonKind::Contractor => "Contractor",
+            PersonKind::Member => "Member",
+        }
+    }
+}
+
+/// What a person is, as typed on the person form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonDetails {
+    pub name: String,
+    pub kind: PersonKind,
+    /// Pupil or staff number; unique within the site when given.
+    #[serde(default)]
+    pub reference: String,
+    #[serde(default)]
+    pub department: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub id: PersonId,
+    pub site: SiteId,
+    pub details: PersonDetails,
+}
+
+/// Who a key is issued to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Holder {
+    Person(PersonId),
+    Department(String),
+}
+
+/// How the person taking a key confirmed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Confirmation {
+    TypedName(String),
+    /// A signature drawn on screen, as SVG path data in a 300×120 box.
+    Signature(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Condition {
+    Fine,
+    Damaged,
+}
+
+impl Condition {
+    pub fn label(self) -> &'static str {
+        match self {
+            Condition::Fine => "Fine",
+            Condition::Damaged => "Damaged",
+        }
+    }
+}
+
+/// One issue of a key and, once it came back, its return. The issue record of DOMAIN.md.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loan {
+    pub id: LoanId,
+    pub key: KeyId,
+    pub locker: LockerId,
+    pub holder: Holder,
+    pub date: NaiveDate,
+    /// Set for a temporary sign-out.
+    pub expected_return: Option<NaiveDate>,
+    pub confirmation: Confirmation,
+    pub notes: String,
+    pub issued_by: String,
+    pub issued_at: DateTime<Utc>,
+    pub issue_event: EventId,
+    pub returned: Option<Return>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Return {
+    pub brought_by: String,
+    pub received_by: String,
+    pub condition: Condition,
+    pub notes: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A locker's state as a person filters for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockerStatus {
+    /// A key is issued to someone.
+    InUse,
+    /// A key is signed out for a while.
+    OnLoan,
+    /// Lock fitted, no key out.
+    Free,
+    /// No lock fitted yet.
+    NoLock,
+    OutOfService,
+}
+
+impl LockerStatus {
+    pub const ALL: [LockerStatus; 5] = [
+        LockerStatus::InUse,
+        LockerStatus::OnLoan,
+        LockerStatus::Free,
+        LockerStatus::NoLock,
+        LockerStatus::OutOfService,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            LockerStatus::InUse => "In use",
+            LockerStatus::OnLoan => "Signed out",
+            LockerStatus::Free => "Free",
+            LockerStatus::NoLock => "No lock",
+            LockerStatus::OutOfService => "Out of service",
+        }
+    }
+    /// A stable short name, for CSS classes and URLs.
+    pub fn slug(self) -> &'static str {
+        match self {
+            LockerStatus::InUse => "in-use",
+            LockerStatus::OnLoan => "signed-out",
+            LockerStatus::Free => "free",
+            LockerStatus::NoLock => "no-lock",
+            LockerStatus::OutOfService => "out-of-service",
+        }
+    }
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.slug() == slug)
+    }
+}
+
+impl fmt::Display for LockerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}

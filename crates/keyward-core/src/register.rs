@@ -1,0 +1,809 @@
+//! The register: the state folded from the event log, the rules that turn commands into
+//! events, and the queries the screens ask.
+
+use crate::command::{Command, Context};
+use crate::error::CommandError;
+use crate::event::{Change, Event, NewKey, NewLocker};
+use crate::format::uk_date;
+use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::model::{
+    Area, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Lock, LockKind, Locker, LockerStatus,
+    Person, PersonDetails, Return, Site,
+};
+use crate::normalise::{normalise_locker_number, parse_locker_range, tidy};
+use crate::timeline::{Entry, What};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// The most keys one "add keys" may create.
+pub const MAX_KEYS_AT_ONCE: u32 = 50;
+/// Collisions named in a refused range; the rest are counted.
+const COLLISIONS_SHOWN: usize = 10;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Register {
+    sites: BTreeMap<SiteId, Site>,
+    areas: BTreeMap<AreaId, Area>,
+    lockers: BTreeMap<LockerId, Locker>,
+    locks: BTreeMap<LockId, Lock>,
+    keys: BTreeMap<KeyId, Key>,
+    people: BTreeMap<PersonId, Person>,
+    loans: BTreeMap<LoanId, Loan>,
+    /// (site, normalised number) → locker.
+    numbers: BTreeMap<(SiteId, String), LockerId>,
+    tags: BTreeMap<TagId, KeyId>,
+    timelines: BTreeMap<LockerId, Vec<Entry>>,
+    applied: BTreeSet<EventId>,
+    events: usize,
+}
+
+impl Register {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state after `events`, in order.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut register = Self::new();
+        for event in events {
+            register.apply(event);
+        }
+        register
+    }
+
+    /// Checks a command against the current state. On success the returned event is what must
+    /// be stored and then [applied](Self::apply); the register itself is not changed here.
+    pub fn execute(&self, command: Command, ctx: &mut Context<'_>) -> Result<Event, CommandError> {
+        let change = self.decide(command, ctx)?;
+        Ok(Event {
+            id: EventId::generate(ctx.now, ctx.entropy),
+            actor: ctx.actor.clone(),
+            device: ctx.device,
+            at: ctx.now,
+            change,
+        })
+    }
+
+    fn decide(&self, command: Command, ctx: &mut Context<'_>) -> Result<Change, CommandError> {
+        let now = ctx.now;
+        match command {
+            Command::CreateSite { name } => {
+                let name = tidy(&name);
+                if name.is_empty() {
+                    return Err(CommandError::SiteNameEmpty);
+                }
+                if self
+                    .sites
+                    .values()
+                    .any(|s| s.name.eq_ignore_ascii_case(&name))
+                {
+                    return Err(CommandError::SiteNameTaken { name });
+                }
+                Ok(Change::SiteCreated {
+                    site: SiteId::generate(now, ctx.entropy),
+                    name,
+                })
+            }
+            Command::AddArea { site, name } => {
+                let site = self.site(site).ok_or(CommandError::UnknownSite)?;
+                let name = tidy(&name);
+                if name.is_empty() {
+                    return Err(CommandError::AreaNameEmpty);
+                }
+                if self
+                    .areas_of(site.id)
+                    .iter()
+                    .any(|a| a.name.eq_ignore_ascii_case(&name))
+                {
+                    return Err(CommandError::AreaNameTaken {
+                        site: site.name.clone(),
+                        name,
+                    });
+                }
+                Ok(Change::AreaAdded {
+                    area: AreaId::generate(now, ctx.entropy),
+                    site: site.id,
+                    name,
+                })
+            }
+            Command::AddLocker { site, area, number } => {
+                let numbers = vec![normalise_locker_number(&number)?];
+                self.lockers_added(site, area, numbers, ctx)
+            }
+            Command::AddLockerRange {
+                site,
+                area,
+                from,
+                to,
+            } => {
+                let numbers = parse_locker_range(&from, &to)?;
+                self.lockers_added(site, area, numbers, ctx)
+            }
+            Command::SetLockerService {
+                locker,
+                out_of_service,
+            } => {
+                let locker = self.locker(locker).ok_or(CommandError::UnknownLocker)?;
+                let out_of_service = match out_of_service {
+                    Some(reason) => {
+                        let reason = tidy(&reason);
+                        if reason.is_empty() {
+                            return Err(CommandError::ReasonMissing);
+                        }
+                        Some(reason)
+                    }
+                    None if locker.out_of_service.is_none() => {
+                        return Err(CommandError::AlreadyInService {
+                            number: locker.number.clone(),
+                        })
+                    }
+                    None => None,
+                };
+                Ok(Change::LockerServiceChanged {
+                    locker: locker.id,
+                    out_of_service,
+                })
+            }
+            Command::FitLock {
+                locker,
+                kind,
+                code,
+                suite,
+            } => {
+                let locker = self.locker(locker).ok_or(CommandError::UnknownLocker)?;
+                if locker.lock.is_some() {
+                    return Err(CommandError::LockAlreadyFitted {
+                        number: locker.number.clone(),
+                    });
+                }
+                let code = tidy(&code).to_uppercase();
+                if code.is_empty() {
+                    return Err(CommandError::LockCodeEmpty);
+                }
+                let suite = tidy(&suite);
+                Ok(Change::LockFitted {
+                    lock: LockId::generate(now, ctx.entropy),
+                    locker: locker.id,
+                    kind,
+                    code,
+                    suite: (!suite.is_empty()).then_some(suite),
+                })
+            }
+            Command::AddKeys {
+                lock,
+                kind,
+                count,
+                storage,
+            } => {
+                let lock = self.lock(lock).ok_or(CommandError::UnknownLock)?;
+                if lock.kind != LockKind::Keyed {
+                    return Err(CommandError::LockHasNoKeys);
+                }
+                if !(1..=MAX_KEYS_AT_ONCE).contains(&count) {
+                    return Err(CommandError::KeyCountOutOfRange {
+                        max: MAX_KEYS_AT_ONCE,
+                    });
+                }
+                let first_copy = lock
+                    .keys
+                    .iter()
+                    .filter_map(|k| self.key(*k))
+                    .map(|k| k.copy)
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                let mut fresh = HashSet::new();
+                let keys = (0..count)
+                    .map(|i| {
+                        let tag = loop {
+                            let tag = TagId::generate(ctx.entropy);
+                            if !self.tags.contains_key(&tag) && fresh.insert(tag.clone()) {
+                                break tag;
+                            }
+                        };
+                        NewKey {
+                            id: KeyId::generate(now, ctx.entropy),
+                            copy: first_copy + i,
+                            tag,
+                        }
+                    })
+                    .collect();
+                let storage = tidy(&storage);
+                Ok(Change::KeysAdded {
+                    lock: lock.id,
+                    kind,
+                    storage: (!storage.is_empty()).then_some(storage),
+                    keys,
+                })
+            }
+            Command::AddPerson { site, details } => {
+                let site = self.site(site).ok_or(CommandError::UnknownSite)?;
+                let details = self.check_person(site.id, None, details)?;
+                Ok(Change::PersonAdded {
+                    person: PersonId::generate(now, ctx.entropy),
+                    site: site.id,
+                    details,
+                })
+            }
+            Command::EditPerson { person, details } => {
+                let person = self.person(person).ok_or(CommandError::UnknownPerson)?;
+                let details = self.check_person(person.site, Some(person.id), details)?;
+                Ok(Change::PersonEdited {
+                    person: person.id,
+                    details,
+                })
+            }
+            Command::IssueKey {
+                key,
+                locker,
+                holder,
+                date,
+                expected_return,
+                confirmation,
+                notes,
+            } => self.check_issue(
+                key,
+                locker,
+                holder,
+                date,
+                expected_return,
+                confirmation,
+                notes,
+                ctx,
+            ),
+            Command::ReturnKey {
+                key,
+                brought_by,
+                received_by,
+                condition,
+                notes,
+            } => {
+                let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+                let loan = match key.loan.and_then(|l| self.loan(l)) {
+                    Some(loan) if key.state.is_out() => loan,
+                    _ => {
+                        return Err(CommandError::KeyNotOut {
+                            tag: key.tag.to_string(),
+                            state: key.state.label().to_lowercase(),
+                        })
+                    }
+                };
+                let received_by = tidy(&received_by);
+                if received_by.is_empty() {
+                    return Err(CommandError::ReceiverMissing);
+                }
+                let brought_by = match tidy(&brought_by) {
+                    b if b.is_empty() => self.holder_name(&loan.holder),
+                    b => b,
+                };
+                Ok(Change::KeyReturned {
+                    loan: loan.id,
+                    key: key.id,
+                    brought_by,
+                    received_by,
+                    condition,
+                    notes: notes.trim().to_string(),
+                })
+            }
+        }
+    }
+
+    fn lockers_added(
+        &self,
+        site: SiteId,
+        area: AreaId,
+        numbers: Vec<String>,
+        ctx: &mut Context<'_>,
+    ) -> Result<Change, CommandError> {
+        let site = self.site(site).ok_or(CommandError::UnknownSite)?;
+        match self.area(area) {
+            Some(a) if a.site == site.id => {}
+            _ => return Err(CommandError::UnknownArea),
+        }
+        let taken: Vec<&String> = numbers
+            .iter()
+            .filter(|n| self.numbers.contains_key(&(site.id, (*n).clone())))
+            .collect();
+        if numbers.len() == 1 && taken.len() == 1 {
+            return Err(CommandError::LockerNumberTaken {
+                site: site.name.clone(),
+                number: numbers[0].clone(),
+            });
+        }
+        if !taken.is_empty() {
+            return Err(CommandError::RangeCollides {
+                site: site.name.clone(),
+                count: taken.len(),
+                numbers: taken.into_iter().take(COLLISIONS_SHOWN).cloned().collect(),
+            });
+        }
+        let lockers = numbers
+            .into_iter()
+            .map(|number| NewLocker {
+                id: LockerId::generate(ctx.now, ctx.entropy),
+                number,
+            })
+            .collect();
+        Ok(Change::LockersAdded {
+            site: site.id,
+            area,
+            lockers,
+        })
+    }
+
+    fn check_person(
+        &self,
+        site: SiteId,
+        editing: Option<PersonId>,
+        details: PersonDetails,
+    ) -> Result<PersonDetails, CommandError> {
+        let details = PersonDetails {
+            name: tidy(&details.name),
+            kind: details.kind,
+            reference: tidy(&details.reference).to_uppercase(),
+            department: tidy(&details.department),
+        };
+        if details.name.is_empty() {
+            return Err(CommandError::PersonNameEmpty);
+        }
+        if !details.reference.is_empty() {
+            if let Some(other) = self
+                .people_of(site)
+                .into_iter()
+                .find(|p| Some(p.id) != editing && p.details.reference == details.reference)
+            {
+                return Err(CommandError::ReferenceTaken {
+                    reference: details.reference,
+                    name: other.details.name.clone(),
+                });
+            }
+        }
+        Ok(details)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_issue(
+        &self,
+        key: KeyId,
+        locker: LockerId,
+        holder: Holder,
+        date: chrono::NaiveDate,
+        expected_return: Option<chrono::NaiveDate>,
+        confirmation: Confirmation,
+        notes: String,
+        ctx: &mut Context<'_>,
+    ) -> Result<Change, CommandError> {
+        let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        let locker = self.locker(locker).ok_or(CommandError::UnknownLocker)?;
+        if self.lock(key.lock).map(|l| l.locker) != Some(locker.id) || locker.lock != Some(key.lock)
+        {
+            return Err(CommandError::KeyNotForLocker {
+                tag: key.tag.to_string(),
+                number: locker.number.clone(),
+            });
+        }
+        if key.kind == KeyKind::Master {
+            return Err(CommandError::MasterKeyNotIssued);
+        }
+        if key.state != KeyState::InStore {
+            return Err(CommandError::KeyNotInStore {
+                tag: key.tag.to_string(),
+                state: key.state.label().to_lowercase(),
+            });
+        }
+        if locker.out_of_service.is_some() {
+            return Err(CommandError::LockerOutOfService {
+                number: locker.number.clone(),
+            });
+        }
+        let holder = match holder {
+            Holder::Person(person) => {
+                let person = self.person(person).ok_or(CommandError::UnknownPerson)?;
+                if let Some(held) = self.keys_of_locker(locker.id).into_iter().find(|k| {
+                    self.current_loan(k.id)
+                        .is_some_and(|l| l.holder == Holder::Person(person.id))
+                }) {
+                    return Err(CommandError::AlreadyHoldsKey {
+                        name: person.details.name.clone(),
+                        number: locker.number.clone(),
+                        tag: held.tag.to_string(),
+                    });
+                }
+                Holder::Person(person.id)
+            }
+            Holder::Department(name) => {
+                let name = tidy(&name);
+                if name.is_empty() {
+                    return Err(CommandError::HolderMissing);
+                }
+                Holder::Department(name)
+            }
+        };
+        if let Some(expected) = expected_return {
+            if expected < date {
+                return Err(CommandError::ReturnBeforeIssue {
+                    date: uk_date(date),
+                    expected: uk_date(expected),
+                });
+            }
+        }
+        let confirmation = match confirmation {
+            Confirmation::TypedName(name) => Confirmation::TypedName(tidy(&name)),
+            Confirmation::Signature(path) => Confirmation::Signature(path.trim().to_string()),
+        };
+        if matches!(&confirmation, Confirmation::TypedName(s) | Confirmation::Signature(s) if s.is_empty())
+        {
+            return Err(CommandError::ConfirmationMissing);
+        }
+        Ok(Change::KeyIssued {
+            loan: LoanId::generate(ctx.now, ctx.entropy),
+            key: key.id,
+            locker: locker.id,
+            holder,
+            date,
+            expected_return,
+            confirmation,
+            notes: notes.trim().to_string(),
+        })
+    }
+
+    /// Folds one event into the state. Total and idempotent: an event already applied, or one
+    /// that refers to something this register does not hold, changes nothing.
+    pub fn apply(&mut self, event: &Event) {
+        if !self.applied.insert(event.id) {
+            return;
+        }
+        self.events += 1;
+        let entry = |what| Entry {
+            event: event.id,
+            at: event.at,
+            actor: event.actor.clone(),
+            what,
+        };
+        match &event.change {
+            Change::SiteCreated { site, name } => {
+                self.sites.entry(*site).or_insert_with(|| Site {
+                    id: *site,
+                    name: name.clone(),
+                });
+            }
+            Change::AreaAdded { area, site, name } => {
+                if self.sites.contains_key(site) {
+                    self.areas.entry(*area).or_insert_with(|| Area {
+                        id: *area,
+                        site: *site,
+                        name: name.clone(),
+                    });
+                }
+            }
+            Change::LockersAdded {
+                site,
+                area,
+                lockers,
+            } => {
+                for new in lockers {
+                    let slot = (*site, new.number.clone());
+                    if self.numbers.contains_key(&slot) || self.lockers.contains_key(&new.id) {
+                        continue;
+                    }
+                    self.numbers.insert(slot, new.id);
+                    self.lockers.insert(
+                        new.id,
+                        Locker {
+                            id: new.id,
+                            site: *site,
+                            area: *area,
+                            number: new.number.clone(),
+                            lock: None,
+                            out_of_service: None,
+                        },
+                    );
+                    self.timelines.insert(
+                        new.id,
+                        vec![entry(What::Added {
+                            number: new.number.clone(),
+                        })],
+                    );
+                }
+            }
+            Change::LockerServiceChanged {
+                locker,
+                out_of_service,
+            } => {
+                if let Some(l) = self.lockers.get_mut(locker) {
+                    l.out_of_service = out_of_service.clone();
+                    self.log(
+                        *locker,
+                        entry(What::Service {
+                            out_of_service: out_of_service.clone(),
+                        }),
+                    );
+                }
+            }
+            Change::LockFitted {
+                lock,
+                locker,
+                kind,
+                code,
+                suite,
+            } => {
+                if let Some(l) = self.lockers.get_mut(locker) {
+                    l.lock = Some(*lock);
+                    self.locks.insert(
+                        *lock,
+                        Lock {
+                            id: *lock,
+                            locker: *locker,
+                            kind: *kind,
+                            code: code.clone(),
+                            suite: suite.clone(),
+                            fitted_at: event.at,
+                            keys: Vec::new(),
+                        },
+                    );
+                    self.log(*locker, entry(What::LockFitted { lock: *lock }));
+                }
+            }
+            Change::KeysAdded {
+                lock,
+                kind,
+                storage,
+                keys,
+            } => {
+                let Some(l) = self.locks.get_mut(lock) else {
+                    return;
+                };
+                let locker = l.locker;
+                let mut added = Vec::new();
+                for new in keys {
+                    if self.keys.contains_key(&new.id) || self.tags.contains_key(&new.tag) {
+                        continue;
+                    }
+                    l.keys.push(new.id);
+                    self.tags.insert(new.tag.clone(), new.id);
+                    self.keys.insert(
+                        new.id,
+                        Key {
+                            id: new.id,
+                            lock: *lock,
+                            copy: new.copy,
+                            kind: *kind,
+                            tag: new.tag.clone(),
+                            state: KeyState::InStore,
+                            storage: storage.clone(),
+                            loan: None,
+                        },
+                    );
+                    added.push(new.id);
+                }
+                self.log(locker, entry(What::KeysAdded { keys: added }));
+            }
+            Change::PersonAdded {
+                person,
+                site,
+                details,
+            } => {
+                self.people.entry(*person).or_insert_with(|| Person {
+                    id: *person,
+                    site: *site,
+                    details: details.clone(),
+                });
+            }
+            Change::PersonEdited { person, details } => {
+                if let Some(p) = self.people.get_mut(person) {
+                    p.details = details.clone();
+                }
+            }
+            Change::KeyIssued {
+                loan,
+                key,
+                locker,
+                holder,
+                date,
+                expected_return,
+                confirmation,
+                notes,
+            } => {
+                let Some(k) = self.keys.get_mut(key) else {
+                    return;
+                };
+                k.state = if expected_return.is_some() {
+                    KeyState::SignedOut
+                } else {
+                    KeyState::Issued
+                };
+                k.loan = Some(*loan);
+                self.loans.insert(
+                    *loan,
+                    Loan {
+                        id: *loan,
+                        key: *key,
+                        locker: *locker,
+                        holder: holder.clone(),
+                        date: *date,
+                        expected_return: *expected_return,
+                        confirmation: confirmation.clone(),
+                        notes: notes.clone(),
+                        issued_by: event.actor.clone(),
+                        issued_at: event.at,
+                        issue_event: event.id,
+                        returned: None,
+                    },
+                );
+                self.log(*locker, entry(What::Issued { loan: *loan }));
+            }
+            Change::KeyReturned {
+                loan,
+                key,
+                brought_by,
+                received_by,
+                condition,
+                notes,
+            } => {
+                let (Some(k), Some(l)) = (self.keys.get_mut(key), self.loans.get_mut(loan)) else {
+                    return;
+                };
+                if k.loan == Some(*loan) {
+                    k.loan = None;
+                    k.state = match condition {
+                        crate::model::Condition::Fine => KeyState::InStore,
+                        crate::model::Condition::Damaged => KeyState::Damaged,
+                    };
+                }
+                l.returned = Some(Return {
+                    brought_by: brought_by.clone(),
+                    received_by: received_by.clone(),
+                    condition: *condition,
+                    notes: notes.clone(),
+                    at: event.at,
+                });
+                let locker = l.locker;
+                self.log(locker, entry(What::Returned { loan: *loan }));
+            }
+        }
+    }
+
+    fn log(&mut self, locker: LockerId, entry: Entry) {
+        self.timelines.entry(locker).or_default().push(entry);
+    }
+
+    // ----- queries -----
+
+    /// How many distinct events have been folded in.
+    pub fn event_count(&self) -> usize {
+        self.events
+    }
+
+    pub fn sites(&self) -> impl Iterator<Item = &Site> {
+        self.sites.values()
+    }
+    pub fn site(&self, id: SiteId) -> Option<&Site> {
+        self.sites.get(&id)
+    }
+    pub fn area(&self, id: AreaId) -> Option<&Area> {
+        self.areas.get(&id)
+    }
+    /// A site's areas by name.
+    pub fn areas_of(&self, site: SiteId) -> Vec<&Area> {
+        let mut areas: Vec<&Area> = self.areas.values().filter(|a| a.site == site).collect();
+        areas.sort_by_key(|a| a.name.to_lowercase());
+        areas
+    }
+    pub fn locker(&self, id: LockerId) -> Option<&Locker> {
+        self.lockers.get(&id)
+    }
+    /// Finds a locker by what a person typed ("a12 " finds A12).
+    pub fn locker_by_number(&self, site: SiteId, typed: &str) -> Option<&Locker> {
+        let number = normalise_locker_number(typed).ok()?;
+        self.numbers
+            .get(&(site, number))
+            .and_then(|id| self.lockers.get(id))
+    }
+    pub fn lockers(&self) -> impl Iterator<Item = &Locker> {
+        self.lockers.values()
+    }
+    pub fn locker_count(&self, site: SiteId) -> usize {
+        self.numbers
+            .range((site, String::new())..)
+            .take_while(|((s, _), _)| *s == site)
+            .count()
+    }
+    pub fn lock(&self, id: LockId) -> Option<&Lock> {
+        self.locks.get(&id)
+    }
+    pub fn key(&self, id: KeyId) -> Option<&Key> {
+        self.keys.get(&id)
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.keys.values()
+    }
+    pub fn key_by_tag(&self, tag: &TagId) -> Option<&Key> {
+        self.tags.get(tag).and_then(|id| self.keys.get(id))
+    }
+    /// The locker a key's lock is (or was) fitted to.
+    pub fn locker_of_key(&self, key: KeyId) -> Option<&Locker> {
+        let lock = self.lock(self.key(key)?.lock)?;
+        self.locker(lock.locker)
+    }
+    /// The keys of the lock fitted to a locker now, by copy number.
+    pub fn keys_of_locker(&self, locker: LockerId) -> Vec<&Key> {
+        self.locker(locker)
+            .and_then(|l| l.lock)
+            .and_then(|lock| self.lock(lock))
+            .map(|lock| lock.keys.iter().filter_map(|k| self.keys.get(k)).collect())
+            .unwrap_or_default()
+    }
+    pub fn people_of(&self, site: SiteId) -> Vec<&Person> {
+        let mut people: Vec<&Person> = self.people.values().filter(|p| p.site == site).collect();
+        people.sort_by_key(|p| p.details.name.to_lowercase());
+        people
+    }
+    pub fn person(&self, id: PersonId) -> Option<&Person> {
+        self.people.get(&id)
+    }
+    pub fn loan(&self, id: LoanId) -> Option<&Loan> {
+        self.loans.get(&id)
+    }
+    /// The loan a key is out on now.
+    pub fn current_loan(&self, key: KeyId) -> Option<&Loan> {
+        let key = self.key(key)?;
+        if !key.state.is_out() {
+            return None;
+        }
+        self.loan(key.loan?)
+    }
+    /// Every loan to a person, newest first.
+    pub fn loans_of(&self, person: PersonId) -> Vec<&Loan> {
+        let holder = Holder::Person(person);
+        let mut loans: Vec<&Loan> = self.loans.values().filter(|l| l.holder == holder).collect();
+        loans.sort_by_key(|l| std::cmp::Reverse(l.issue_event));
+        loans
+    }
+    /// Keys a person holds now.
+    pub fn keys_held_by(&self, person: PersonId) -> Vec<&Key> {
+        self.loans_of(person)
+            .into_iter()
+            .filter(|l| l.returned.is_none())
+            .filter_map(|l| self.key(l.key).filter(|k| k.loan == Some(l.id)))
+            .collect()
+    }
+    pub fn holder_name(&self, holder: &Holder) -> String {
+        match holder {
+            Holder::Person(p) => self
+                .person(*p)
+                .map(|p| p.details.name.clone())
+                .unwrap_or_else(|| "an unknown person".into()),
+            Holder::Department(d) => d.clone(),
+        }
+    }
+    pub fn status(&self, locker: &Locker) -> LockerStatus {
+        if locker.out_of_service.is_some() {
+            return LockerStatus::OutOfService;
+        }
+        if locker.lock.is_none() {
+            return LockerStatus::NoLock;
+        }
+        let keys = self.keys_of_locker(locker.id);
+        if keys.iter().any(|k| k.state == KeyState::Issued) {
+            LockerStatus::InUse
+        } else if keys.iter().any(|k| k.state == KeyState::SignedOut) {
+            LockerStatus::OnLoan
+        } else {
+            LockerStatus::Free
+        }
+    }
+    /// Who holds a key to the locker now, names joined.
+    pub fn holders_of(&self, locker: LockerId) -> Vec<String> {
+        self.keys_of_locker(locker)
+            .into_iter()
+            .filter_map(|k| self.current_loan(k.id))
+            .map(|l| self.holder_name(&l.holder))
+            .collect()
+    }
+    /// The locker's history, oldest first.
+    pub fn timeline(&self, locker: LockerId) -> &[Entry] {
+        self.timelines
+            .get(&locker)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}

@@ -1,0 +1,108 @@
+//! A locker's history, as a person reads it on the locker page.
+
+use crate::format::uk_date;
+use crate::ids::{EventId, KeyId, LoanId, LockId};
+use crate::model::{Condition, Confirmation};
+use crate::register::Register;
+use chrono::{DateTime, Utc};
+
+/// One line of a locker's history: which event, when, who, and what happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub event: EventId,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub what: What,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    Added { number: String },
+    Service { out_of_service: Option<String> },
+    LockFitted { lock: LockId },
+    KeysAdded { keys: Vec<KeyId> },
+    Issued { loan: LoanId },
+    Returned { loan: LoanId },
+}
+
+impl Register {
+    /// The entry in plain words, e.g. "Key K7M2P9Q issued to Sam Jones, back by 28/11/2026".
+    pub fn describe(&self, entry: &Entry) -> String {
+        let tag = |key: KeyId| {
+            self.key(key)
+                .map(|k| k.tag.to_string())
+                .unwrap_or_else(|| "?".into())
+        };
+        match &entry.what {
+            What::Added { number } => format!("Locker {number} added to the register"),
+            What::Service {
+                out_of_service: Some(reason),
+            } => format!("Taken out of service: {reason}"),
+            What::Service {
+                out_of_service: None,
+            } => "Put back in service".into(),
+            What::LockFitted { lock } => match self.lock(*lock) {
+                Some(l) => format!(
+                    "{} lock fitted, code {}{}",
+                    l.kind.label(),
+                    l.code,
+                    l.suite
+                        .as_ref()
+                        .map(|s| format!(", suite {s}"))
+                        .unwrap_or_default()
+                ),
+                None => "Lock fitted".into(),
+            },
+            What::KeysAdded { keys } => {
+                let tags: Vec<String> = keys.iter().map(|k| tag(*k)).collect();
+                match tags.len() {
+                    1 => format!("Key {} added", tags[0]),
+                    _ => format!("{} keys added: {}", tags.len(), tags.join(", ")),
+                }
+            }
+            What::Issued { loan } => {
+                let Some(l) = self.loan(*loan) else {
+                    return "Key issued".into();
+                };
+                let mut text = format!(
+                    "Key {} issued to {} on {}",
+                    tag(l.key),
+                    self.holder_name(&l.holder),
+                    uk_date(l.date)
+                );
+                if let Some(back) = l.expected_return {
+                    text.push_str(&format!(", back by {}", uk_date(back)));
+                }
+                text.push_str(match &l.confirmation {
+                    Confirmation::TypedName(_) => " (name typed)",
+                    Confirmation::Signature(_) => " (signed)",
+                });
+                if !l.notes.is_empty() {
+                    text.push_str(&format!(". Notes: {}", l.notes));
+                }
+                text
+            }
+            What::Returned { loan } => {
+                let Some(l) = self.loan(*loan) else {
+                    return "Key returned".into();
+                };
+                let Some(r) = &l.returned else {
+                    return "Key returned".into();
+                };
+                let mut text = format!(
+                    "Key {} returned by {}, received by {}",
+                    tag(l.key),
+                    r.brought_by,
+                    r.received_by
+                );
+                if r.condition == Condition::Damaged {
+                    text.push_str(", damaged");
+                }
+                if !r.notes.is_empty() {
+                    text.push_str(&format!(". Notes: {}", r.notes));
+                }
+                text
+            }
+        }
+    }
+}

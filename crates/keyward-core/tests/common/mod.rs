@@ -1,0 +1,167 @@
+//! A register driven the way the app drives it: execute, store, apply.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use keyward_core::*;
+
+/// splitmix64: small, seeded, good enough for ids in tests.
+pub struct Seeded(pub u64);
+
+impl Entropy for Seeded {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+pub struct Harness {
+    pub register: Register,
+    pub log: Vec<Event>,
+    pub entropy: Seeded,
+    pub now: DateTime<Utc>,
+    pub device: DeviceId,
+}
+
+impl Harness {
+    pub fn new(seed: u64) -> Self {
+        let mut entropy = Seeded(seed);
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap();
+        let device = DeviceId::generate(now, &mut entropy);
+        Self {
+            register: Register::new(),
+            log: Vec::new(),
+            entropy,
+            now,
+            device,
+        }
+    }
+
+    pub fn run(&mut self, command: Command) -> Result<Event, CommandError> {
+        self.now += Duration::seconds(1);
+        let mut ctx = Context {
+            actor: "Pat Caretaker".into(),
+            device: self.device,
+            now: self.now,
+            entropy: &mut self.entropy,
+        };
+        let event = self.register.execute(command, &mut ctx)?;
+        self.register.apply(&event);
+        self.log.push(event.clone());
+        Ok(event)
+    }
+
+    pub fn ok(&mut self, command: Command) -> Event {
+        match self.run(command.clone()) {
+            Ok(e) => e,
+            Err(e) => panic!("{command:?} refused: {e}"),
+        }
+    }
+
+    /// A site with one area; returns both ids.
+    pub fn site(&mut self, name: &str) -> (SiteId, AreaId) {
+        let site = match self.ok(Command::CreateSite { name: name.into() }).change {
+            Change::SiteCreated { site, .. } => site,
+            c => panic!("{c:?}"),
+        };
+        let area = match self
+            .ok(Command::AddArea {
+                site,
+                name: "Main corridor".into(),
+            })
+            .change
+        {
+            Change::AreaAdded { area, .. } => area,
+            c => panic!("{c:?}"),
+        };
+        (site, area)
+    }
+
+    pub fn locker(&mut self, site: SiteId, area: AreaId, number: &str) -> LockerId {
+        match self
+            .ok(Command::AddLocker {
+                site,
+                area,
+                number: number.into(),
+            })
+            .change
+        {
+            Change::LockersAdded { lockers, .. } => lockers[0].id,
+            c => panic!("{c:?}"),
+        }
+    }
+
+    /// Fits a keyed lock and adds `count` user keys.
+    pub fn lock_with_keys(&mut self, locker: LockerId, count: u32) -> Vec<KeyId> {
+        let lock = match self
+            .ok(Command::FitLock {
+                locker,
+                kind: LockKind::Keyed,
+                code: "k 101".into(),
+                suite: String::new(),
+            })
+            .change
+        {
+            Change::LockFitted { lock, .. } => lock,
+            c => panic!("{c:?}"),
+        };
+        match self
+            .ok(Command::AddKeys {
+                lock,
+                kind: KeyKind::User,
+                count,
+                storage: "Cabinet 1".into(),
+            })
+            .change
+        {
+            Change::KeysAdded { keys, .. } => keys.into_iter().map(|k| k.id).collect(),
+            c => panic!("{c:?}"),
+        }
+    }
+
+    pub fn person(&mut self, site: SiteId, name: &str, reference: &str) -> PersonId {
+        match self
+            .ok(Command::AddPerson {
+                site,
+                details: PersonDetails {
+                    name: name.into(),
+                    kind: PersonKind::Pupil,
+                    reference: reference.into(),
+                    department: "Year 9".into(),
+                },
+            })
+            .change
+        {
+            Change::PersonAdded { person, .. } => person,
+            c => panic!("{c:?}"),
+        }
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now.date_naive()
+    }
+
+    pub fn issue(&self, key: KeyId, locker: LockerId, holder: Holder) -> Command {
+        Command::IssueKey {
+            key,
+            locker,
+            holder,
+            date: self.today(),
+            expected_return: None,
+            confirmation: Confirmation::TypedName("Sam Jones".into()),
+            notes: String::new(),
+        }
+    }
+
+    pub fn ret(&self, key: KeyId) -> Command {
+        Command::ReturnKey {
+            key,
+            brought_by: String::new(),
+            received_by: "Pat Caretaker".into(),
+            condition: Condition::Fine,
+            notes: String::new(),
+        }
+    }
+}

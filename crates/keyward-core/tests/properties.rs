@@ -1,0 +1,155 @@
+//! Random command sequences keep the register's invariants, and the fold is deterministic.
+
+mod common;
+
+use common::Harness;
+use keyward_core::*;
+use proptest::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Clone, Debug)]
+enum Op {
+    AddLocker(u8),
+    AddRange(u8, u8),
+    FitLock(u8),
+    AddKeys(u8, u8),
+    AddPerson(u8),
+    Issue {
+        key: u8,
+        person: u8,
+        temporary: bool,
+    },
+    Return {
+        key: u8,
+        damaged: bool,
+    },
+    Service(u8, bool),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        any::<u8>().prop_map(Op::AddLocker),
+        (any::<u8>(), 0u8..12).prop_map(|(a, b)| Op::AddRange(a, b)),
+        any::<u8>().prop_map(Op::FitLock),
+        (any::<u8>(), 0u8..4).prop_map(|(a, b)| Op::AddKeys(a, b)),
+        any::<u8>().prop_map(Op::AddPerson),
+        (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(key, person, temporary)| Op::Issue {
+            key,
+            person,
+            temporary
+        }),
+        (any::<u8>(), any::<bool>()).prop_map(|(key, damaged)| Op::Return { key, damaged }),
+        (any::<u8>(), any::<bool>()).prop_map(|(a, b)| Op::Service(a, b)),
+    ]
+}
+
+fn pick<T: Copy>(items: &[T], i: u8) -> Option<T> {
+    (!items.is_empty()).then(|| items[usize::from(i) % items.len()])
+}
+
+fn check_invariants(r: &Register) {
+    let mut open_loans_per_key: HashMap<KeyId, usize> = HashMap::new();
+    let mut held: HashSet<(PersonId, LockerId)> = HashSet::new();
+    for key in r.keys() {
+        if key.state.is_out() {
+            let loan = r
+                .loan(key.loan.expect("an out key has a loan"))
+                .expect("loan exists");
+            assert_eq!(loan.key, key.id);
+            assert!(loan.returned.is_none(), "an out key's loan is open");
+            *open_loans_per_key.entry(key.id).or_default() += 1;
+            if let Holder::Person(p) = loan.holder {
+                assert!(
+                    held.insert((p, loan.locker)),
+                    "one key per person per locker"
+                );
+            }
+        } else {
+            assert!(key.loan.is_none(), "a key not out has no loan");
+        }
+    }
+    assert!(
+        open_loans_per_key.values().all(|n| *n == 1),
+        "a key has at most one holder"
+    );
+    let mut numbers = HashSet::new();
+    for l in r.lockers() {
+        assert!(
+            numbers.insert((l.site, l.number.clone())),
+            "locker numbers unique per site"
+        );
+        assert_eq!(
+            normalise_locker_number(&l.number).as_deref(),
+            Ok(l.number.as_str())
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_commands_keep_the_invariants(seed in any::<u64>(), ops in prop::collection::vec(op(), 1..80)) {
+        let mut h = Harness::new(seed);
+        let (site, area) = h.site("Northgate School");
+        for op in ops {
+            let lockers: Vec<LockerId> = h.register.lockers().map(|l| l.id).collect();
+            let keys: Vec<KeyId> = h.register.keys().map(|k| k.id).collect();
+            let people: Vec<PersonId> = h.register.people_of(site).iter().map(|p| p.id).collect();
+            let command = match op {
+                Op::AddLocker(n) => Command::AddLocker { site, area, number: format!(" a{n} ") },
+                Op::AddRange(start, len) => Command::AddLockerRange {
+                    site, area, from: format!("A{start}"), to: format!("A{}", u16::from(start) + u16::from(len)),
+                },
+                Op::FitLock(i) => match pick(&lockers, i) {
+                    Some(locker) => Command::FitLock { locker, kind: LockKind::Keyed, code: format!("C{i}"), suite: String::new() },
+                    None => continue,
+                },
+                Op::AddKeys(i, count) => match pick(&lockers, i).and_then(|l| h.register.locker(l).unwrap().lock) {
+                    Some(lock) => Command::AddKeys { lock, kind: KeyKind::User, count: u32::from(count), storage: String::new() },
+                    None => continue,
+                },
+                Op::AddPerson(n) => Command::AddPerson { site, details: PersonDetails {
+                    name: format!("Person {n}"), kind: PersonKind::Pupil, reference: format!("R{}", n % 16), department: String::new(),
+                }},
+                Op::Issue { key, person, temporary } => match (pick(&keys, key), pick(&people, person)) {
+                    (Some(key), Some(person)) => {
+                        let locker = h.register.locker_of_key(key).unwrap().id;
+                        let mut c = h.issue(key, locker, Holder::Person(person));
+                        if let Command::IssueKey { expected_return, .. } = &mut c {
+                            *expected_return = temporary.then(|| h.today());
+                        }
+                        c
+                    }
+                    _ => continue,
+                },
+                Op::Return { key, damaged } => match pick(&keys, key) {
+                    Some(key) => {
+                        let mut c = h.ret(key);
+                        if let Command::ReturnKey { condition, .. } = &mut c {
+                            *condition = if damaged { Condition::Damaged } else { Condition::Fine };
+                        }
+                        c
+                    }
+                    None => continue,
+                },
+                Op::Service(i, out) => match pick(&lockers, i) {
+                    Some(locker) => Command::SetLockerService { locker, out_of_service: out.then(|| "Broken".to_string()) },
+                    None => continue,
+                },
+            };
+            let before = h.register.clone();
+            if let Err(e) = h.run(command) {
+                prop_assert_eq!(&h.register, &before, "refused ({}) but changed", e);
+                prop_assert!(!e.to_string().is_empty());
+            }
+            check_invariants(&h.register);
+        }
+        let folded = Register::fold(&h.log);
+        prop_assert_eq!(&folded, &h.register);
+        prop_assert_eq!(&Register::fold(&h.log), &folded);
+        let json = serde_json::to_string(&h.log).unwrap();
+        let back: Vec<Event> = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&Register::fold(&back), &h.register);
+    }
+}
