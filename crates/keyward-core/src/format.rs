@@ -16,12 +16,23 @@ where
     at.format("%d/%m/%Y %H:%M").to_string()
 }
 
-/// The value of an `<input type="date">` ("2026-11-26"), or a UK date typed by hand.
+/// A date as typed in the UK: 26/11/2026, 26/11/26, 26-11-2026, 26.11.2026, or ISO 2026-11-26.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
-        .ok()
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(date);
+    }
+    let parts: Vec<&str> = text.split(['/', '-', '.', ' ']).filter(|p| !p.is_empty()).collect();
+    let [day, month, year] = parts.as_slice() else {
+        return None;
+    };
+    let (day, month) = (day.parse().ok()?, month.parse().ok()?);
+    let year: i32 = match year.len() {
+        2 => 2000 + year.parse::<i32>().ok()?,
+        4 => year.parse().ok()?,
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(year, month, day)
 }
 
 /// The value an `<input type="date">` takes.
@@ -50,6 +61,10 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 11, 26)
         );
         assert_eq!(parse_date("11/26/2026"), None);
+        assert_eq!(parse_date("1/2/27"), NaiveDate::from_ymd_opt(2027, 2, 1));
+        assert_eq!(parse_date("01-02-2027"), NaiveDate::from_ymd_opt(2027, 2, 1));
+        assert_eq!(parse_date("31/02/2027"), None);
+        assert_eq!(parse_date("tomorrow"), None);
         assert_eq!(iso_date(d), "2026-11-06");
     }
 }

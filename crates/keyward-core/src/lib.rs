@@ -9,6 +9,7 @@
 //! - The crate has no clock, no randomness source and no I/O: the caller passes the time and
 //!   an [`Entropy`] in a [`Context`], so the app, the server and the tests agree exactly.
 
+pub mod backup;
 mod command;
 mod error;
 mod event;

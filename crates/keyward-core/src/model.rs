@@ -31,7 +31,7 @@ pub struct Locker {
     pub out_of_service: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LockKind {
     Keyed,
     Combination,
@@ -62,7 +62,7 @@ pub struct Lock {
     pub keys: Vec<KeyId>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KeyKind {
     User,
     Spare,
@@ -80,7 +80,7 @@ impl KeyKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KeyState {
     InStore,
     Issued,
@@ -124,7 +124,7 @@ pub struct Key {
     pub loan: Option<LoanId>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PersonKind {
     Pupil,
     Staff,
@@ -183,7 +183,7 @@ pub enum Confirmation {
     Signature(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Condition {
     Fine,
     Damaged,

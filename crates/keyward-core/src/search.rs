@@ -7,7 +7,7 @@ use crate::register::Register;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Row {
     pub locker: LockerId,
     pub number: String,

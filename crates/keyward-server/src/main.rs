@@ -1,0 +1,96 @@
+//! `keyward-server`: serves the built Keyward PWA.
+//!
+//! Prints one line, `Keyward is running at http://<addr>/`, once it is
+//! listening (tools may read it to learn the port when `--addr` uses port 0),
+//! then serves until SIGINT or SIGTERM.
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use keyward_server::{serve, Config};
+use tokio::net::TcpListener;
+
+/// Serves the built Keyward PWA (trunk's output folder).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Trunk's output folder, containing index.html.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    dist: PathBuf,
+    /// Address to listen on, HOST:PORT (a host name is resolved); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Folder for server data (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("keyward-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let config = Config {
+        dist: args.dist,
+        data: args.data,
+    };
+    config.prepare().map_err(|e| e.to_string())?;
+
+    let listener = TcpListener::bind(args.addr.as_str())
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    // Installed before announcing, so a signal sent as soon as the line is read
+    // shuts down gracefully instead of killing the process.
+    let shutdown = shutdown_signal().map_err(|e| format!("cannot watch for signals: {e}"))?;
+
+    // Flushed explicitly: stdout is block-buffered when it is a pipe, and the
+    // reader is waiting for this line.
+    let mut out = io::stdout().lock();
+    writeln!(out, "Keyward is running at http://{addr}/")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    drop(out);
+
+    serve(listener, &config, shutdown)
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+/// Resolves on the first SIGINT or SIGTERM (Ctrl-C elsewhere).
+#[cfg(unix)]
+fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Resolves on the first SIGINT or SIGTERM (Ctrl-C elsewhere).
+#[cfg(not(unix))]
+fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No handler: keep serving rather than stopping at once.
+            std::future::pending::<()>().await;
+        }
+    })
+}

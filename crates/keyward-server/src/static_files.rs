@@ -1,0 +1,228 @@
+//! Serving trunk's `dist/` folder.
+//!
+//! Three things matter for an offline-first PWA beyond "send the file":
+//!
+//! - **Cache rules.** Trunk puts a content hash in the names of the app's JS,
+//!   wasm and CSS, so those can be cached forever. The files that *name* them
+//!   (`index.html`) and the service worker and manifest (which the browser
+//!   checks for updates) must always be revalidated, or a new release would
+//!   never be seen. Everything else (icons…) gets a short lifetime.
+//! - **SPA fallback.** Client-side routes such as `/lockers/<id>/issue` are not
+//!   files; a reload or a shared link must still get `index.html`. Only paths
+//!   without a file extension fall back, so a missing asset is a real 404
+//!   instead of HTML that the browser would try to run as JS or wasm.
+//! - **Types.** `ServeDir` guesses from the extension (`application/wasm`,
+//!   `text/javascript`, `application/manifest+json`); wasm streaming
+//!   compilation requires the exact wasm type.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, MethodRouter};
+use tower::{Service, ServiceExt};
+use tower_http::services::{ServeDir, ServeFile};
+
+/// Must be revalidated on every use (a cheap 304 thanks to `Last-Modified`).
+pub const NO_CACHE: &str = "no-cache";
+/// For content-hashed files: a new build gives them a new name.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// For unhashed, rarely changing files such as icons.
+pub const SHORT: &str = "public, max-age=3600";
+
+/// The static-file service, meant as the app router's fallback.
+///
+/// Answers every method: `GET`/`HEAD` are served, others get 405 from
+/// `ServeDir`; anything under `/api` gets 404 without touching the disk.
+pub fn service(dist: &Path) -> MethodRouter {
+    let files = ServeDir::new(dist)
+        .append_index_html_on_directories(true)
+        .fallback(SpaFallback {
+            index: ServeFile::new(dist.join("index.html")),
+        });
+    any(move |req: Request| serve(files.clone(), req))
+}
+
+async fn serve(files: ServeDir<SpaFallback>, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    if is_api(&path) {
+        return not_found();
+    }
+    let Ok(res) = files.oneshot(req).await;
+    let mut res = res.map(Body::new);
+    // The SPA fallback sets its own header; its request path says nothing about
+    // the file actually sent.
+    if !res.headers().contains_key(CACHE_CONTROL) {
+        let value = cache_control(&path, res.status());
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    res
+}
+
+/// The `Cache-Control` value for a response to `path` with `status`.
+///
+/// `304 Not Modified` gets the same value as the `200` would, as HTTP asks.
+/// Errors and redirects are never cached for long: the file may appear (a
+/// build in progress) or the redirect may change.
+pub fn cache_control(path: &str, status: StatusCode) -> &'static str {
+    if !(status.is_success() || status == StatusCode::NOT_MODIFIED) {
+        return NO_CACHE;
+    }
+    let name = file_name(path);
+    // A path ending in `/` was answered with that folder's index.html.
+    if name.is_empty()
+        || matches!(path, "/sw.js" | "/manifest.webmanifest")
+        || name.ends_with(".html")
+    {
+        NO_CACHE
+    } else if path.starts_with("/snippets/") || is_hashed_file_name(name) {
+        // wasm-bindgen's inline JS snippets live in folders named after a hash
+        // of their crate, so their URLs change whenever they do.
+        IMMUTABLE
+    } else {
+        SHORT
+    }
+}
+
+/// Whether `name` carries trunk's content hash: `<stem>-<hash>.<ext>` or
+/// `<stem>-<hash>_bg.wasm`, e.g. `keyward-3f2a9c1b0e7d4a55_bg.wasm`,
+/// `style-0123456789abcdef.css`.
+///
+/// Trunk formats the 64-bit hash with `{:x}`, which drops leading zeros, so
+/// about one build in sixteen gets 15 digits; 12 to 16 lowercase hex digits are
+/// accepted. The lower bound keeps names like `icon-192.png` out.
+pub fn is_hashed_file_name(name: &str) -> bool {
+    // Everything before the first dot, so `.js.map`-style double extensions work.
+    let Some((stem, _ext)) = name.split_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    let Some((base, hash)) = stem.rsplit_once('-') else {
+        return false;
+    };
+    !base.is_empty()
+        && (12..=16).contains(&hash.len())
+        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether a missing `path` is a client-side route that should get `index.html`.
+///
+/// Only extension-less paths: `/lockers/018f…/issue` is a route, `/missing.js`
+/// is a missing file. `/api` is never a route of the PWA.
+pub fn is_client_route(path: &str) -> bool {
+    !is_api(path) && !file_name(path).contains('.')
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// The last path segment (empty for a path ending in `/`).
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// `ServeDir`'s fallback for missing files: `index.html` for client-side
+/// routes, 404 for everything else.
+#[derive(Clone, Debug)]
+struct SpaFallback {
+    index: ServeFile,
+}
+
+impl Service<Request> for SpaFallback {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let index = self.index.clone();
+        Box::pin(async move {
+            if !is_client_route(req.uri().path()) {
+                return Ok(not_found());
+            }
+            let Ok(mut res) = index.oneshot(req).await;
+            // The same URL must pick up a new index.html after a release.
+            res.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static(NO_CACHE));
+            Ok(res.map(Body::new))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names() {
+        for name in [
+            "keyward-3f2a9c1b0e7d4a55.js",
+            "keyward-3f2a9c1b0e7d4a55_bg.wasm",
+            "style-0123456789abcdef.css",
+            "keyward-f2a9c1b0e7d4a55.js", // 15 digits: leading zero dropped
+            "my-app-0123456789abcdef.js",
+        ] {
+            assert!(is_hashed_file_name(name), "{name}");
+        }
+        for name in [
+            "icon-192.png",
+            "index.html",
+            "sw.js",
+            "keyward.js",
+            "keyward-0123456789ABCDEF.js",
+            "keyward-0123456789abcdef",
+            "-0123456789abcdef.js",
+            "keyward-0123456789abcdefa.js",
+            "keyward-0123456789abcdeg.js",
+        ] {
+            assert!(!is_hashed_file_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn cache_classes() {
+        let ok = StatusCode::OK;
+        assert_eq!(cache_control("/", ok), NO_CACHE);
+        assert_eq!(cache_control("/index.html", ok), NO_CACHE);
+        assert_eq!(cache_control("/sw.js", ok), NO_CACHE);
+        assert_eq!(cache_control("/manifest.webmanifest", ok), NO_CACHE);
+        assert_eq!(cache_control("/snippets/x-1/inline0.js", ok), IMMUTABLE);
+        assert_eq!(cache_control("/keyward-0123456789abcdef.js", ok), IMMUTABLE);
+        assert_eq!(
+            cache_control("/keyward-0123456789abcdef.js", StatusCode::NOT_MODIFIED),
+            IMMUTABLE
+        );
+        assert_eq!(cache_control("/icon-192.png", ok), SHORT);
+        assert_eq!(
+            cache_control("/missing.js", StatusCode::NOT_FOUND),
+            NO_CACHE
+        );
+    }
+
+    #[test]
+    fn client_routes() {
+        assert!(is_client_route("/lockers/018f2c/issue"));
+        assert!(is_client_route("/people"));
+        assert!(is_client_route("/people/"));
+        assert!(!is_client_route("/missing.js"));
+        assert!(!is_client_route("/api"));
+        assert!(!is_client_route("/api/events"));
+        assert!(is_client_route("/apiary"));
+    }
+}

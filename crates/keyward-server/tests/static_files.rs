@@ -1,0 +1,445 @@
+//! Serving of the built PWA, driven through the router (and once over a real socket).
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use keyward_server::{app, serve, Config, StartError};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
+
+const HASH: &str = "0123456789abcdef";
+const INDEX: &str =
+    "<!doctype html><html><head><title>Keyward</title></head><body></body></html>\n";
+const SW: &str = "self.addEventListener('fetch', (event) => { /* offline cache */ });\n";
+const MANIFEST: &str =
+    r#"{"name":"Keyward","short_name":"Keyward","start_url":"/","display":"standalone"}"#;
+const JS: &str = "export default function init() { return 'keyward'; }\n";
+const CSS: &str = "body { margin: 0; font-family: system-ui, sans-serif; }\n";
+const SNIPPET: &str = "export function now() { return Date.now(); }\n";
+
+/// 16 KiB that compress well, starting like a real module.
+fn wasm_bytes() -> Vec<u8> {
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.extend((0..16 * 1024).map(|i| (i % 61) as u8));
+    bytes
+}
+
+/// A PNG signature plus filler; images must not be compressed again.
+fn png_bytes() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend(std::iter::repeat_n(7u8, 2048));
+    bytes
+}
+
+struct Dist {
+    dir: TempDir,
+}
+
+impl Dist {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        };
+        write("index.html", INDEX.as_bytes());
+        write("sw.js", SW.as_bytes());
+        write("manifest.webmanifest", MANIFEST.as_bytes());
+        write(&format!("keyward-{HASH}_bg.wasm"), &wasm_bytes());
+        write(&format!("keyward-{HASH}.js"), JS.as_bytes());
+        write(&format!("style-{HASH}.css"), CSS.as_bytes());
+        write("icon-192.png", &png_bytes());
+        write(
+            "snippets/keyward-core-0a1b2c3d4e5f6789/inline0.js",
+            SNIPPET.as_bytes(),
+        );
+        Dist { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            dist: self.path().to_owned(),
+            data: self.path().join("data"),
+        }
+    }
+
+    fn app(&self) -> Router {
+        app(&self.config())
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    fn content_type(&self) -> Option<&str> {
+        self.header(header::CONTENT_TYPE)
+    }
+
+    fn cache_control(&self) -> Option<&str> {
+        self.header(header::CACHE_CONTROL)
+    }
+
+    fn content_encoding(&self) -> Option<&str> {
+        self.header(header::CONTENT_ENCODING)
+    }
+}
+
+async fn request(app: Router, method: Method, path: &str, accept_encoding: Option<&str>) -> Reply {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(accept) = accept_encoding {
+        req = req.header(header::ACCEPT_ENCODING, accept);
+    }
+    let res = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(dist: &Dist, path: &str) -> Reply {
+    request(dist.app(), Method::GET, path, None).await
+}
+
+async fn get_encoded(dist: &Dist, path: &str, accept_encoding: &str) -> Reply {
+    request(dist.app(), Method::GET, path, Some(accept_encoding)).await
+}
+
+const NO_CACHE: &str = "no-cache";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const SHORT: &str = "public, max-age=3600";
+
+fn wasm_path() -> String {
+    format!("/keyward-{HASH}_bg.wasm")
+}
+
+#[tokio::test]
+async fn wasm_has_wasm_type_and_is_immutable() {
+    let dist = Dist::new();
+    let reply = get(&dist, &wasm_path()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_type(), Some("application/wasm"));
+    assert_eq!(reply.cache_control(), Some(IMMUTABLE));
+    assert_eq!(reply.content_encoding(), None, "nothing was accepted");
+    assert_eq!(reply.body, wasm_bytes());
+}
+
+#[tokio::test]
+async fn types_of_js_css_and_manifest() {
+    let dist = Dist::new();
+    let js = get(&dist, &format!("/keyward-{HASH}.js")).await;
+    assert_eq!(js.content_type(), Some("text/javascript"));
+    assert_eq!(js.cache_control(), Some(IMMUTABLE));
+    assert_eq!(js.body, JS.as_bytes());
+
+    let css = get(&dist, &format!("/style-{HASH}.css")).await;
+    assert_eq!(css.content_type(), Some("text/css"));
+    assert_eq!(css.cache_control(), Some(IMMUTABLE));
+
+    let manifest = get(&dist, "/manifest.webmanifest").await;
+    assert_eq!(manifest.status, StatusCode::OK);
+    assert_eq!(manifest.content_type(), Some("application/manifest+json"));
+    assert_eq!(manifest.cache_control(), Some(NO_CACHE));
+}
+
+#[tokio::test]
+async fn wasm_is_brotli_compressed_when_accepted() {
+    let dist = Dist::new();
+    let reply = get_encoded(&dist, &wasm_path(), "br").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_encoding(), Some("br"));
+    assert_eq!(reply.content_type(), Some("application/wasm"));
+    assert_eq!(reply.cache_control(), Some(IMMUTABLE));
+    assert!(reply
+        .header(header::VARY)
+        .unwrap()
+        .contains("accept-encoding"));
+    assert!(
+        reply.body.len() < wasm_bytes().len() / 4,
+        "{} bytes",
+        reply.body.len()
+    );
+
+    let mut plain = Vec::new();
+    brotli_decompressor::Decompressor::new(&reply.body[..], 4096)
+        .read_to_end(&mut plain)
+        .unwrap();
+    assert_eq!(plain, wasm_bytes());
+}
+
+#[tokio::test]
+async fn wasm_is_gzip_compressed_when_accepted() {
+    let dist = Dist::new();
+    let reply = get_encoded(&dist, &wasm_path(), "gzip").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_encoding(), Some("gzip"));
+    assert_eq!(reply.content_type(), Some("application/wasm"));
+    assert!(
+        reply.body.len() < wasm_bytes().len() / 4,
+        "{} bytes",
+        reply.body.len()
+    );
+
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(&reply.body[..])
+        .read_to_end(&mut plain)
+        .unwrap();
+    assert_eq!(plain, wasm_bytes());
+}
+
+#[tokio::test]
+async fn brotli_is_preferred_with_a_browsers_accept_encoding() {
+    let dist = Dist::new();
+    // What Chrome sends; zstd is not enabled, so it must not be picked.
+    let reply = get_encoded(
+        &dist,
+        &format!("/keyward-{HASH}.js"),
+        "gzip, deflate, br, zstd",
+    )
+    .await;
+    assert_eq!(reply.content_encoding(), Some("br"));
+    assert_eq!(reply.content_type(), Some("text/javascript"));
+
+    // The SPA fallback is compressed too.
+    let reply = get_encoded(&dist, "/lockers/abc", "gzip").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_encoding(), Some("gzip"));
+}
+
+#[tokio::test]
+async fn images_are_not_compressed_and_cached_for_an_hour() {
+    let dist = Dist::new();
+    let reply = get_encoded(&dist, "/icon-192.png", "gzip, br").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_type(), Some("image/png"));
+    assert_eq!(reply.content_encoding(), None);
+    assert_eq!(reply.cache_control(), Some(SHORT));
+    assert_eq!(reply.body, png_bytes());
+}
+
+#[tokio::test]
+async fn entry_points_must_be_revalidated() {
+    let dist = Dist::new();
+    for path in ["/", "/index.html"] {
+        let reply = get(&dist, path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.content_type(), Some("text/html"), "{path}");
+        assert_eq!(reply.cache_control(), Some(NO_CACHE), "{path}");
+        assert_eq!(reply.body, INDEX.as_bytes(), "{path}");
+    }
+    let sw = get(&dist, "/sw.js").await;
+    assert_eq!(sw.status, StatusCode::OK);
+    assert_eq!(sw.content_type(), Some("text/javascript"));
+    assert_eq!(sw.cache_control(), Some(NO_CACHE));
+    assert_eq!(sw.body, SW.as_bytes());
+}
+
+#[tokio::test]
+async fn snippets_are_immutable() {
+    let dist = Dist::new();
+    let reply = get(&dist, "/snippets/keyward-core-0a1b2c3d4e5f6789/inline0.js").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_type(), Some("text/javascript"));
+    assert_eq!(reply.cache_control(), Some(IMMUTABLE));
+    assert_eq!(reply.body, SNIPPET.as_bytes());
+}
+
+#[tokio::test]
+async fn client_routes_get_index_html() {
+    let dist = Dist::new();
+    for path in [
+        "/lockers/abc",
+        "/lockers/018f2c3e-7b1a-7c44-9d2e-5f0a1b2c3d4e/issue",
+        "/people",
+        "/people/",
+    ] {
+        let reply = get(&dist, path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.content_type(), Some("text/html"), "{path}");
+        assert_eq!(reply.cache_control(), Some(NO_CACHE), "{path}");
+        assert_eq!(reply.body, INDEX.as_bytes(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn missing_files_are_404() {
+    let dist = Dist::new();
+    for path in [
+        "/missing.js",
+        "/lockers/missing.wasm",
+        "/snippets/nope/inline0.js",
+    ] {
+        let reply = get(&dist, path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_ne!(reply.body, INDEX.as_bytes(), "{path}");
+        assert_eq!(reply.cache_control(), Some(NO_CACHE), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn api_paths_never_fall_back_to_index_html() {
+    let dist = Dist::new();
+    for path in ["/api", "/api/", "/api/anything", "/api/events/since/42"] {
+        let reply = get(&dist, path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(reply.body.is_empty(), "{path}");
+    }
+    let post = request(dist.app(), Method::POST, "/api/events", None).await;
+    assert_eq!(post.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn head_works() {
+    let dist = Dist::new();
+    let reply = request(dist.app(), Method::HEAD, &wasm_path(), None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_type(), Some("application/wasm"));
+    assert_eq!(reply.cache_control(), Some(IMMUTABLE));
+    let length = wasm_bytes().len().to_string();
+    assert_eq!(reply.header(header::CONTENT_LENGTH), Some(length.as_str()));
+    assert!(reply.body.is_empty());
+
+    let route = request(dist.app(), Method::HEAD, "/lockers/abc", None).await;
+    assert_eq!(route.status, StatusCode::OK);
+    assert_eq!(route.content_type(), Some("text/html"));
+    assert_eq!(route.cache_control(), Some(NO_CACHE));
+    assert!(route.body.is_empty());
+}
+
+#[tokio::test]
+async fn nosniff_everywhere() {
+    let dist = Dist::new();
+    for path in [
+        "/",
+        &wasm_path(),
+        "/icon-192.png",
+        "/lockers/abc",
+        "/missing.js",
+        "/api/x",
+    ] {
+        let reply = get(&dist, path).await;
+        assert_eq!(
+            reply.header(header::X_CONTENT_TYPE_OPTIONS),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn api_routes_can_sit_beside_the_static_files() {
+    let dist = Dist::new();
+    let api = Router::new().route("/api/ping", axum::routing::get(|| async { "pong" }));
+    let app = api.merge(dist.app());
+
+    let ping = request(app.clone(), Method::GET, "/api/ping", None).await;
+    assert_eq!(ping.status, StatusCode::OK);
+    assert_eq!(ping.body, b"pong");
+    let other = request(app.clone(), Method::GET, "/api/other", None).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let route = request(app, Method::GET, "/people", None).await;
+    assert_eq!(route.body, INDEX.as_bytes());
+}
+
+#[tokio::test]
+async fn other_methods_are_not_allowed() {
+    let dist = Dist::new();
+    let reply = request(dist.app(), Method::POST, "/index.html", None).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[test]
+fn prepare_requires_a_built_pwa_and_creates_the_data_folder() {
+    let empty = tempfile::tempdir().unwrap();
+    let config = Config {
+        dist: empty.path().join("dist"),
+        data: empty.path().join("data"),
+    };
+    let err = config.prepare().unwrap_err();
+    assert!(matches!(err, StartError::PwaNotBuilt { .. }));
+    let message = err.to_string();
+    assert!(message.contains("index.html"), "{message}");
+    assert!(message.contains("cargo xtask run"), "{message}");
+    assert!(
+        !config.data.exists(),
+        "nothing is created when refusing to start"
+    );
+
+    let dist = Dist::new();
+    let config = Config {
+        dist: dist.path().to_owned(),
+        data: dist.path().join("state/data"),
+    };
+    config.prepare().unwrap();
+    assert!(config.data.is_dir());
+}
+
+#[tokio::test]
+async fn serves_over_a_real_socket_and_shuts_down() {
+    let dist = Dist::new();
+    let config = dist.config();
+    config.prepare().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    assert_ne!(addr.port(), 0);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve(listener, &config, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /lockers/abc HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .unwrap();
+    let response = String::from_utf8(response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    let lower = response.to_ascii_lowercase();
+    assert!(
+        lower.contains("\r\ncache-control: no-cache\r\n"),
+        "{response}"
+    );
+    assert!(
+        lower.contains("\r\nx-content-type-options: nosniff\r\n"),
+        "{response}"
+    );
+    assert!(response.ends_with(INDEX), "{response}");
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("graceful shutdown in time")
+        .unwrap()
+        .unwrap();
+}

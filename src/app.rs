@@ -1,0 +1,101 @@
+//! The shell: state in context, the router (one route per screen, see routes/), the top bar,
+//! the bottom navigation within thumb reach, and the banners shown on every screen.
+
+use crate::components::{Flash, RegisterFilter};
+use crate::pwa;
+use crate::routes::*;
+use crate::state::{AppState, Load};
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::new();
+    provide_context(state);
+    provide_context(RegisterFilter::new());
+    leptos::task::spawn_local(state.start());
+
+    let update_ready = RwSignal::new(false);
+    pwa::register(move || update_ready.set(true));
+    let online = RwSignal::new(true);
+    online.set(pwa::watch_connectivity(move |now| online.set(now)));
+
+    if let Some(boot) = document().get_element_by_id("boot") {
+        boot.remove();
+    }
+
+    let site_name = move || {
+        let site = state.site();
+        state
+            .register
+            .with(|r| site.and_then(|s| r.site(s)).map(|s| s.name.clone()))
+    };
+
+    view! {
+        <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
+            <header class="topbar">
+                <A href="/" attr:class="brand">
+                    <img class="brand-mark" src="/icon.svg" alt="" width="28" height="28"/>
+                    "Keyward"
+                </A>
+                <span class="site-name">{site_name}</span>
+            </header>
+            <Show when=move || !online.get()>
+                <p class="banner offline" role="status">
+                    "Offline. Everything you record is kept on this device."
+                </p>
+            </Show>
+            <Show when=move || update_ready.get()>
+                <div class="banner update" role="status">
+                    <span>"A new version of Keyward is ready."</span>
+                    <button type="button" class="button small" on:click=move |_| pwa::reload_to_update()>
+                        "Reload"
+                    </button>
+                </div>
+            </Show>
+            <main id="main" tabindex="-1">
+                <Flash/>
+                {move || match state.load.get() {
+                    Load::Loading => view! { <p class="loading" role="status">"Opening the register…"</p> }.into_any(),
+                    Load::Failed(message) => view! {
+                        <div class="error" role="alert">
+                            <h1>"The register could not be opened"</h1>
+                            <p>{message}</p>
+                        </div>
+                    }.into_any(),
+                    Load::Ready => view! {
+                        <Routes fallback=|| view! { <NotFound/> }>
+                            <Route path=path!("/") view=RegisterPage/>
+                            <Route path=path!("/lockers/:id") view=LockerPage/>
+                            <Route path=path!("/lockers/:id/issue") view=IssuePage/>
+                            <Route path=path!("/keys/:id/return") view=ReturnPage/>
+                            <Route path=path!("/people") view=PeoplePage/>
+                            <Route path=path!("/people/new") view=NewPersonPage/>
+                            <Route path=path!("/people/:id") view=PersonPage/>
+                            <Route path=path!("/people/:id/edit") view=EditPersonPage/>
+                            <Route path=path!("/setup") view=SetupPage/>
+                            <Route path=path!("/setup/lockers") view=AddLockersPage/>
+                            <Route path=path!("/setup/backup") view=BackupPage/>
+                        </Routes>
+                    }.into_any(),
+                }}
+            </main>
+            <nav class="bottomnav" aria-label="Main">
+                <A href="/" exact=true>
+                    <svg class="nav-icon" aria-hidden="true" viewBox="0 0 24 24"><path d="M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z"/></svg>
+                    "Register"
+                </A>
+                <A href="/people">
+                    <svg class="nav-icon" aria-hidden="true" viewBox="0 0 24 24"><circle cx="12" cy="8" r="4"/><path d="M4 21c0-4.4 3.6-8 8-8s8 3.6 8 8z"/></svg>
+                    "People"
+                </A>
+                <A href="/setup">
+                    <svg class="nav-icon" aria-hidden="true" viewBox="0 0 24 24"><path d="M10 2h4l.6 3 2.4 1.4 2.9-1 2 3.4-2.3 2v2.4l2.3 2-2 3.4-2.9-1L14.6 19 14 22h-4l-.6-3L7 17.6l-2.9 1-2-3.4 2.3-2v-2.4l-2.3-2 2-3.4 2.9 1L9.4 5zM12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6z" fill-rule="evenodd"/></svg>
+                    "Set-up"
+                </A>
+            </nav>
+        </Router>
+    }
+}

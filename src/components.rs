@@ -1,0 +1,144 @@
+//! Pieces every screen uses: form submission with its error, the flash message, status badges,
+//! dates in UK form, the signature pad.
+
+use crate::state::{use_app, AppState};
+use chrono::{DateTime, Local, NaiveDate, Utc};
+use keyward_core::{AreaId, Command, Event, LockerStatus};
+use leptos::prelude::*;
+
+mod signature;
+pub use signature::SignaturePad;
+
+/// 26/11/2026 14:05 in the device's time zone.
+pub fn local_date_time(at: DateTime<Utc>) -> String {
+    keyward_core::format::uk_date_time(&at.with_timezone(&Local))
+}
+
+pub fn today() -> NaiveDate {
+    Local::now().date_naive()
+}
+
+/// The register screen's search and filters, kept while the person opens a locker and comes
+/// back.
+#[derive(Clone, Copy)]
+pub struct RegisterFilter {
+    pub text: RwSignal<String>,
+    pub status: RwSignal<Option<LockerStatus>>,
+    pub area: RwSignal<Option<AreaId>>,
+    pub shown: RwSignal<usize>,
+}
+
+impl RegisterFilter {
+    pub const PAGE: usize = 50;
+    pub fn new() -> Self {
+        Self {
+            text: RwSignal::new(String::new()),
+            status: RwSignal::new(None),
+            area: RwSignal::new(None),
+            shown: RwSignal::new(Self::PAGE),
+        }
+    }
+}
+
+/// A form's submission state: busy while storing, and the refusal message if any.
+#[derive(Clone, Copy)]
+pub struct FormState {
+    pub busy: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+    state: AppState,
+}
+
+impl FormState {
+    pub fn new() -> Self {
+        Self {
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+            state: use_app(),
+        }
+    }
+
+    /// Sends the command; on success runs `done` with the stored event, otherwise shows why.
+    pub fn run(self, command: Command, done: impl FnOnce(Event) + 'static) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        self.error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = self.state.dispatch(command).await;
+            self.busy.set(false);
+            match result {
+                Ok(event) => done(event),
+                Err(message) => self.error.set(Some(message)),
+            }
+        });
+    }
+
+    pub fn fail(self, message: impl Into<String>) {
+        self.error.set(Some(message.into()));
+    }
+}
+
+/// The refusal message of a form, read out by screen readers when it appears.
+#[component]
+pub fn FormError(form: FormState) -> impl IntoView {
+    view! {
+        <div aria-live="assertive">
+            {move || form.error.get().map(|message| view! {
+                <p class="error" role="alert">{message}</p>
+            })}
+        </div>
+    }
+}
+
+/// The submit button, disabled while the command is being stored.
+#[component]
+pub fn Submit(form: FormState, #[prop(into)] label: String) -> impl IntoView {
+    view! {
+        <button type="submit" class="button primary" disabled=move || form.busy.get()>
+            {label}
+        </button>
+    }
+}
+
+/// The confirmation left by the last screen. It stays on the screen it was shown on and
+/// goes when the person moves to another.
+#[component]
+pub fn Flash() -> impl IntoView {
+    let state = use_app();
+    let location = leptos_router::hooks::use_location();
+    let shown_on = StoredValue::new(None::<String>);
+    Effect::new(move |_| {
+        let path = location.pathname.get();
+        if state.flash.with(Option::is_none) {
+            shown_on.set_value(None);
+            return;
+        }
+        match shown_on.get_value() {
+            None => shown_on.set_value(Some(path)),
+            Some(first) if first != path => state.flash.set(None),
+            Some(_) => {}
+        }
+    });
+    view! {
+        <div aria-live="polite">
+            {move || state.flash.get().map(|message| view! {
+                <p class="flash" role="status">
+                    <span>{message}</span>
+                    <button type="button" class="link" aria-label="Dismiss" on:click=move |_| state.flash.set(None)>"✕"</button>
+                </p>
+            })}
+        </div>
+    }
+}
+
+#[component]
+pub fn StatusBadge(status: LockerStatus) -> impl IntoView {
+    view! { <span class=format!("badge {}", status.slug())>{status.label()}</span> }
+}
+
+/// "Back to …" at the top of a screen.
+#[component]
+pub fn Back(#[prop(into)] href: String, #[prop(into)] label: String) -> impl IntoView {
+    view! { <p class="back"><leptos_router::components::A href=href>"‹ "{label}</leptos_router::components::A></p> }
+}

@@ -1,0 +1,24 @@
+//! One module per screen, named as people call it. Each reads the register from context and
+//! sends commands; none decides what is valid (keyward-core does).
+
+mod backup;
+mod issue;
+mod locker;
+mod not_found;
+mod people;
+mod person;
+mod register;
+mod return_key;
+mod setup;
+mod setup_lockers;
+
+pub use backup::BackupPage;
+pub use issue::IssuePage;
+pub use locker::LockerPage;
+pub use not_found::NotFound;
+pub use people::{NewPersonPage, PeoplePage};
+pub use person::{EditPersonPage, PersonPage};
+pub use register::RegisterPage;
+pub use return_key::ReturnPage;
+pub use setup::SetupPage;
+pub use setup_lockers::AddLockersPage;

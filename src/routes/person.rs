@@ -1,0 +1,154 @@
+//! A person's page (keys held now, every loan) and the form to edit them.
+
+use crate::components::{local_date_time, Back, FormError, FormState, Submit};
+use crate::routes::people::PersonFields;
+use crate::state::use_app;
+use keyward_core::format::uk_date;
+use keyward_core::{Command, PersonDetails, PersonId};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+fn person_param() -> Option<PersonId> {
+    use_params_map().with_untracked(|p| p.get("id").and_then(|id| PersonId::parse(&id)))
+}
+
+fn not_found() -> AnyView {
+    view! {
+        <Back href="/people" label="People"/>
+        <h1>"Person not found"</h1>
+        <p>"This person is not in the register on this device."</p>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn PersonPage() -> impl IntoView {
+    let state = use_app();
+    match person_param().filter(|p| state.register.with_untracked(|r| r.person(*p).is_some())) {
+        Some(id) => view! { <Person id/> }.into_any(),
+        None => not_found(),
+    }
+}
+
+#[component]
+fn Person(id: PersonId) -> impl IntoView {
+    let state = use_app();
+    let details = Memo::new(move |_| state.register.with(|r| r.person(id).map(|p| p.details.clone())));
+    let held = Memo::new(move |_| {
+        state.register.with(|r| {
+            r.keys_held_by(id)
+                .into_iter()
+                .map(|k| {
+                    let locker = r.locker_of_key(k.id).map(|l| (l.id, l.number.clone()));
+                    let loan = r.current_loan(k.id);
+                    let since = loan.map(|l| uk_date(l.date)).unwrap_or_default();
+                    let back = loan.and_then(|l| l.expected_return).map(|d| format!(", due back {}", uk_date(d))).unwrap_or_default();
+                    (k.id, k.tag.to_string(), locker, format!("since {since}{back}"))
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let history = Memo::new(move |_| {
+        state.register.with(|r| {
+            r.loans_of(id)
+                .into_iter()
+                .map(|l| {
+                    let tag = r.key(l.key).map(|k| k.tag.to_string()).unwrap_or_default();
+                    let number = r.locker(l.locker).map(|k| k.number.clone()).unwrap_or_default();
+                    let mut text = format!("Key {tag} for locker {number}: issued {}", uk_date(l.date));
+                    if let Some(ret) = &l.returned {
+                        text.push_str(&format!(", returned {} ({})", local_date_time(ret.at), ret.condition.label().to_lowercase()));
+                    } else {
+                        text.push_str(", not yet returned");
+                    }
+                    (l.id, l.locker, text)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    view! {
+        <Back href="/people" label="People"/>
+        {move || details.get().map(|d| view! {
+            <header class="page-head">
+                <h1>{d.name.clone()}</h1>
+                <A href=format!("/people/{id}/edit") attr:class="button small">"Edit"</A>
+            </header>
+            <p class="meta">
+                {d.kind.label()}
+                {(!d.reference.is_empty()).then(|| format!(" · {}", d.reference))}
+                {(!d.department.is_empty()).then(|| format!(" · {}", d.department))}
+            </p>
+        })}
+        <section class="card">
+            <h2>"Keys held"</h2>
+            <Show when=move || held.with(Vec::is_empty)>
+                <p>"No keys at the moment."</p>
+            </Show>
+            <ul class="keys">
+                <For each=move || held.get() key=|k| k.clone() let:((key, tag, locker, since))>
+                    <li class="key">
+                        <div>
+                            <span class="tag">{tag.clone()}</span>
+                            {locker.clone().map(|(locker, number)| view! {
+                                " for "<A href=format!("/lockers/{locker}")>{format!("locker {number}")}</A>
+                            })}
+                            <div class="meta">{since}</div>
+                        </div>
+                        <A href=format!("/keys/{key}/return") attr:class="button small" attr:aria-label=format!("Return key {tag}")>"Return"</A>
+                    </li>
+                </For>
+            </ul>
+        </section>
+        <section class="card">
+            <h2>"History"</h2>
+            <Show when=move || history.with(Vec::is_empty)>
+                <p>"No keys issued to this person yet."</p>
+            </Show>
+            <ol class="timeline">
+                <For each=move || history.get() key=|h| h.clone() let:((_, _, text))>
+                    <li><p>{text}</p></li>
+                </For>
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+pub fn EditPersonPage() -> impl IntoView {
+    let state = use_app();
+    let found = person_param().and_then(|id| state.register.with_untracked(|r| r.person(id).map(|p| (id, p.details.clone()))));
+    let Some((id, details)) = found else {
+        return not_found();
+    };
+    let form = FormState::new();
+    let navigate = use_navigate();
+    let name = RwSignal::new(details.name);
+    let kind = RwSignal::new(details.kind);
+    let reference = RwSignal::new(details.reference);
+    let department = RwSignal::new(details.department);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let details = PersonDetails {
+            name: name.get_untracked(),
+            kind: kind.get_untracked(),
+            reference: reference.get_untracked(),
+            department: department.get_untracked(),
+        };
+        let navigate = navigate.clone();
+        form.run(Command::EditPerson { person: id, details }, move |_| {
+            state.flash.set(Some("Changes saved.".into()));
+            navigate(&format!("/people/{id}"), Default::default());
+        });
+    };
+    view! {
+        <Back href=format!("/people/{id}") label="Back"/>
+        <h1>"Edit person"</h1>
+        <form class="card" on:submit=submit novalidate>
+            <PersonFields name kind reference department/>
+            <FormError form/>
+            <Submit form label="Save changes"/>
+        </form>
+    }
+    .into_any()
+}

@@ -1,0 +1,146 @@
+//! The register: every locker of the site, searchable by number, area, holder, reference or
+//! key tag, filtered by state and area, a page at a time. A new device starts here with a
+//! walk-through to set up its first site.
+
+use crate::components::{RegisterFilter, StatusBadge};
+use crate::routes::setup::FirstSite;
+use crate::state::use_app;
+use keyward_core::search::{Query, Row};
+use keyward_core::{AreaId, LockerStatus};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let state = use_app();
+    let site = Memo::new(move |_| state.site());
+    let lockers = Memo::new(move |_| {
+        site.get()
+            .map(|s| state.register.with(|r| r.locker_count(s)))
+            .unwrap_or(0)
+    });
+    move || match site.get() {
+        None => view! { <FirstSite/> }.into_any(),
+        Some(_) if lockers.get() == 0 => view! {
+            <h1>"Register"</h1>
+            <div class="empty">
+                <p>"This site has no lockers yet."</p>
+                <p>"Add them one by one or a whole range at once (A-001 to A-120), then fit locks and add keys from each locker's page."</p>
+                <A href="/setup/lockers" attr:class="button primary">"Add lockers"</A>
+            </div>
+        }
+        .into_any(),
+        Some(_) => view! { <LockerList/> }.into_any(),
+    }
+}
+
+#[component]
+fn LockerList() -> impl IntoView {
+    let state = use_app();
+    let filter = expect_context::<RegisterFilter>();
+    let hits = Memo::new(move |_| {
+        let index = state.index.get();
+        let query = Query {
+            text: filter.text.get(),
+            status: filter.status.get(),
+            area: filter.area.get(),
+        };
+        let hits = index.search(&query, filter.shown.get());
+        (hits.rows.into_iter().cloned().collect::<Vec<Row>>(), hits.total)
+    });
+    let counts = Memo::new(move |_| state.index.with(|i| (i.counts(), i.len())));
+    let areas = Memo::new(move |_| {
+        let site = state.site();
+        state.register.with(|r| {
+            site.map(|s| {
+                r.areas_of(s)
+                    .into_iter()
+                    .map(|a| (a.id, a.name.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+        })
+    });
+    let reset_page = move || filter.shown.set(RegisterFilter::PAGE);
+
+    view! {
+        <h1 class="visually-hidden">"Register"</h1>
+        <form class="search" role="search" on:submit=|ev| ev.prevent_default()>
+            <label for="register-search" class="visually-hidden">"Search lockers"</label>
+            <input
+                id="register-search"
+                type="search"
+                placeholder="Locker, name, tag or area"
+                autocomplete="off"
+                autocapitalize="characters"
+                prop:value=move || filter.text.get()
+                on:input=move |ev| {
+                    filter.text.set(event_target_value(&ev));
+                    reset_page();
+                }
+            />
+        </form>
+        <div class="filters">
+            <label>
+                <span class="visually-hidden">"Show lockers that are"</span>
+                <select on:change=move |ev| {
+                    filter.status.set(LockerStatus::from_slug(&event_target_value(&ev)));
+                    reset_page();
+                }>
+                    <option value="" selected=move || filter.status.get().is_none()>
+                        {move || format!("All states ({})", counts.get().1)}
+                    </option>
+                    {LockerStatus::ALL.into_iter().map(|s| view! {
+                        <option value=s.slug() selected=move || filter.status.get() == Some(s)>
+                            {move || format!("{} ({})", s.label(), counts.with(|c| c.0.get(&s).copied().unwrap_or(0)))}
+                        </option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                <span class="visually-hidden">"In area"</span>
+                <select on:change=move |ev| {
+                    filter.area.set(AreaId::parse(&event_target_value(&ev)));
+                    reset_page();
+                }>
+                    <option value="" selected=move || filter.area.get().is_none()>"All areas"</option>
+                    <For each=move || areas.get() key=|a| a.clone() let:((id, name))>
+                        <option value=id.to_string() selected=move || filter.area.get() == Some(id)>{name}</option>
+                    </For>
+                </select>
+            </label>
+        </div>
+        <p class="count" aria-live="polite">
+            {move || {
+                let (rows, total) = hits.get();
+                match total {
+                    0 => "No lockers match. Check the number, or clear the search.".to_string(),
+                    1 => "1 locker".to_string(),
+                    t if rows.len() < t => format!("Showing {} of {} lockers", rows.len(), t),
+                    t => format!("{t} lockers"),
+                }
+            }}
+        </p>
+        <ul class="rows">
+            <For each=move || hits.get().0 key=|row| row.clone() let:row>
+                <li>
+                    <A href=format!("/lockers/{}", row.locker)>
+                        <span class="row-main">
+                            <span class="number">{row.number.clone()}</span>
+                            <span class="meta">
+                                {row.area_name.clone()}
+                                {(!row.holders.is_empty()).then(|| format!(" · {}", row.holders))}
+                            </span>
+                        </span>
+                        <StatusBadge status=row.status/>
+                    </A>
+                </li>
+            </For>
+        </ul>
+        <Show when=move || hits.with(|(rows, total)| rows.len() < *total)>
+            <button type="button" class="button more" on:click=move |_| filter.shown.update(|n| *n += RegisterFilter::PAGE)>
+                "Show more lockers"
+            </button>
+        </Show>
+    }
+}

@@ -1,0 +1,108 @@
+//! Returning a key: who brought it back, who received it, its condition, notes.
+
+use crate::components::{Back, FormError, FormState, Submit};
+use crate::state::use_app;
+use keyward_core::format::uk_date;
+use keyward_core::{Command, Condition, KeyId};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn ReturnPage() -> impl IntoView {
+    let state = use_app();
+    let params = use_params_map();
+    let key = params.with_untracked(|p| p.get("id").and_then(|id| KeyId::parse(&id)));
+    let found = key.and_then(|key| {
+        state.register.with_untracked(|r| {
+            let k = r.key(key)?;
+            let locker = r.locker_of_key(key)?;
+            Some((key, k.tag.to_string(), locker.id, locker.number.clone()))
+        })
+    });
+    match found {
+        Some((key, tag, locker, number)) => view! { <ReturnForm key tag locker number/> }.into_any(),
+        None => view! {
+            <Back href="/" label="Register"/>
+            <h1>"Key not found"</h1>
+            <p>"This key is not in the register on this device."</p>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn ReturnForm(key: KeyId, tag: String, locker: keyward_core::LockerId, number: String) -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let navigate = use_navigate();
+    let loan = Memo::new(move |_| {
+        state.register.with(|r| {
+            r.current_loan(key).map(|l| {
+                let back = l.expected_return.map(|d| format!(", due back {}", uk_date(d))).unwrap_or_default();
+                (r.holder_name(&l.holder), format!("since {}{}", uk_date(l.date), back))
+            })
+        })
+    });
+    let brought_by = RwSignal::new(String::new());
+    let received_by = RwSignal::new(state.user());
+    let damaged = RwSignal::new(false);
+    let notes = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let navigate = navigate.clone();
+        let condition = if damaged.get_untracked() { Condition::Damaged } else { Condition::Fine };
+        form.run(
+            Command::ReturnKey {
+                key,
+                brought_by: brought_by.get_untracked(),
+                received_by: received_by.get_untracked(),
+                condition,
+                notes: notes.get_untracked(),
+            },
+            move |_| {
+                let tag = state.register.with_untracked(|r| r.key(key).map(|k| k.tag.to_string()).unwrap_or_default());
+                let text = match condition {
+                    Condition::Fine => format!("Key {tag} returned and back in store."),
+                    Condition::Damaged => format!("Key {tag} returned damaged; it will not be issued again."),
+                };
+                state.flash.set(Some(text));
+                navigate(&format!("/lockers/{locker}"), Default::default());
+            },
+        );
+    };
+    view! {
+        <Back href=format!("/lockers/{locker}") label=format!("Locker {number}")/>
+        <h1>"Return key "{tag}</h1>
+        {move || match loan.get() {
+            Some((holder, since)) => view! { <p>"Locker "{number.clone()}" · held by "<strong>{holder.clone()}</strong>" "{since}</p> }.into_any(),
+            None => view! { <p class="warning">"This key is not out at the moment."</p> }.into_any(),
+        }}
+        <form class="card" on:submit=submit novalidate>
+            <label for="return-brought-by">"Brought back by"</label>
+            <p class="hint" id="return-brought-hint">"Leave empty if the holder brought it."</p>
+            <input
+                id="return-brought-by"
+                aria-describedby="return-brought-hint"
+                placeholder=move || loan.get().map(|l| l.0).unwrap_or_default()
+                bind:value=brought_by
+            />
+            <label for="return-received-by">"Received by"</label>
+            <input id="return-received-by" autocomplete="name" bind:value=received_by/>
+            <fieldset class="segmented">
+                <legend>"Condition"</legend>
+                <label class="choice">
+                    <input type="radio" name="condition" prop:checked=move || !damaged.get() on:change=move |_| damaged.set(false)/>
+                    "Fine"
+                </label>
+                <label class="choice">
+                    <input type="radio" name="condition" prop:checked=move || damaged.get() on:change=move |_| damaged.set(true)/>
+                    "Damaged"
+                </label>
+            </fieldset>
+            <label for="return-notes">"Notes (optional)"</label>
+            <textarea id="return-notes" rows="2" bind:value=notes></textarea>
+            <FormError form/>
+            <Submit form label="Record return"/>
+        </form>
+    }
+}

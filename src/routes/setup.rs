@@ -1,0 +1,203 @@
+//! Set-up: who uses this device, the site it shows, the site's areas, and the way to the other
+//! set-up screens (lockers, backup). A new device starts with [`FirstSite`].
+
+use crate::components::{FormError, FormState, Submit};
+use crate::state::use_app;
+use keyward_core::{Change, Command};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The walk-through on a device with no register yet: your name, the site, its first area.
+#[component]
+pub fn FirstSite() -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let user = RwSignal::new(state.user());
+    let site_name = RwSignal::new(String::new());
+    let area_name = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = user.get_untracked().trim().to_string();
+        if name.is_empty() {
+            form.fail("Enter your name: it is recorded with everything you do on this device.");
+            return;
+        }
+        if area_name.get_untracked().trim().is_empty() {
+            form.fail("Enter a first area, for example “Main corridor”. You can add more later.");
+            return;
+        }
+        state.settings.update(|s| s.user = name);
+        form.run(Command::CreateSite { name: site_name.get_untracked() }, move |event| {
+            let Change::SiteCreated { site, .. } = event.change else { return };
+            state.settings.update(|s| s.site = Some(site));
+            form.run(
+                Command::AddArea { site, name: area_name.get_untracked() },
+                move |_| state.flash.set(Some("Site set up. Now add its lockers.".into())),
+            );
+        });
+    };
+    view! {
+        <h1>"Welcome to Keyward"</h1>
+        <p class="lead">"The register of your lockers, locks and keys. It works on this device even without signal."</p>
+        <form class="card" on:submit=submit novalidate>
+            <h2>"Set up your site"</h2>
+            <label for="first-user">"Your name"</label>
+            <input id="first-user" autocomplete="name" bind:value=user/>
+            <label for="first-site">"Site name"</label>
+            <input id="first-site" placeholder="Northgate School" bind:value=site_name/>
+            <label for="first-area">"First area"</label>
+            <p class="hint" id="first-area-hint">"A building, floor, corridor or ward."</p>
+            <input id="first-area" aria-describedby="first-area-hint" placeholder="Main corridor" bind:value=area_name/>
+            <FormError form/>
+            <Submit form label="Create site"/>
+        </form>
+    }
+}
+
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let state = use_app();
+    view! {
+        <h1>"Set-up"</h1>
+        <DeviceUser/>
+        {move || match state.site() {
+            None => view! { <FirstSite/> }.into_any(),
+            Some(_) => view! {
+                <section class="card">
+                    <h2>"Lockers, locks and keys"</h2>
+                    <p>{move || {
+                        let n = state.site().map(|s| state.register.with(|r| r.locker_count(s))).unwrap_or(0);
+                        format!("{n} lockers in the register.")
+                    }}</p>
+                    <p><A href="/setup/lockers" attr:class="button primary">"Add lockers"</A></p>
+                    <p class="hint">"Fit a lock and add its keys from the locker's own page: open it from the register."</p>
+                </section>
+                <Areas/>
+                <Sites/>
+                <section class="card">
+                    <h2>"Backup"</h2>
+                    <p><A href="/setup/backup" attr:class="button">"Back up or restore the register"</A></p>
+                </section>
+            }.into_any(),
+        }}
+    }
+}
+
+/// Who is using this device: recorded on every event made here.
+#[component]
+fn DeviceUser() -> impl IntoView {
+    let state = use_app();
+    let name = RwSignal::new(state.user());
+    let saved = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = name.get_untracked().split_whitespace().collect::<Vec<_>>().join(" ");
+        if value.is_empty() {
+            error.set(Some("Enter your name: it is recorded with everything you do on this device.".into()));
+            return;
+        }
+        error.set(None);
+        name.set(value.clone());
+        state.settings.update(|s| s.user = value);
+        saved.set(true);
+    };
+    view! {
+        <form class="card" on:submit=submit novalidate>
+            <h2>"This device"</h2>
+            <label for="device-user">"Who is using this device"</label>
+            <input id="device-user" autocomplete="name" bind:value=name on:input=move |_| saved.set(false)/>
+            {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <button type="submit" class="button">"Save name"</button>
+            <span role="status" class="saved">{move || saved.get().then_some("Saved.")}</span>
+        </form>
+    }
+}
+
+#[component]
+fn Areas() -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let name = RwSignal::new(String::new());
+    let areas = Memo::new(move |_| {
+        let site = state.site();
+        state.register.with(|r| {
+            site.map(|s| {
+                r.areas_of(s)
+                    .into_iter()
+                    .map(|a| (a.id, a.name.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+        })
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(site) = state.site() else { return };
+        form.run(Command::AddArea { site, name: name.get_untracked() }, move |_| name.set(String::new()));
+    };
+    view! {
+        <section class="card">
+            <h2>"Areas"</h2>
+            <ul class="plain">
+                <For each=move || areas.get() key=|a| a.0 let:((_, area_name))>
+                    <li>{area_name}</li>
+                </For>
+            </ul>
+            <form on:submit=submit novalidate>
+                <label for="new-area">"New area"</label>
+                <input id="new-area" placeholder="Science block, first floor" bind:value=name/>
+                <FormError form/>
+                <Submit form label="Add area"/>
+            </form>
+        </section>
+    }
+}
+
+/// Other sites on this device, and a new one.
+#[component]
+fn Sites() -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let name = RwSignal::new(String::new());
+    let sites = Memo::new(move |_| {
+        state
+            .register
+            .with(|r| r.sites().map(|s| (s.id, s.name.clone())).collect::<Vec<_>>())
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        form.run(Command::CreateSite { name: name.get_untracked() }, move |event| {
+            if let Change::SiteCreated { site, name: site_name } = event.change {
+                state.settings.update(|s| s.site = Some(site));
+                state.flash.set(Some(format!("{site_name} created. Add its first area below.")));
+            }
+            name.set(String::new());
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>"Sites"</h2>
+            <fieldset>
+                <legend>"This device shows"</legend>
+                <For each=move || sites.get() key=|s| s.clone() let:((id, site_name))>
+                    <label class="choice">
+                        <input
+                            type="radio"
+                            name="site"
+                            prop:checked=move || state.site() == Some(id)
+                            on:change=move |_| state.settings.update(|s| s.site = Some(id))
+                        />
+                        {site_name}
+                    </label>
+                </For>
+            </fieldset>
+            <form on:submit=submit novalidate>
+                <label for="new-site">"New site"</label>
+                <input id="new-site" placeholder="Southgate Leisure Centre" bind:value=name/>
+                <FormError form/>
+                <Submit form label="Create site"/>
+            </form>
+        </section>
+    }
+}
