@@ -70,13 +70,16 @@ impl AppState {
     pub async fn start(self) {
         let opened = async {
             let store = Store::open().await?;
+            mark("keyward:store-opened");
             let events = store.read_after(0).await?;
+            mark("keyward:log-read");
             Ok::<_, StorageError>((store, events))
         };
         match opened.await {
             Ok((store, events)) => {
                 STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store)));
                 self.absorb(&events);
+                mark("keyward:log-folded");
                 self.load.set(Load::Ready);
                 tabs::listen(move || leptos::task::spawn_local(self.catch_up()));
             }
@@ -101,9 +104,9 @@ impl AppState {
     /// Checks a command against the latest register (including other tabs' changes), stores
     /// the event, and only then shows it. The error is a message for the person.
     pub async fn dispatch(self, command: Command) -> Result<Event, String> {
-        let store = STORE
-            .with(|s| s.borrow().clone())
-            .ok_or_else(|| "The register is still opening. Wait a moment and try again.".to_string())?;
+        let store = STORE.with(|s| s.borrow().clone()).ok_or_else(|| {
+            "The register is still opening. Wait a moment and try again.".to_string()
+        })?;
         let (actor, device) = self.settings.with_untracked(|s| {
             (
                 if s.user.trim().is_empty() {
@@ -156,9 +159,9 @@ impl AppState {
 
     /// Adds events from a backup. Those already held are ignored when folded.
     pub async fn restore(self, events: Vec<Event>) -> Result<usize, String> {
-        let store = STORE
-            .with(|s| s.borrow().clone())
-            .ok_or_else(|| "The register is still opening. Wait a moment and try again.".to_string())?;
+        let store = STORE.with(|s| s.borrow().clone()).ok_or_else(|| {
+            "The register is still opening. Wait a moment and try again.".to_string()
+        })?;
         let before = self.register.with_untracked(Register::event_count);
         store.append_all(&events).await.map_err(|e| e.to_string())?;
         self.catch_up().await;
@@ -168,9 +171,9 @@ impl AppState {
 
     /// The whole log as a backup file, and how many events it holds.
     pub async fn export(self) -> Result<(String, usize), String> {
-        let store = STORE
-            .with(|s| s.borrow().clone())
-            .ok_or_else(|| "The register is still opening. Wait a moment and try again.".to_string())?;
+        let store = STORE.with(|s| s.borrow().clone()).ok_or_else(|| {
+            "The register is still opening. Wait a moment and try again.".to_string()
+        })?;
         let events: Vec<Event> = store
             .read_after(0)
             .await
@@ -205,6 +208,13 @@ impl AppState {
     fn advance(&self, seqs: impl Iterator<Item = u64>) {
         let max = seqs.max().unwrap_or(0);
         self.cursor.update_value(|c| *c = (*c).max(max));
+    }
+}
+
+/// A performance mark, read by the benchmark (tests/e2e/bench) to split the opening time.
+fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
     }
 }
 

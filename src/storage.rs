@@ -101,7 +101,11 @@ impl Store {
             .map_err(StorageError::from)?
             .await
             .map_err(StorageError::from)?;
-        let result = tx.commit().map_err(StorageError::from)?.await.map_err(StorageError::from)?;
+        let result = tx
+            .commit()
+            .map_err(StorageError::from)?
+            .await
+            .map_err(StorageError::from)?;
         if !result.is_committed() {
             return Err(StorageError("the write was cancelled".into()).into());
         }
@@ -135,6 +139,9 @@ async fn read(store: &ObjectStore, cursor: u64) -> Result<Stored, StorageError> 
     };
     let keys = store.get_all_keys(range()?, None)?.await?;
     let values = store.get_all(range()?, None)?.await?;
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark("keyward:idb-got");
+    }
     keys.iter()
         .zip(values)
         .map(|(key, value)| {

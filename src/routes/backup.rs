@@ -24,10 +24,15 @@ pub fn BackupPage() -> impl IntoView {
         });
     };
     let restore = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         busy.set(true);
         message.set(None);
         leptos::task::spawn_local(async move {
@@ -45,7 +50,10 @@ pub fn BackupPage() -> impl IntoView {
             busy.set(false);
             input.set_value("");
             message.set(Some(match outcome {
-                Ok(0) => (true, "Restored: this device already held everything in that backup.".into()),
+                Ok(0) => (
+                    true,
+                    "Restored: this device already held everything in that backup.".into(),
+                ),
                 Ok(n) => (true, format!("Restored {n} events.")),
                 Err(e) => (false, e),
             }));
@@ -84,7 +92,10 @@ fn save_file(json: &str) -> Result<String, String> {
     options.set_type("application/json");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(fail)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
-    let name = format!("keyward-backup-{}.json", chrono::Local::now().format("%Y-%m-%d-%H%M"));
+    let name = format!(
+        "keyward-backup-{}.json",
+        chrono::Local::now().format("%Y-%m-%d-%H%M")
+    );
     let anchor = document()
         .create_element("a")
         .map_err(fail)?

@@ -31,21 +31,50 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
     let navigate = use_navigate();
-    let number = state
-        .register
-        .with_untracked(|r| r.locker(locker).map(|l| l.number.clone()).unwrap_or_default());
+    let number = state.register.with_untracked(|r| {
+        r.locker(locker)
+            .map(|l| l.number.clone())
+            .unwrap_or_default()
+    });
 
     let keys = Memo::new(move |_| {
         state.register.with(|r| {
             r.keys_of_locker(locker)
                 .into_iter()
                 .filter(|k| k.state == KeyState::InStore && k.kind != KeyKind::Master)
-                .map(|k| (k.id, format!("{} · {} · copy {}", k.tag, k.kind.label(), k.copy)))
+                .map(|k| {
+                    (
+                        k.id,
+                        format!("{} · {} · copy {}", k.tag, k.kind.label(), k.copy),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
     });
     let key = RwSignal::new(preselected);
-    let chosen_key = move || key.get().or_else(|| keys.with(|k| k.first().map(|(id, _)| *id)));
+    // The key picked (or tapped on the locker page) while it is still in store; otherwise the
+    // first key in store. A key issued meanwhile elsewhere is not swapped silently: the person
+    // is told and chooses again.
+    let chosen_key = move || match key.get() {
+        Some(k) if keys.with(|ks| ks.iter().any(|(id, _)| *id == k)) => Some(k),
+        Some(_) => None,
+        None => keys.with(|k| k.first().map(|(id, _)| *id)),
+    };
+    let gone = move || {
+        let k = key.get()?;
+        if chosen_key().is_some() {
+            return None;
+        }
+        state.register.with(|r| {
+            r.key(k).map(|k| {
+                format!(
+                    "Key {} is {} now, so it cannot be issued. Choose another key.",
+                    k.tag,
+                    k.state.label().to_lowercase()
+                )
+            })
+        })
+    };
 
     let to_person = RwSignal::new(true);
     let person = RwSignal::new(None::<PersonId>);
@@ -71,24 +100,39 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|p| {
-                    let hay = format!("{} {} {}", p.details.name, p.details.reference, p.details.department).to_lowercase();
+                    let hay = format!(
+                        "{} {} {}",
+                        p.details.name, p.details.reference, p.details.department
+                    )
+                    .to_lowercase();
                     words.iter().all(|w| hay.contains(w))
                 })
                 .take(6)
-                .map(|p| (p.id, p.details.name.clone(), p.details.reference.clone(), p.details.department.clone()))
+                .map(|p| {
+                    (
+                        p.id,
+                        p.details.name.clone(),
+                        p.details.reference.clone(),
+                        p.details.department.clone(),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
     });
     let person_name = move || {
-        person
-            .get()
-            .and_then(|p| state.register.with(|r| r.person(p).map(|p| p.details.name.clone())))
+        person.get().and_then(|p| {
+            state
+                .register
+                .with(|r| r.person(p).map(|p| p.details.name.clone()))
+        })
     };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(key) = chosen_key() else {
-            form.fail("There is no key in store for this locker. Add a key, or return one first.");
+            form.fail(gone().unwrap_or_else(|| {
+                "There is no key in store for this locker. Add a key, or return one first.".into()
+            }));
             return;
         };
         let holder = if to_person.get_untracked() {
@@ -124,7 +168,15 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
         };
         let navigate = navigate.clone();
         form.run(
-            Command::IssueKey { key, locker, holder, date, expected_return, confirmation, notes: notes.get_untracked() },
+            Command::IssueKey {
+                key,
+                locker,
+                holder,
+                date,
+                expected_return,
+                confirmation,
+                notes: notes.get_untracked(),
+            },
             move |event| {
                 if let keyward_core::Change::KeyIssued { key, holder, .. } = &event.change {
                     let text = state.register.with_untracked(|r| {
@@ -151,11 +203,13 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
                 fallback=|| view! { <p class="warning" id="issue-key">"No key of this locker is in store."</p> }
             >
                 <select id="issue-key" on:change=move |ev| key.set(KeyId::parse(&event_target_value(&ev)))>
+                    <option value="" disabled=true selected=move || chosen_key().is_none()>"Choose a key"</option>
                     <For each=move || keys.get() key=|k| k.clone() let:((id, label))>
                         <option value=id.to_string() selected=move || chosen_key() == Some(id)>{label}</option>
                     </For>
                 </select>
             </Show>
+            {move || gone().map(|message| view! { <p class="warning" role="alert">{message}</p> })}
 
             <fieldset class="segmented">
                 <legend>"Issued to"</legend>

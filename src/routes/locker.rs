@@ -36,7 +36,9 @@ fn Locker(id: LockerId) -> impl IntoView {
             let locker = r.locker(id)?;
             Some((
                 locker.number.clone(),
-                r.area(locker.area).map(|a| a.name.clone()).unwrap_or_default(),
+                r.area(locker.area)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default(),
                 r.status(locker),
                 r.holders_of(id).join(", "),
                 locker.out_of_service.clone(),
@@ -46,7 +48,13 @@ fn Locker(id: LockerId) -> impl IntoView {
     let lock = Memo::new(move |_| {
         state.register.with(|r| {
             let lock = r.lock(r.locker(id)?.lock?)?;
-            Some((lock.id, lock.kind, lock.code.clone(), lock.suite.clone(), local_date_time(lock.fitted_at)))
+            Some((
+                lock.id,
+                lock.kind,
+                lock.code.clone(),
+                lock.suite.clone(),
+                local_date_time(lock.fitted_at),
+            ))
         })
     });
     view! {
@@ -95,8 +103,17 @@ fn FitLock(id: LockerId) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         form.run(
-            Command::FitLock { locker: id, kind: kind.get_untracked(), code: code.get_untracked(), suite: suite.get_untracked() },
-            move |_| state.flash.set(Some("Lock fitted. Now add its keys.".into())),
+            Command::FitLock {
+                locker: id,
+                kind: kind.get_untracked(),
+                code: code.get_untracked(),
+                suite: suite.get_untracked(),
+            },
+            move |_| {
+                state
+                    .flash
+                    .set(Some("Lock fitted. Now add its keys.".into()))
+            },
         );
     };
     view! {
@@ -130,10 +147,21 @@ fn Keys(id: LockerId) -> impl IntoView {
                 .into_iter()
                 .map(|k| {
                     let holder = r.current_loan(k.id).map(|l| {
-                        let back = l.expected_return.map(|d| format!(", back by {}", keyward_core::format::uk_date(d))).unwrap_or_default();
+                        let back = l
+                            .expected_return
+                            .map(|d| format!(", back by {}", keyward_core::format::uk_date(d)))
+                            .unwrap_or_default();
                         format!("{}{}", r.holder_name(&l.holder), back)
                     });
-                    (k.id, k.tag.to_string(), k.kind, k.copy, k.state, k.storage.clone(), holder)
+                    (
+                        k.id,
+                        k.tag.to_string(),
+                        k.kind,
+                        k.copy,
+                        k.state,
+                        k.storage.clone(),
+                        holder,
+                    )
                 })
                 .collect::<Vec<_>>()
         })
@@ -181,15 +209,25 @@ fn AddKeys(lock: Signal<Option<keyward_core::LockId>>) -> impl IntoView {
     let storage = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(lock) = lock.get_untracked() else { return };
+        let Some(lock) = lock.get_untracked() else {
+            return;
+        };
         let Ok(n) = count.get_untracked().trim().parse::<u32>() else {
             form.fail("Enter how many keys to add, as a number, for example 2.");
             return;
         };
         form.run(
-            Command::AddKeys { lock, kind: kind.get_untracked(), count: n, storage: storage.get_untracked() },
+            Command::AddKeys {
+                lock,
+                kind: kind.get_untracked(),
+                count: n,
+                storage: storage.get_untracked(),
+            },
             move |_| {
-                state.flash.set(Some(format!("{n} key{} added, each with its own tag.", if n == 1 { "" } else { "s" })));
+                state.flash.set(Some(format!(
+                    "{n} key{} added, each with its own tag.",
+                    if n == 1 { "" } else { "s" }
+                )));
                 count.set("1".into());
             },
         );
@@ -225,11 +263,21 @@ fn Service(id: LockerId) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
     let reason = RwSignal::new(String::new());
-    let out = Memo::new(move |_| state.register.with(|r| r.locker(id).is_some_and(|l| l.out_of_service.is_some())));
+    let out = Memo::new(move |_| {
+        state
+            .register
+            .with(|r| r.locker(id).is_some_and(|l| l.out_of_service.is_some()))
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let out_of_service = (!out.get_untracked()).then(|| reason.get_untracked());
-        form.run(Command::SetLockerService { locker: id, out_of_service }, move |_| reason.set(String::new()));
+        form.run(
+            Command::SetLockerService {
+                locker: id,
+                out_of_service,
+            },
+            move |_| reason.set(String::new()),
+        );
     };
     view! {
         <form class="card" on:submit=submit novalidate>
@@ -258,7 +306,14 @@ fn History(id: LockerId) -> impl IntoView {
             r.timeline(id)
                 .iter()
                 .rev()
-                .map(|e| (e.event, local_date_time(e.at), e.actor.clone(), r.describe(e)))
+                .map(|e| {
+                    (
+                        e.event,
+                        local_date_time(e.at),
+                        e.actor.clone(),
+                        r.describe(e),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
     });

@@ -22,7 +22,11 @@ pub fn PeoplePage() -> impl IntoView {
             let matching: Vec<_> = all
                 .into_iter()
                 .filter(|p| {
-                    let hay = format!("{} {} {}", p.details.name, p.details.reference, p.details.department).to_lowercase();
+                    let hay = format!(
+                        "{} {} {}",
+                        p.details.name, p.details.reference, p.details.department
+                    )
+                    .to_lowercase();
                     words.iter().all(|w| hay.contains(w))
                 })
                 .collect();
@@ -30,7 +34,15 @@ pub fn PeoplePage() -> impl IntoView {
             let rows = matching
                 .into_iter()
                 .take(SHOWN)
-                .map(|p| (p.id, p.details.name.clone(), p.details.kind, p.details.reference.clone(), r.keys_held_by(p.id).len()))
+                .map(|p| {
+                    (
+                        p.id,
+                        p.details.name.clone(),
+                        p.details.kind,
+                        p.details.reference.clone(),
+                        r.keys_held_by(p.id).len(),
+                    )
+                })
                 .collect::<Vec<_>>();
             (rows, total)
         })
@@ -47,6 +59,7 @@ pub fn PeoplePage() -> impl IntoView {
         <p class="count" aria-live="polite">{move || people.with(|(rows, total)| match total {
             0 if search.with(|s| s.trim().is_empty()) => "Nobody yet. Add the people who hold keys.".to_string(),
             0 => "Nobody matches.".to_string(),
+            1 => "1 person".to_string(),
             t if rows.len() < *t => format!("Showing {} of {} people", rows.len(), t),
             t => format!("{t} people"),
         })}</p>
@@ -114,7 +127,10 @@ pub fn NewPersonPage() -> impl IntoView {
         };
         let navigate = navigate.clone();
         form.run(Command::AddPerson { site, details }, move |event| {
-            if let Change::PersonAdded { person, details, .. } = event.change {
+            if let Change::PersonAdded {
+                person, details, ..
+            } = event.change
+            {
                 state.flash.set(Some(format!("{} added.", details.name)));
                 navigate(&format!("/people/{person}"), Default::default());
             }

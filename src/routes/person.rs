@@ -34,7 +34,11 @@ pub fn PersonPage() -> impl IntoView {
 #[component]
 fn Person(id: PersonId) -> impl IntoView {
     let state = use_app();
-    let details = Memo::new(move |_| state.register.with(|r| r.person(id).map(|p| p.details.clone())));
+    let details = Memo::new(move |_| {
+        state
+            .register
+            .with(|r| r.person(id).map(|p| p.details.clone()))
+    });
     let held = Memo::new(move |_| {
         state.register.with(|r| {
             r.keys_held_by(id)
@@ -43,8 +47,16 @@ fn Person(id: PersonId) -> impl IntoView {
                     let locker = r.locker_of_key(k.id).map(|l| (l.id, l.number.clone()));
                     let loan = r.current_loan(k.id);
                     let since = loan.map(|l| uk_date(l.date)).unwrap_or_default();
-                    let back = loan.and_then(|l| l.expected_return).map(|d| format!(", due back {}", uk_date(d))).unwrap_or_default();
-                    (k.id, k.tag.to_string(), locker, format!("since {since}{back}"))
+                    let back = loan
+                        .and_then(|l| l.expected_return)
+                        .map(|d| format!(", due back {}", uk_date(d)))
+                        .unwrap_or_default();
+                    (
+                        k.id,
+                        k.tag.to_string(),
+                        locker,
+                        format!("since {since}{back}"),
+                    )
                 })
                 .collect::<Vec<_>>()
         })
@@ -55,10 +67,18 @@ fn Person(id: PersonId) -> impl IntoView {
                 .into_iter()
                 .map(|l| {
                     let tag = r.key(l.key).map(|k| k.tag.to_string()).unwrap_or_default();
-                    let number = r.locker(l.locker).map(|k| k.number.clone()).unwrap_or_default();
-                    let mut text = format!("Key {tag} for locker {number}: issued {}", uk_date(l.date));
+                    let number = r
+                        .locker(l.locker)
+                        .map(|k| k.number.clone())
+                        .unwrap_or_default();
+                    let mut text =
+                        format!("Key {tag} for locker {number}: issued {}", uk_date(l.date));
                     if let Some(ret) = &l.returned {
-                        text.push_str(&format!(", returned {} ({})", local_date_time(ret.at), ret.condition.label().to_lowercase()));
+                        text.push_str(&format!(
+                            ", returned {} ({})",
+                            local_date_time(ret.at),
+                            ret.condition.label().to_lowercase()
+                        ));
                     } else {
                         text.push_str(", not yet returned");
                     }
@@ -117,7 +137,11 @@ fn Person(id: PersonId) -> impl IntoView {
 #[component]
 pub fn EditPersonPage() -> impl IntoView {
     let state = use_app();
-    let found = person_param().and_then(|id| state.register.with_untracked(|r| r.person(id).map(|p| (id, p.details.clone()))));
+    let found = person_param().and_then(|id| {
+        state
+            .register
+            .with_untracked(|r| r.person(id).map(|p| (id, p.details.clone())))
+    });
     let Some((id, details)) = found else {
         return not_found();
     };
@@ -136,10 +160,16 @@ pub fn EditPersonPage() -> impl IntoView {
             department: department.get_untracked(),
         };
         let navigate = navigate.clone();
-        form.run(Command::EditPerson { person: id, details }, move |_| {
-            state.flash.set(Some("Changes saved.".into()));
-            navigate(&format!("/people/{id}"), Default::default());
-        });
+        form.run(
+            Command::EditPerson {
+                person: id,
+                details,
+            },
+            move |_| {
+                state.flash.set(Some("Changes saved.".into()));
+                navigate(&format!("/people/{id}"), Default::default());
+            },
+        );
     };
     view! {
         <Back href=format!("/people/{id}") label="Back"/>

@@ -19,7 +19,8 @@ pub fn RegisterPage() -> impl IntoView {
             .map(|s| state.register.with(|r| r.locker_count(s)))
             .unwrap_or(0)
     });
-    move || match site.get() {
+    move || {
+        match site.get() {
         None => view! { <FirstSite/> }.into_any(),
         Some(_) if lockers.get() == 0 => view! {
             <h1>"Register"</h1>
@@ -31,6 +32,7 @@ pub fn RegisterPage() -> impl IntoView {
         }
         .into_any(),
         Some(_) => view! { <LockerList/> }.into_any(),
+    }
     }
 }
 
@@ -46,7 +48,10 @@ fn LockerList() -> impl IntoView {
             area: filter.area.get(),
         };
         let hits = index.search(&query, filter.shown.get());
-        (hits.rows.into_iter().cloned().collect::<Vec<Row>>(), hits.total)
+        (
+            hits.rows.into_iter().cloned().collect::<Vec<Row>>(),
+            hits.total,
+        )
     });
     let counts = Memo::new(move |_| state.index.with(|i| (i.counts(), i.len())));
     let areas = Memo::new(move |_| {

@@ -20,7 +20,9 @@ pub fn ReturnPage() -> impl IntoView {
         })
     });
     match found {
-        Some((key, tag, locker, number)) => view! { <ReturnForm key tag locker number/> }.into_any(),
+        Some((key, tag, locker, number)) => {
+            view! { <ReturnForm key tag locker number/> }.into_any()
+        }
         None => view! {
             <Back href="/" label="Register"/>
             <h1>"Key not found"</h1>
@@ -31,15 +33,26 @@ pub fn ReturnPage() -> impl IntoView {
 }
 
 #[component]
-fn ReturnForm(key: KeyId, tag: String, locker: keyward_core::LockerId, number: String) -> impl IntoView {
+fn ReturnForm(
+    key: KeyId,
+    tag: String,
+    locker: keyward_core::LockerId,
+    number: String,
+) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
     let navigate = use_navigate();
     let loan = Memo::new(move |_| {
         state.register.with(|r| {
             r.current_loan(key).map(|l| {
-                let back = l.expected_return.map(|d| format!(", due back {}", uk_date(d))).unwrap_or_default();
-                (r.holder_name(&l.holder), format!("since {}{}", uk_date(l.date), back))
+                let back = l
+                    .expected_return
+                    .map(|d| format!(", due back {}", uk_date(d)))
+                    .unwrap_or_default();
+                (
+                    r.holder_name(&l.holder),
+                    format!("since {}{}", uk_date(l.date), back),
+                )
             })
         })
     });
@@ -50,7 +63,11 @@ fn ReturnForm(key: KeyId, tag: String, locker: keyward_core::LockerId, number: S
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let navigate = navigate.clone();
-        let condition = if damaged.get_untracked() { Condition::Damaged } else { Condition::Fine };
+        let condition = if damaged.get_untracked() {
+            Condition::Damaged
+        } else {
+            Condition::Fine
+        };
         form.run(
             Command::ReturnKey {
                 key,
@@ -60,10 +77,14 @@ fn ReturnForm(key: KeyId, tag: String, locker: keyward_core::LockerId, number: S
                 notes: notes.get_untracked(),
             },
             move |_| {
-                let tag = state.register.with_untracked(|r| r.key(key).map(|k| k.tag.to_string()).unwrap_or_default());
+                let tag = state
+                    .register
+                    .with_untracked(|r| r.key(key).map(|k| k.tag.to_string()).unwrap_or_default());
                 let text = match condition {
                     Condition::Fine => format!("Key {tag} returned and back in store."),
-                    Condition::Damaged => format!("Key {tag} returned damaged; it will not be issued again."),
+                    Condition::Damaged => {
+                        format!("Key {tag} returned damaged; it will not be issued again.")
+                    }
                 };
                 state.flash.set(Some(text));
                 navigate(&format!("/lockers/{locker}"), Default::default());

@@ -27,14 +27,28 @@ pub fn FirstSite() -> impl IntoView {
             return;
         }
         state.settings.update(|s| s.user = name);
-        form.run(Command::CreateSite { name: site_name.get_untracked() }, move |event| {
-            let Change::SiteCreated { site, .. } = event.change else { return };
-            state.settings.update(|s| s.site = Some(site));
-            form.run(
-                Command::AddArea { site, name: area_name.get_untracked() },
-                move |_| state.flash.set(Some("Site set up. Now add its lockers.".into())),
-            );
-        });
+        form.run(
+            Command::CreateSite {
+                name: site_name.get_untracked(),
+            },
+            move |event| {
+                let Change::SiteCreated { site, .. } = event.change else {
+                    return;
+                };
+                state.settings.update(|s| s.site = Some(site));
+                form.run(
+                    Command::AddArea {
+                        site,
+                        name: area_name.get_untracked(),
+                    },
+                    move |_| {
+                        state
+                            .flash
+                            .set(Some("Site set up. Now add its lockers.".into()))
+                    },
+                );
+            },
+        );
     };
     view! {
         <h1>"Welcome to Keyward"</h1>
@@ -92,9 +106,15 @@ fn DeviceUser() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let value = name.get_untracked().split_whitespace().collect::<Vec<_>>().join(" ");
+        let value = name
+            .get_untracked()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if value.is_empty() {
-            error.set(Some("Enter your name: it is recorded with everything you do on this device.".into()));
+            error.set(Some(
+                "Enter your name: it is recorded with everything you do on this device.".into(),
+            ));
             return;
         }
         error.set(None);
@@ -134,7 +154,13 @@ fn Areas() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(site) = state.site() else { return };
-        form.run(Command::AddArea { site, name: name.get_untracked() }, move |_| name.set(String::new()));
+        form.run(
+            Command::AddArea {
+                site,
+                name: name.get_untracked(),
+            },
+            move |_| name.set(String::new()),
+        );
     };
     view! {
         <section class="card">
@@ -161,19 +187,32 @@ fn Sites() -> impl IntoView {
     let form = FormState::new();
     let name = RwSignal::new(String::new());
     let sites = Memo::new(move |_| {
-        state
-            .register
-            .with(|r| r.sites().map(|s| (s.id, s.name.clone())).collect::<Vec<_>>())
+        state.register.with(|r| {
+            r.sites()
+                .map(|s| (s.id, s.name.clone()))
+                .collect::<Vec<_>>()
+        })
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        form.run(Command::CreateSite { name: name.get_untracked() }, move |event| {
-            if let Change::SiteCreated { site, name: site_name } = event.change {
-                state.settings.update(|s| s.site = Some(site));
-                state.flash.set(Some(format!("{site_name} created. Add its first area below.")));
-            }
-            name.set(String::new());
-        });
+        form.run(
+            Command::CreateSite {
+                name: name.get_untracked(),
+            },
+            move |event| {
+                if let Change::SiteCreated {
+                    site,
+                    name: site_name,
+                } = event.change
+                {
+                    state.settings.update(|s| s.site = Some(site));
+                    state.flash.set(Some(format!(
+                        "{site_name} created. Add its first area below."
+                    )));
+                }
+                name.set(String::new());
+            },
+        );
     };
     view! {
         <section class="card">

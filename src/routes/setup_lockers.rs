@@ -28,7 +28,10 @@ pub fn AddLockersPage() -> impl IntoView {
         })
     });
     // The first area is chosen until the person picks another.
-    let chosen_area = move || area.get().or_else(|| areas.with(|a| a.first().map(|(id, _)| *id)));
+    let chosen_area = move || {
+        area.get()
+            .or_else(|| areas.with(|a| a.first().map(|(id, _)| *id)))
+    };
     let preview = move || {
         if !range.get() {
             return None;
@@ -57,9 +60,18 @@ pub fn AddLockersPage() -> impl IntoView {
             return;
         };
         let command = if range.get_untracked() {
-            Command::AddLockerRange { site, area, from: from.get_untracked(), to: to.get_untracked() }
+            Command::AddLockerRange {
+                site,
+                area,
+                from: from.get_untracked(),
+                to: to.get_untracked(),
+            }
         } else {
-            Command::AddLocker { site, area, number: number.get_untracked() }
+            Command::AddLocker {
+                site,
+                area,
+                number: number.get_untracked(),
+            }
         };
         form.run(command, move |event| {
             if let Change::LockersAdded { lockers, .. } = event.change {

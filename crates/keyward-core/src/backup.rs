@@ -53,14 +53,22 @@ mod tests {
 
     #[test]
     fn wrong_files_are_explained() {
-        assert!(Backup::parse("hello").unwrap_err().contains("not a Keyward backup"));
-        assert!(Backup::parse(r#"{"a":1}"#).unwrap_err().contains("not a Keyward backup"));
-        assert!(Backup::parse(r#"{"format":"keyward-events","version":9,"events":[]}"#)
+        assert!(Backup::parse("hello")
             .unwrap_err()
-            .contains("newer version"));
-        assert!(Backup::parse(r#"{"format":"keyward-events","version":1,"events":[{"x":1}]}"#)
+            .contains("not a Keyward backup"));
+        assert!(Backup::parse(r#"{"a":1}"#)
             .unwrap_err()
-            .contains("damaged"));
+            .contains("not a Keyward backup"));
+        assert!(
+            Backup::parse(r#"{"format":"keyward-events","version":9,"events":[]}"#)
+                .unwrap_err()
+                .contains("newer version")
+        );
+        assert!(
+            Backup::parse(r#"{"format":"keyward-events","version":1,"events":[{"x":1}]}"#)
+                .unwrap_err()
+                .contains("damaged")
+        );
         let empty = serde_json::to_string(&Backup::new(vec![])).unwrap();
         assert!(Backup::parse(&empty).unwrap().events.is_empty());
     }

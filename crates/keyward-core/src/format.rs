@@ -22,7 +22,10 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Some(date);
     }
-    let parts: Vec<&str> = text.split(['/', '-', '.', ' ']).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = text
+        .split(['/', '-', '.', ' '])
+        .filter(|p| !p.is_empty())
+        .collect();
     let [day, month, year] = parts.as_slice() else {
         return None;
     };
@@ -62,7 +65,10 @@ mod tests {
         );
         assert_eq!(parse_date("11/26/2026"), None);
         assert_eq!(parse_date("1/2/27"), NaiveDate::from_ymd_opt(2027, 2, 1));
-        assert_eq!(parse_date("01-02-2027"), NaiveDate::from_ymd_opt(2027, 2, 1));
+        assert_eq!(
+            parse_date("01-02-2027"),
+            NaiveDate::from_ymd_opt(2027, 2, 1)
+        );
         assert_eq!(parse_date("31/02/2027"), None);
         assert_eq!(parse_date("tomorrow"), None);
         assert_eq!(iso_date(d), "2026-11-06");

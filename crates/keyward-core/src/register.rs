@@ -346,11 +346,9 @@ impl Register {
             return Err(CommandError::PersonNameEmpty);
         }
         if !details.reference.is_empty() {
-            if let Some(other) = self
-                .people_of(site)
-                .into_iter()
-                .find(|p| Some(p.id) != editing && p.details.reference == details.reference)
-            {
+            if let Some(other) = self.people.values().find(|p| {
+                p.site == site && Some(p.id) != editing && p.details.reference == details.reference
+            }) {
                 return Err(CommandError::ReferenceTaken {
                     reference: details.reference,
                     name: other.details.name.clone(),

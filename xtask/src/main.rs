@@ -1,0 +1,336 @@
+//! `cargo xtask`: build, run, test and bench Keyward with one command each.
+//!
+//! Std only apart from `flate2` (for the gzip column of the size table), so it compiles in
+//! seconds. Every subcommand first makes sure the pinned tools are installed (see `tools`), so a
+//! fresh machine needs nothing but rustup/cargo and Node.
+
+mod exec;
+mod server;
+mod sizes;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use exec::{cargo, run, run_teeing, Steps, TestCounts};
+use server::Server;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command>
+
+Commands:
+  run [--addr HOST:PORT]   build the PWA (release) and keyward-server, then serve it
+                           (default address 127.0.0.1:8080; data in ./data); Ctrl-C stops it
+  test                     fmt, clippy (host and wasm), cargo test, release build with sizes,
+                           browser tests (Playwright + Chromium) against a fresh server
+  bench [-- ARGS]          release build, fresh server, `node bench/register.mjs ARGS` in tests/e2e
+  setup                    only install the missing tools (wasm target, trunk, wasm-bindgen-cli)
+  help                     this text
+
+Each command installs what is missing first: the wasm32 target, trunk, wasm-bindgen-cli at the
+version in Cargo.lock, and for test/bench Debian's chromium + chromium-driver and tests/e2e's npm
+packages.";
+
+const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+const SERVER_BIN: &str = "keyward-server";
+const E2E_DIR: &str = "tests/e2e";
+const BENCH_SCRIPT: &str = "bench/register.mjs";
+const BENCH_OUT_DIR: &str = "bench-results";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    tools::put_cargo_bin_on_path();
+    let result = match args.first().map(String::as_str) {
+        None | Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some("run") => parse_run_args(&args[1..]).and_then(|addr| cmd_run(&root, &addr)),
+        Some("test") => no_more_args("test", &args[1..]).and_then(|()| cmd_test(&root)),
+        Some("bench") => cmd_bench(&root, bench_args(&args[1..])),
+        Some("setup") => no_more_args("setup", &args[1..]).and_then(|()| cmd_setup(&root)),
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives in `<root>/xtask`.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn no_more_args(command: &str, rest: &[String]) -> Result<(), String> {
+    match rest.first() {
+        None => Ok(()),
+        Some(extra) => Err(format!(
+            "`{command}` takes no arguments (got `{extra}`)\n\n{USAGE}"
+        )),
+    }
+}
+
+/// `run [--addr HOST:PORT]` (also `--addr=HOST:PORT`).
+fn parse_run_args(rest: &[String]) -> Result<String, String> {
+    let mut addr = DEFAULT_ADDR.to_string();
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--addr" {
+            addr = it
+                .next()
+                .ok_or("`--addr` needs a value, e.g. --addr 127.0.0.1:8080")?
+                .clone();
+        } else if let Some(value) = arg.strip_prefix("--addr=") {
+            addr = value.to_string();
+        } else {
+            return Err(format!("unknown argument `{arg}` for `run`\n\n{USAGE}"));
+        }
+    }
+    Ok(addr)
+}
+
+/// Arguments after `bench` go to the bench script (a leading `--` is dropped).
+fn bench_args(rest: &[String]) -> Vec<String> {
+    match rest.split_first() {
+        Some((first, tail)) if first == "--" => tail.to_vec(),
+        _ => rest.to_vec(),
+    }
+}
+
+fn cmd_setup(root: &Path) -> Result<(), String> {
+    tools::ensure(root, tools::Needs::Build)
+}
+
+fn trunk_build(root: &Path) -> Result<(), String> {
+    run(Command::new("trunk")
+        .args(["build", "--release"])
+        .current_dir(root)
+        // The version check asks crates.io for a newer trunk: noise, and we pin 0.21.14.
+        .env("TRUNK_SKIP_VERSION_CHECK", "true"))
+}
+
+fn build_server(root: &Path) -> Result<(), String> {
+    // Debug profile on purpose: it compiles fast and the hot crates are optimised in
+    // [profile.dev.package.*] of the workspace Cargo.toml.
+    run(cargo()
+        .args(["build", "--package", SERVER_BIN])
+        .current_dir(root))
+}
+
+/// Cargo's target folder: `$CARGO_TARGET_DIR` if set, else `<root>/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+fn server_program(root: &Path) -> PathBuf {
+    target_dir(root)
+        .join("debug")
+        .join(format!("{SERVER_BIN}{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn cmd_run(root: &Path, addr: &str) -> Result<(), String> {
+    let mut steps = Steps::default();
+    steps.run("ensure tools", || tools::ensure(root, tools::Needs::Build))?;
+    steps.run("trunk build --release", || trunk_build(root))?;
+    steps.run("build keyward-server", || build_server(root))?;
+
+    let mut command = Command::new(server_program(root));
+    command
+        .args(["--dist", "dist", "--data", "data", "--addr", addr])
+        .current_dir(root);
+    println!("\n$ {}  (Ctrl-C to stop)", exec::describe(&command));
+    exec::replace_process(&mut command)
+}
+
+fn cmd_test(root: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let mut steps = Steps::default();
+    let mut counts = TestCounts::default();
+    let result = test_steps(root, &mut steps, &mut counts);
+    steps.print_summary();
+    let elapsed = started.elapsed().as_secs_f64();
+    match result {
+        Ok(()) => {
+            println!(
+                "cargo test: {}; playwright: {}; all {} steps passed in {elapsed:.0}s",
+                counts.cargo,
+                counts.playwright,
+                steps.len()
+            );
+            // The closing line, in the plain `N passed, N failed` form.
+            println!("tests: {}", counts.total());
+            Ok(())
+        }
+        Err(message) => {
+            println!("xtask test FAILED after {elapsed:.0}s");
+            Err(message)
+        }
+    }
+}
+
+fn test_steps(root: &Path, steps: &mut Steps, counts: &mut TestCounts) -> Result<(), String> {
+    steps.run("ensure tools", || tools::ensure(root, tools::Needs::Test))?;
+    steps.run("cargo fmt --check", || {
+        run(cargo().args(["fmt", "--all", "--check"]).current_dir(root))
+            .map_err(|e| format!("{e}\n  (run `cargo fmt --all` to fix the formatting)"))
+    })?;
+    // The root `keyward` package is the wasm app: it is linted for wasm32 below, where it
+    // really compiles, and left out of every host step.
+    steps.run("cargo clippy (host)", || {
+        run(cargo()
+            .args([
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "keyward",
+                "--all-targets",
+            ])
+            .args(["--", "-D", "warnings"])
+            .current_dir(root))
+    })?;
+    steps.run("cargo clippy (wasm app)", || {
+        run(cargo()
+            .args(["clippy", "--package", "keyward"])
+            .args(["--target", "wasm32-unknown-unknown"])
+            .args(["--", "-D", "warnings"])
+            .current_dir(root))
+    })?;
+    steps.run("cargo test (host)", || {
+        run_teeing(
+            cargo()
+                .args(["test", "--workspace", "--exclude", "keyward"])
+                .current_dir(root),
+            |line| counts.cargo.add_cargo_line(line),
+        )
+    })?;
+    steps.run("trunk build --release", || trunk_build(root))?;
+    steps.run("release sizes", || {
+        let rows = sizes::measure(&root.join("dist"))?;
+        print!("{}", sizes::table(&rows));
+        Ok(())
+    })?;
+    steps.run("build keyward-server", || build_server(root))?;
+    steps.run("browser tests (playwright)", || {
+        with_server(root, |server| {
+            run_teeing(
+                server
+                    .apply_env(&mut npx_playwright())
+                    .current_dir(root.join(E2E_DIR)),
+                |line| counts.playwright.add_playwright_line(line),
+            )?;
+            if counts.playwright.passed + counts.playwright.failed == 0 {
+                return Err("Playwright ran no test".into());
+            }
+            Ok(())
+        })
+    })
+}
+
+fn npx_playwright() -> Command {
+    let mut command = Command::new("npx");
+    // `--no`: never fetch a package; use tests/e2e/node_modules only.
+    command.args(["--no", "playwright", "test"]);
+    command
+}
+
+fn cmd_bench(root: &Path, script_args: Vec<String>) -> Result<(), String> {
+    let e2e = root.join(E2E_DIR);
+    let script = e2e.join(BENCH_SCRIPT);
+    if !script.is_file() {
+        return Err(format!(
+            "the bench script {} is missing: nothing to run",
+            script.display()
+        ));
+    }
+    let mut steps = Steps::default();
+    steps.run("ensure tools", || tools::ensure(root, tools::Needs::Test))?;
+    steps.run("trunk build --release", || trunk_build(root))?;
+    steps.run("build keyward-server", || build_server(root))?;
+    steps.run("bench", || {
+        let out_dir = e2e.join(BENCH_OUT_DIR);
+        std::fs::create_dir_all(&out_dir)
+            .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+        with_server(root, |server| {
+            let mut command = Command::new("node");
+            command.arg(BENCH_SCRIPT).args(&script_args);
+            run(server
+                .apply_env(&mut command)
+                .env("KEYWARD_BENCH_OUT", &out_dir)
+                .current_dir(&e2e))
+        })
+    })?;
+    steps.print_summary();
+    Ok(())
+}
+
+/// Starts a fresh server (empty data folder in the temp dir) on a free port, runs `body`, then
+/// stops the server whatever happened; the data folder is removed unless `body` failed.
+fn with_server(
+    root: &Path,
+    body: impl FnOnce(&Server) -> Result<(), String>,
+) -> Result<(), String> {
+    let data = server::fresh_data_dir()?;
+    let server = Server::start(&server_program(root), &root.join("dist"), &data)?;
+    let result = body(&server);
+    server.stop();
+    match result {
+        Ok(()) => {
+            let _ = std::fs::remove_dir_all(&data);
+            Ok(())
+        }
+        Err(e) => {
+            println!("(server data kept for a look: {})", data.display());
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn run_args() {
+        assert_eq!(parse_run_args(&[]).unwrap(), DEFAULT_ADDR);
+        assert_eq!(
+            parse_run_args(&strings(&["--addr", "0.0.0.0:9000"])).unwrap(),
+            "0.0.0.0:9000"
+        );
+        assert_eq!(
+            parse_run_args(&strings(&["--addr=[::1]:80"])).unwrap(),
+            "[::1]:80"
+        );
+        assert!(parse_run_args(&strings(&["--addr"])).is_err());
+        assert!(parse_run_args(&strings(&["--port", "1"])).is_err());
+    }
+
+    #[test]
+    fn bench_args_drop_leading_separator() {
+        assert_eq!(
+            bench_args(&strings(&["--", "-n", "5"])),
+            strings(&["-n", "5"])
+        );
+        assert_eq!(bench_args(&strings(&["-n", "5"])), strings(&["-n", "5"]));
+        assert!(bench_args(&[]).is_empty());
+    }
+
+    #[test]
+    fn root_has_the_workspace_manifest() {
+        assert!(workspace_root().join("Cargo.toml").is_file());
+        assert!(workspace_root().join("xtask").is_dir());
+    }
+}
