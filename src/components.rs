@@ -125,7 +125,10 @@ pub fn Flash() -> impl IntoView {
             {move || state.flash.get().map(|message| view! {
                 <p class="flash" role="status">
                     <span>{message}</span>
-                    <button type="button" class="link" aria-label="Dismiss" on:click=move |_| state.flash.set(None)>"✕"</button>
+                    <button type="button" class="link" on:click=move |_| state.flash.set(None)>
+                        <span aria-hidden="true">"✕"</span>
+                        <span class="visually-hidden">"Dismiss"</span>
+                    </button>
                 </p>
             })}
         </div>

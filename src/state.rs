@@ -3,7 +3,7 @@
 //! Screens read the register and send commands; they never touch storage or decide validity.
 
 use crate::settings::Settings;
-use crate::storage::{StorageError, Store};
+use crate::storage::{mark, StorageError, Store};
 use crate::tabs;
 use keyward_core::{search::Index, Command, Context, DeviceId, Entropy, Event, Register, SiteId};
 use leptos::prelude::*;
@@ -82,6 +82,14 @@ impl AppState {
                 mark("keyward:log-folded");
                 self.load.set(Load::Ready);
                 tabs::listen(move || leptos::task::spawn_local(self.catch_up()));
+                // Tidy the log's storage for the next opening, once this one is on screen.
+                leptos::task::spawn_local(async move {
+                    if let Some(store) = STORE.with(|s| s.borrow().clone()) {
+                        if let Err(e) = store.pack().await {
+                            web_sys::console::warn_1(&e.to_string().into());
+                        }
+                    }
+                });
             }
             Err(e) => self.load.set(Load::Failed(e.to_string())),
         }
@@ -94,6 +102,20 @@ impl AppState {
             chosen
                 .filter(|id| r.site(*id).is_some())
                 .or_else(|| r.sites().next().map(|s| s.id))
+        })
+    }
+
+    /// The current site's areas by name (tracked).
+    pub fn areas(&self) -> Vec<(keyward_core::AreaId, String)> {
+        let site = self.site();
+        self.register.with(|r| {
+            site.map(|s| {
+                r.areas_of(s)
+                    .into_iter()
+                    .map(|a| (a.id, a.name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
         })
     }
 
@@ -208,13 +230,6 @@ impl AppState {
     fn advance(&self, seqs: impl Iterator<Item = u64>) {
         let max = seqs.max().unwrap_or(0);
         self.cursor.update_value(|c| *c = (*c).max(max));
-    }
-}
-
-/// A performance mark, read by the benchmark (tests/e2e/bench) to split the opening time.
-fn mark(name: &str) {
-    if let Some(performance) = window().performance() {
-        let _ = performance.mark(name);
     }
 }
 

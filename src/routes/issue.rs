@@ -90,23 +90,14 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
 
     let site = state.site();
     let matches = Memo::new(move |_| {
-        let text = person_search.get().to_lowercase();
-        let words: Vec<&str> = text.split_whitespace().collect();
-        if words.is_empty() {
+        let text = person_search.get();
+        if text.trim().is_empty() {
             return Vec::new();
         }
         state.register.with(|r| {
-            site.map(|s| r.people_of(s))
+            site.map(|s| r.find_people(s, &text))
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|p| {
-                    let hay = format!(
-                        "{} {} {}",
-                        p.details.name, p.details.reference, p.details.department
-                    )
-                    .to_lowercase();
-                    words.iter().all(|w| hay.contains(w))
-                })
                 .take(6)
                 .map(|p| {
                     (

@@ -14,22 +14,10 @@ pub fn PeoplePage() -> impl IntoView {
     let state = use_app();
     let search = RwSignal::new(String::new());
     let people = Memo::new(move |_| {
-        let text = search.get().to_lowercase();
-        let words: Vec<&str> = text.split_whitespace().collect();
+        let text = search.get();
         let site = state.site();
         state.register.with(|r| {
-            let all = site.map(|s| r.people_of(s)).unwrap_or_default();
-            let matching: Vec<_> = all
-                .into_iter()
-                .filter(|p| {
-                    let hay = format!(
-                        "{} {} {}",
-                        p.details.name, p.details.reference, p.details.department
-                    )
-                    .to_lowercase();
-                    words.iter().all(|w| hay.contains(w))
-                })
-                .collect();
+            let matching = site.map(|s| r.find_people(s, &text)).unwrap_or_default();
             let total = matching.len();
             let rows = matching
                 .into_iter()
@@ -79,14 +67,43 @@ pub fn PeoplePage() -> impl IntoView {
     }
 }
 
-/// The fields of a person, shared by the add and edit forms.
-#[component]
-pub fn PersonFields(
+/// A person's fields as typed, shared by the add and edit forms.
+#[derive(Clone, Copy)]
+pub struct PersonInput {
     name: RwSignal<String>,
     kind: RwSignal<PersonKind>,
     reference: RwSignal<String>,
     department: RwSignal<String>,
-) -> impl IntoView {
+}
+
+impl PersonInput {
+    pub fn new(details: PersonDetails) -> Self {
+        Self {
+            name: RwSignal::new(details.name),
+            kind: RwSignal::new(details.kind),
+            reference: RwSignal::new(details.reference),
+            department: RwSignal::new(details.department),
+        }
+    }
+
+    pub fn details(&self) -> PersonDetails {
+        PersonDetails {
+            name: self.name.get_untracked(),
+            kind: self.kind.get_untracked(),
+            reference: self.reference.get_untracked(),
+            department: self.department.get_untracked(),
+        }
+    }
+}
+
+#[component]
+pub fn PersonFields(input: PersonInput) -> impl IntoView {
+    let PersonInput {
+        name,
+        kind,
+        reference,
+        department,
+    } = input;
     view! {
         <label for="person-name">"Name"</label>
         <input id="person-name" autocomplete="off" bind:value=name/>
@@ -109,22 +126,19 @@ pub fn NewPersonPage() -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
     let navigate = use_navigate();
-    let name = RwSignal::new(String::new());
-    let kind = RwSignal::new(PersonKind::Pupil);
-    let reference = RwSignal::new(String::new());
-    let department = RwSignal::new(String::new());
+    let input = PersonInput::new(PersonDetails {
+        name: String::new(),
+        kind: PersonKind::Pupil,
+        reference: String::new(),
+        department: String::new(),
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(site) = state.site() else {
             form.fail("Set up a site first (Set-up).");
             return;
         };
-        let details = PersonDetails {
-            name: name.get_untracked(),
-            kind: kind.get_untracked(),
-            reference: reference.get_untracked(),
-            department: department.get_untracked(),
-        };
+        let details = input.details();
         let navigate = navigate.clone();
         form.run(Command::AddPerson { site, details }, move |event| {
             if let Change::PersonAdded {
@@ -140,7 +154,7 @@ pub fn NewPersonPage() -> impl IntoView {
         <Back href="/people" label="People"/>
         <h1>"Add a person"</h1>
         <form class="card" on:submit=submit novalidate>
-            <PersonFields name kind reference department/>
+            <PersonFields input/>
             <FormError form/>
             <Submit form label="Add person"/>
         </form>

@@ -1,10 +1,10 @@
 //! A person's page (keys held now, every loan) and the form to edit them.
 
 use crate::components::{local_date_time, Back, FormError, FormState, Submit};
-use crate::routes::people::PersonFields;
+use crate::routes::people::{PersonFields, PersonInput};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
-use keyward_core::{Command, PersonDetails, PersonId};
+use keyward_core::{Command, PersonId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -147,18 +147,10 @@ pub fn EditPersonPage() -> impl IntoView {
     };
     let form = FormState::new();
     let navigate = use_navigate();
-    let name = RwSignal::new(details.name);
-    let kind = RwSignal::new(details.kind);
-    let reference = RwSignal::new(details.reference);
-    let department = RwSignal::new(details.department);
+    let input = PersonInput::new(details);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let details = PersonDetails {
-            name: name.get_untracked(),
-            kind: kind.get_untracked(),
-            reference: reference.get_untracked(),
-            department: department.get_untracked(),
-        };
+        let details = input.details();
         let navigate = navigate.clone();
         form.run(
             Command::EditPerson {
@@ -175,7 +167,7 @@ pub fn EditPersonPage() -> impl IntoView {
         <Back href=format!("/people/{id}") label="Back"/>
         <h1>"Edit person"</h1>
         <form class="card" on:submit=submit novalidate>
-            <PersonFields name kind reference department/>
+            <PersonFields input/>
             <FormError form/>
             <Submit form label="Save changes"/>
         </form>

@@ -54,18 +54,7 @@ fn LockerList() -> impl IntoView {
         )
     });
     let counts = Memo::new(move |_| state.index.with(|i| (i.counts(), i.len())));
-    let areas = Memo::new(move |_| {
-        let site = state.site();
-        state.register.with(|r| {
-            site.map(|s| {
-                r.areas_of(s)
-                    .into_iter()
-                    .map(|a| (a.id, a.name.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-        })
-    });
+    let areas = Memo::new(move |_| state.areas());
     let reset_page = move || filter.shown.set(RegisterFilter::PAGE);
 
     view! {

@@ -139,18 +139,7 @@ fn Areas() -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
     let name = RwSignal::new(String::new());
-    let areas = Memo::new(move |_| {
-        let site = state.site();
-        state.register.with(|r| {
-            site.map(|s| {
-                r.areas_of(s)
-                    .into_iter()
-                    .map(|a| (a.id, a.name.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-        })
-    });
+    let areas = Memo::new(move |_| state.areas());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(site) = state.site() else { return };

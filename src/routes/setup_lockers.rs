@@ -15,18 +15,7 @@ pub fn AddLockersPage() -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let area = RwSignal::new(None::<AreaId>);
-    let areas = Memo::new(move |_| {
-        let site = state.site();
-        state.register.with(|r| {
-            site.map(|s| {
-                r.areas_of(s)
-                    .into_iter()
-                    .map(|a| (a.id, a.name.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-        })
-    });
+    let areas = Memo::new(move |_| state.areas());
     // The first area is chosen until the person picks another.
     let chosen_area = move || {
         area.get()

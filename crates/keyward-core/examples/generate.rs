@@ -5,15 +5,15 @@
 //!
 //! The register: one site, 20 areas, the lockers in ranges, a keyed lock and two keys on each,
 //! a quarter as many people as lockers, half the lockers issued, one in ten of those returned,
-//! a few out of service. Seeded, so every run gives the same file.
+//! a few out of service. SplitMix, so every run gives the same file.
 
 use chrono::{Duration, TimeZone, Utc};
 use keyward_core::backup::Backup;
 use keyward_core::*;
 
-struct Seeded(u64);
+struct SplitMix(u64);
 
-impl Entropy for Seeded {
+impl Entropy for SplitMix {
     fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -34,7 +34,7 @@ const LAST: [&str; 10] = [
 struct Generator {
     register: Register,
     events: Vec<Event>,
-    entropy: Seeded,
+    entropy: SplitMix,
     now: chrono::DateTime<Utc>,
     device: DeviceId,
 }
@@ -63,7 +63,7 @@ fn main() {
         .nth(1)
         .map(|n| n.parse().expect("the number of lockers, e.g. 20000"))
         .unwrap_or(20_000);
-    let mut entropy = Seeded(20_261_126);
+    let mut entropy = SplitMix(20_261_126);
     let now = Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).unwrap();
     let device = DeviceId::generate(now, &mut entropy);
     let mut g = Generator {

@@ -12,6 +12,20 @@ pub trait Entropy {
     fn next_u64(&mut self) -> u64;
 }
 
+/// A seeded generator (splitmix64) for tests, simulations and generated registers: the same
+/// seed gives the same ids. Never for real devices, which use the platform's crypto.
+pub struct SplitMix(pub u64);
+
+impl Entropy for SplitMix {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
 /// Who is acting, where and when: everything an event records besides its change.
 pub struct Context<'a> {
     pub actor: String,

@@ -21,7 +21,7 @@ mod register;
 pub mod search;
 mod timeline;
 
-pub use command::{Command, Context, Entropy};
+pub use command::{Command, Context, Entropy, SplitMix};
 pub use error::CommandError;
 pub use event::{Change, Event, NewKey, NewLocker};
 pub use ids::{

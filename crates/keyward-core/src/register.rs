@@ -735,6 +735,19 @@ impl Register {
         people.sort_by_key(|p| p.details.name.to_lowercase());
         people
     }
+    /// People of a site whose name, reference or department contain every word typed.
+    pub fn find_people(&self, site: SiteId, text: &str) -> Vec<&Person> {
+        let text = text.to_lowercase();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        self.people_of(site)
+            .into_iter()
+            .filter(|p| {
+                let d = &p.details;
+                let hay = format!("{} {} {}", d.name, d.reference, d.department).to_lowercase();
+                words.iter().all(|w| hay.contains(w))
+            })
+            .collect()
+    }
     pub fn person(&self, id: PersonId) -> Option<&Person> {
         self.people.get(&id)
     }

@@ -388,6 +388,19 @@ fn people_references_are_unique_per_site_and_editable() {
         h.register.person(sam).unwrap().details.name,
         "Sam Jones-Smith"
     );
+    h.person(site, "Alex Smith", "S200");
+    let names = |text: &str| -> Vec<String> {
+        h.register
+            .find_people(site, text)
+            .iter()
+            .map(|p| p.details.name.clone())
+            .collect()
+    };
+    assert_eq!(names("smith"), ["Alex Smith", "Sam Jones-Smith"]);
+    assert_eq!(names("SAM  smith"), ["Sam Jones-Smith"]);
+    assert_eq!(names("p100"), ["Sam Jones-Smith"]);
+    assert_eq!(names("year 10"), ["Sam Jones-Smith"]);
+    assert!(names("nobody").is_empty());
     assert_eq!(
         h.run(Command::AddPerson {
             site,

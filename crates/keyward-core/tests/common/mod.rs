@@ -4,30 +4,19 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use keyward_core::*;
 
-/// splitmix64: small, seeded, good enough for ids in tests.
-pub struct Seeded(pub u64);
-
-impl Entropy for Seeded {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+pub use keyward_core::SplitMix;
 
 pub struct Harness {
     pub register: Register,
     pub log: Vec<Event>,
-    pub entropy: Seeded,
+    pub entropy: SplitMix,
     pub now: DateTime<Utc>,
     pub device: DeviceId,
 }
 
 impl Harness {
     pub fn new(seed: u64) -> Self {
-        let mut entropy = Seeded(seed);
+        let mut entropy = SplitMix(seed);
         let now = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap();
         let device = DeviceId::generate(now, &mut entropy);
         Self {
