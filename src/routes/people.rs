@@ -2,6 +2,7 @@
 
 use crate::components::{Back, FormError, FormState, Submit};
 use crate::state::use_app;
+use keyward_core::format::thousands;
 use keyward_core::{Change, Command, PersonDetails, PersonKind};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -48,8 +49,8 @@ pub fn PeoplePage() -> impl IntoView {
             0 if search.with(|s| s.trim().is_empty()) => "Nobody yet. Add the people who hold keys.".to_string(),
             0 => "Nobody matches.".to_string(),
             1 => "1 person".to_string(),
-            t if rows.len() < *t => format!("Showing {} of {} people", rows.len(), t),
-            t => format!("{t} people"),
+            t if rows.len() < *t => format!("Showing {} of {} people", rows.len(), thousands(*t)),
+            t => format!("{} people", thousands(*t)),
         })}</p>
         <ul class="rows">
             <For each=move || people.get().0 key=|p| p.clone() let:((id, name, kind, reference, held))>

@@ -5,6 +5,7 @@
 use crate::components::{RegisterFilter, StatusBadge};
 use crate::routes::setup::FirstSite;
 use crate::state::use_app;
+use keyward_core::format::thousands;
 use keyward_core::search::{Query, Row};
 use keyward_core::{AreaId, LockerStatus};
 use leptos::prelude::*;
@@ -82,11 +83,11 @@ fn LockerList() -> impl IntoView {
                     reset_page();
                 }>
                     <option value="" selected=move || filter.status.get().is_none()>
-                        {move || format!("All states ({})", counts.get().1)}
+                        {move || format!("All states ({})", thousands(counts.get().1))}
                     </option>
                     {LockerStatus::ALL.into_iter().map(|s| view! {
                         <option value=s.slug() selected=move || filter.status.get() == Some(s)>
-                            {move || format!("{} ({})", s.label(), counts.with(|c| c.0.get(&s).copied().unwrap_or(0)))}
+                            {move || format!("{} ({})", s.label(), thousands(counts.with(|c| c.0.get(&s).copied().unwrap_or(0))))}
                         </option>
                     }).collect_view()}
                 </select>
@@ -110,8 +111,8 @@ fn LockerList() -> impl IntoView {
                 match total {
                     0 => "No lockers match. Check the number, or clear the search.".to_string(),
                     1 => "1 locker".to_string(),
-                    t if rows.len() < t => format!("Showing {} of {} lockers", rows.len(), t),
-                    t => format!("{t} lockers"),
+                    t if rows.len() < t => format!("Showing {} of {} lockers", rows.len(), thousands(t)),
+                    t => format!("{} lockers", thousands(t)),
                 }
             }}
         </p>

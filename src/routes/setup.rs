@@ -81,7 +81,7 @@ pub fn SetupPage() -> impl IntoView {
                     <h2>"Lockers, locks and keys"</h2>
                     <p>{move || {
                         let n = state.site().map(|s| state.register.with(|r| r.locker_count(s))).unwrap_or(0);
-                        format!("{n} lockers in the register.")
+                        format!("{} lockers in the register.", keyward_core::format::thousands(n))
                     }}</p>
                     <p><A href="/setup/lockers" attr:class="button primary">"Add lockers"</A></p>
                     <p class="hint">"Fit a lock and add its keys from the locker's own page: open it from the register."</p>
