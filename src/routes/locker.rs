@@ -3,7 +3,7 @@
 
 use crate::components::{local_date_time, Back, FormError, FormState, StatusBadge, Submit};
 use crate::state::use_app;
-use keyward_core::{Command, KeyKind, KeyState, LockKind, LockerId};
+use keyward_core::{Command, Confirmation, KeyKind, KeyState, LockKind, LockerId, What};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -307,11 +307,21 @@ fn History(id: LockerId) -> impl IntoView {
                 .iter()
                 .rev()
                 .map(|e| {
+                    let signature = match &e.what {
+                        What::Issued { loan } => {
+                            r.loan(*loan).and_then(|l| match &l.confirmation {
+                                Confirmation::Signature(path) => Some(path.clone()),
+                                Confirmation::TypedName(_) => None,
+                            })
+                        }
+                        _ => None,
+                    };
                     (
                         e.event,
                         local_date_time(e.at),
                         e.actor.clone(),
                         r.describe(e),
+                        signature,
                     )
                 })
                 .collect::<Vec<_>>()
@@ -321,9 +331,14 @@ fn History(id: LockerId) -> impl IntoView {
         <section class="card">
             <h2>"History"</h2>
             <ol class="timeline">
-                <For each=move || entries.get() key=|e| e.clone() let:((_, when, who, what))>
+                <For each=move || entries.get() key=|e| e.clone() let:((_, when, who, what, signature))>
                     <li>
                         <p>{what}</p>
+                        {signature.map(|path| view! {
+                            <svg class="signed" viewBox="0 0 300 120" role="img" aria-label="The signature given">
+                                <path d=path/>
+                            </svg>
+                        })}
                         <p class="meta">{when}" · "{who}</p>
                     </li>
                 </For>

@@ -83,7 +83,7 @@ fn LockerList() -> impl IntoView {
                     reset_page();
                 }>
                     <option value="" selected=move || filter.status.get().is_none()>
-                        {move || format!("All states ({})", thousands(counts.get().1))}
+                        {move || format!("All ({})", thousands(counts.get().1))}
                     </option>
                     {LockerStatus::ALL.into_iter().map(|s| view! {
                         <option value=s.slug() selected=move || filter.status.get() == Some(s)>
