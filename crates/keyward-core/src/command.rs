@@ -92,6 +92,16 @@ pub enum Command {
         confirmation: Confirmation,
         notes: String,
     },
+    /// The site's Keyward address for label QR codes, and its front desk for found keys.
+    SetSiteLabels {
+        site: SiteId,
+        host: String,
+        front_desk: String,
+    },
+    /// Gives each of these lockers a label reference if it has none (before printing).
+    IssueLockerLabels {
+        lockers: Vec<LockerId>,
+    },
     ReturnKey {
         key: KeyId,
         /// Who brought it back; empty means the holder.

@@ -92,6 +92,14 @@ pub enum CommandError {
     ReceiverMissing,
     #[error("Enter the reason the locker is out of service, for example “door hinge broken”.")]
     ReasonMissing,
+    #[error(
+        "Enter the address people use for Keyward at this site, for example keys.northgate.sch.uk."
+    )]
+    LabelHostInvalid,
+    #[error("Enter where a found key should be handed in, for example “the school office”.")]
+    FrontDeskMissing,
+    #[error("Every chosen locker already has its label reference.")]
+    NothingToLabel,
     #[error("Locker {number} is already in service.")]
     AlreadyInService { number: String },
 }

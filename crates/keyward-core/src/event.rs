@@ -4,7 +4,8 @@
 use crate::ids::{
     AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
 };
-use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
+use crate::label::LabelRef;
+use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails, SiteLabels};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,12 @@ pub struct NewKey {
     pub id: KeyId,
     pub copy: u32,
     pub tag: TagId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLabel {
+    pub locker: LockerId,
+    pub label: LabelRef,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +93,14 @@ pub enum Change {
         expected_return: Option<NaiveDate>,
         confirmation: Confirmation,
         notes: String,
+    },
+    SiteLabelsSet {
+        site: SiteId,
+        labels: SiteLabels,
+    },
+    /// Label references for lockers that had none, made when their labels are first printed.
+    LockerLabelsIssued {
+        labels: Vec<NewLabel>,
     },
     KeyReturned {
         loan: LoanId,

@@ -15,6 +15,7 @@ mod error;
 mod event;
 pub mod format;
 mod ids;
+pub mod label;
 mod model;
 mod normalise;
 mod register;
@@ -23,14 +24,15 @@ mod timeline;
 
 pub use command::{Command, Context, Entropy, SplitMix};
 pub use error::CommandError;
-pub use event::{Change, Event, NewKey, NewLocker};
+pub use event::{Change, Event, NewKey, NewLabel, NewLocker};
 pub use ids::{
     AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
 };
+pub use label::{LabelRef, Scanned};
 pub use model::{
     Area, Condition, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Lock, LockKind, Locker,
-    LockerStatus, Person, PersonDetails, PersonKind, Return, Site,
+    LockerStatus, Person, PersonDetails, PersonKind, Return, Site, SiteLabels,
 };
 pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
-pub use register::Register;
+pub use register::{Register, Resolved};
 pub use timeline::{Entry, What};

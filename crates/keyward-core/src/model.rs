@@ -9,6 +9,16 @@ use std::fmt;
 pub struct Site {
     pub id: SiteId,
     pub name: String,
+    pub labels: Option<SiteLabels>,
+}
+
+/// How the site's labels are printed, and what a stranger who scans one is told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteLabels {
+    /// The address of Keyward for this site, e.g. "keys.northgate.sch.uk".
+    pub host: String,
+    /// Where a found key goes, e.g. "the school office".
+    pub front_desk: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +39,8 @@ pub struct Locker {
     pub lock: Option<LockId>,
     /// Why it is out of service, when it is.
     pub out_of_service: Option<String>,
+    /// The reference printed in its label's QR, once a label was made.
+    pub label: Option<crate::label::LabelRef>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,12 +3,13 @@
 
 use crate::command::{Command, Context};
 use crate::error::CommandError;
-use crate::event::{Change, Event, NewKey, NewLocker};
+use crate::event::{Change, Event, NewKey, NewLabel, NewLocker};
 use crate::format::uk_date;
 use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::label::{normalise_host, LabelRef, Scanned};
 use crate::model::{
     Area, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Lock, LockKind, Locker, LockerStatus,
-    Person, PersonDetails, Return, Site,
+    Person, PersonDetails, Return, Site, SiteLabels,
 };
 use crate::normalise::{normalise_locker_number, parse_locker_range, tidy};
 use crate::timeline::{Entry, What};
@@ -18,6 +19,14 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 pub const MAX_KEYS_AT_ONCE: u32 = 50;
 /// Collisions named in a refused range; the rest are counted.
 const COLLISIONS_SHOWN: usize = 10;
+
+/// Where a scanned code leads, with the site it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    Locker(SiteId, LockerId),
+    Key(SiteId, KeyId),
+    Unknown,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Register {
@@ -31,6 +40,7 @@ pub struct Register {
     /// (site, normalised number) → locker.
     numbers: BTreeMap<(SiteId, String), LockerId>,
     tags: BTreeMap<TagId, KeyId>,
+    labels: BTreeMap<LabelRef, LockerId>,
     timelines: BTreeMap<LockerId, Vec<Entry>>,
     applied: BTreeSet<EventId>,
     events: usize,
@@ -250,6 +260,43 @@ impl Register {
                 notes,
                 ctx,
             ),
+            Command::SetSiteLabels {
+                site,
+                host,
+                front_desk,
+            } => {
+                let site = self.site(site).ok_or(CommandError::UnknownSite)?;
+                let host = normalise_host(&host)?;
+                let front_desk = tidy(&front_desk);
+                if front_desk.is_empty() {
+                    return Err(CommandError::FrontDeskMissing);
+                }
+                Ok(Change::SiteLabelsSet {
+                    site: site.id,
+                    labels: SiteLabels { host, front_desk },
+                })
+            }
+            Command::IssueLockerLabels { lockers } => {
+                let mut fresh = HashSet::new();
+                let mut labels = Vec::new();
+                for id in lockers {
+                    let locker = self.locker(id).ok_or(CommandError::UnknownLocker)?;
+                    if locker.label.is_some() || labels.iter().any(|l: &NewLabel| l.locker == id) {
+                        continue;
+                    }
+                    let label = loop {
+                        let label = LabelRef::generate(ctx.entropy);
+                        if !self.labels.contains_key(&label) && fresh.insert(label.clone()) {
+                            break label;
+                        }
+                    };
+                    labels.push(NewLabel { locker: id, label });
+                }
+                if labels.is_empty() {
+                    return Err(CommandError::NothingToLabel);
+                }
+                Ok(Change::LockerLabelsIssued { labels })
+            }
             Command::ReturnKey {
                 key,
                 brought_by,
@@ -462,7 +509,25 @@ impl Register {
                 self.sites.entry(*site).or_insert_with(|| Site {
                     id: *site,
                     name: name.clone(),
+                    labels: None,
                 });
+            }
+            Change::SiteLabelsSet { site, labels } => {
+                if let Some(s) = self.sites.get_mut(site) {
+                    s.labels = Some(labels.clone());
+                }
+            }
+            Change::LockerLabelsIssued { labels } => {
+                for new in labels {
+                    let Some(locker) = self.lockers.get_mut(&new.locker) else {
+                        continue;
+                    };
+                    if locker.label.is_some() || self.labels.contains_key(&new.label) {
+                        continue;
+                    }
+                    locker.label = Some(new.label.clone());
+                    self.labels.insert(new.label.clone(), new.locker);
+                }
             }
             Change::AreaAdded { area, site, name } => {
                 if self.sites.contains_key(site) {
@@ -493,6 +558,7 @@ impl Register {
                             number: new.number.clone(),
                             lock: None,
                             out_of_service: None,
+                            label: None,
                         },
                     );
                     self.timelines.insert(
@@ -713,6 +779,21 @@ impl Register {
     }
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
         self.keys.values()
+    }
+    pub fn locker_by_label(&self, label: &LabelRef) -> Option<&Locker> {
+        self.labels.get(label).and_then(|id| self.lockers.get(id))
+    }
+    /// What a scanned code points at in this register.
+    pub fn resolve(&self, scanned: &Scanned) -> Resolved {
+        match scanned {
+            Scanned::Locker(label) => self
+                .locker_by_label(label)
+                .map_or(Resolved::Unknown, |l| Resolved::Locker(l.site, l.id)),
+            Scanned::Key(tag) => self.key_by_tag(tag).map_or(Resolved::Unknown, |k| {
+                let site = self.locker_of_key(k.id).map(|l| l.site);
+                site.map_or(Resolved::Unknown, |s| Resolved::Key(s, k.id))
+            }),
+        }
     }
     pub fn key_by_tag(&self, tag: &TagId) -> Option<&Key> {
         self.tags.get(tag).and_then(|id| self.keys.get(id))

@@ -1,0 +1,192 @@
+//! Labels: the site's label settings, locker label references, what a scan resolves to, and
+//! that a label carries nothing but its reference or tag id, in a QR that really decodes.
+
+mod common;
+
+use common::Harness;
+use keyward_core::label::{qr_svg, LabelRef, Scanned};
+use keyward_core::*;
+use proptest::prelude::*;
+
+fn labels_of(event: &Event) -> Vec<NewLabel> {
+    match &event.change {
+        Change::LockerLabelsIssued { labels } => labels.clone(),
+        c => panic!("{c:?}"),
+    }
+}
+
+#[test]
+fn the_site_address_and_front_desk_are_checked() {
+    let mut h = Harness::new(21);
+    let (site, _) = h.site("Northgate School");
+    let err = h
+        .run(Command::SetSiteLabels {
+            site,
+            host: "keys northgate".into(),
+            front_desk: "the office".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err, CommandError::LabelHostInvalid);
+    let err = h
+        .run(Command::SetSiteLabels {
+            site,
+            host: "keys.northgate.sch.uk".into(),
+            front_desk: " ".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err, CommandError::FrontDeskMissing);
+    h.ok(Command::SetSiteLabels {
+        site,
+        host: "https://Keys.Northgate.sch.uk/".into(),
+        front_desk: "the school  office".into(),
+    });
+    assert_eq!(
+        h.register.site(site).unwrap().labels,
+        Some(SiteLabels {
+            host: "keys.northgate.sch.uk".into(),
+            front_desk: "the school office".into()
+        })
+    );
+}
+
+#[test]
+fn lockers_get_one_random_label_reference_each() {
+    let mut h = Harness::new(22);
+    let (site, area) = h.site("Northgate School");
+    let a = h.locker(site, area, "A1");
+    let b = h.locker(site, area, "A2");
+    let first = labels_of(&h.ok(Command::IssueLockerLabels {
+        lockers: vec![a, a],
+    }));
+    assert_eq!(first.len(), 1, "a locker named twice gets one reference");
+    let second = labels_of(&h.ok(Command::IssueLockerLabels {
+        lockers: vec![a, b],
+    }));
+    assert_eq!(second.len(), 1, "a labelled locker keeps its reference");
+    assert_eq!(second[0].locker, b);
+    assert_ne!(first[0].label, second[0].label);
+    assert_eq!(
+        h.run(Command::IssueLockerLabels {
+            lockers: vec![a, b]
+        })
+        .unwrap_err(),
+        CommandError::NothingToLabel
+    );
+    let label = h.register.locker(a).unwrap().label.clone().unwrap();
+    assert_eq!(label.0.len(), LabelRef::LEN);
+    assert_eq!(h.register.locker_by_label(&label).unwrap().id, a);
+}
+
+#[test]
+fn scans_resolve_to_lockers_and_keys_of_their_site() {
+    let mut h = Harness::new(23);
+    let (north, area) = h.site("Northgate School");
+    let (south, south_area) = h.site("Southgate Leisure");
+    let locker = h.locker(north, area, "A1");
+    let keys = h.lock_with_keys(locker, 1);
+    let pool = h.locker(south, south_area, "P1");
+    h.ok(Command::IssueLockerLabels {
+        lockers: vec![locker, pool],
+    });
+    let label = |id| h.register.locker(id).unwrap().label.clone().unwrap();
+    let tag = h.register.key(keys[0]).unwrap().tag.clone();
+    let scan = |text: String| Scanned::parse(&text).map(|s| h.register.resolve(&s));
+    assert_eq!(
+        scan(Scanned::Locker(label(locker)).url("keys.north.example")),
+        Some(Resolved::Locker(north, locker))
+    );
+    assert_eq!(
+        scan(Scanned::Locker(label(pool)).url("moved.example")),
+        Some(Resolved::Locker(south, pool))
+    );
+    assert_eq!(
+        scan(tag.to_string().to_lowercase()),
+        Some(Resolved::Key(north, keys[0]))
+    );
+    assert_eq!(
+        scan("https://x.example/k/ZZZZZZZ".into()),
+        Some(Resolved::Unknown)
+    );
+    assert_eq!(scan("hello".into()), None);
+}
+
+/// Renders the SVG as a label printer would, and reads it back as a phone camera would.
+fn decode(svg: &str) -> String {
+    use resvg::{tiny_skia, usvg};
+    let tree = usvg::Tree::from_str(svg, &usvg::Options::default()).expect("valid SVG");
+    let scale = 6.0;
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale) as u32,
+        (size.height() * scale) as u32,
+    );
+    let mut pixmap = tiny_skia::Pixmap::new(w, h).unwrap();
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        pixmap.pixel(x as u32, y as u32).map_or(255, |p| p.red())
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the label");
+    grids[0].decode().expect("the QR decodes").1
+}
+
+#[test]
+fn a_label_qr_decodes_to_its_payload() {
+    for payload in [
+        Scanned::Locker(LabelRef("ABCDEFGHJK".into())).url("keys.northgate.sch.uk"),
+        Scanned::Key(TagId("K7M2P9Q".into())).url("127.0.0.1:8080"),
+    ] {
+        assert_eq!(decode(&qr_svg(&payload)), payload);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the register holds, a locker label's payload is its reference on the site's
+    /// address, and a key tag's is its tag id: never a holder, a code, or (for keys) a number.
+    #[test]
+    fn labels_reveal_nothing(seed in any::<u64>(), lockers in 1usize..8, issued in any::<u8>()) {
+        let mut h = Harness::new(seed);
+        let (site, area) = h.site("Northgate School");
+        let host = "keys.northgate.sch.uk";
+        let mut secrets = Vec::new();
+        for n in 0..lockers {
+            let number = format!("Z-{n}");
+            let locker = h.locker(site, area, &number);
+            let lock = match h.ok(Command::FitLock { locker, kind: LockKind::Keyed, code: format!("CODE-{n}"), suite: String::new() }).change {
+                Change::LockFitted { lock, .. } => lock,
+                _ => unreachable!(),
+            };
+            h.ok(Command::AddKeys { lock, kind: KeyKind::User, count: 2, storage: String::new() });
+            let person = h.person(site, &format!("Holder Number{n}"), &format!("REF-{n}"));
+            if issued & (1 << n) != 0 {
+                let key = h.register.keys_of_locker(locker)[0].id;
+                h.ok(h.issue(key, locker, Holder::Person(person)));
+            }
+            secrets.push((locker, number, format!("CODE-{n}"), format!("Holder Number{n}"), format!("REF-{n}")));
+        }
+        let ids: Vec<LockerId> = secrets.iter().map(|s| s.0).collect();
+        h.ok(Command::IssueLockerLabels { lockers: ids });
+        for (locker, number, code, name, reference) in &secrets {
+            let label = h.register.locker(*locker).unwrap().label.clone().unwrap();
+            let url = Scanned::Locker(label.clone()).url(host);
+            prop_assert_eq!(&url, &format!("https://{host}/l/{label}"));
+            for secret in [code, name, reference, number] {
+                prop_assert!(!url.contains(secret.as_str()), "{} in {}", secret, url);
+            }
+            for key in h.register.keys_of_locker(*locker) {
+                let url = Scanned::Key(key.tag.clone()).url(host);
+                prop_assert_eq!(&url, &format!("https://{host}/k/{}", key.tag));
+                for secret in [code, name, reference, number] {
+                    prop_assert!(!url.contains(secret.as_str()), "{} in {}", secret, url);
+                }
+            }
+        }
+    }
+}
