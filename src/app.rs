@@ -70,7 +70,10 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/") view=RegisterPage/>
                             <Route path=path!("/lockers/:id") view=LockerPage/>
                             <Route path=path!("/lockers/:id/issue") view=IssuePage/>
+                            <Route path=path!("/keys/:id") view=KeyPage/>
                             <Route path=path!("/keys/:id/return") view=ReturnPage/>
+                            <Route path=path!("/l/:code") view=ScanLanding/>
+                            <Route path=path!("/k/:code") view=ScanLanding/>
                             <Route path=path!("/people") view=PeoplePage/>
                             <Route path=path!("/people/new") view=NewPersonPage/>
                             <Route path=path!("/people/:id") view=PersonPage/>
@@ -78,6 +81,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/setup") view=SetupPage/>
                             <Route path=path!("/setup/lockers") view=AddLockersPage/>
                             <Route path=path!("/setup/backup") view=BackupPage/>
+                            <Route path=path!("/labels") view=LabelsPage/>
                         </Routes>
                     }.into_any(),
                 }}

@@ -1,5 +1,5 @@
 //! Small per-device settings in localStorage (gloo-storage): which device this is, who is using
-//! it, which site it shows. The register itself never goes here.
+//! it, which site it shows, how its printer is calibrated. The register itself never goes here.
 
 use gloo_storage::{LocalStorage, Storage};
 use keyward_core::{DeviceId, SiteId};
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 const KEY: &str = "keyward.device";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub device: Option<DeviceId>,
     /// The name recorded on every event made here.
@@ -15,6 +15,12 @@ pub struct Settings {
     pub user: String,
     #[serde(default)]
     pub site: Option<SiteId>,
+    /// This device's printer: how far its labels land from where they should, in mm.
+    #[serde(default)]
+    pub print_offset: (f64, f64),
+    /// The label sheet last printed on.
+    #[serde(default)]
+    pub template: Option<String>,
 }
 
 impl Settings {

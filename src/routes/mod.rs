@@ -3,22 +3,28 @@
 
 mod backup;
 mod issue;
+mod key;
+mod labels;
 mod locker;
 mod not_found;
 mod people;
 mod person;
 mod register;
 mod return_key;
+mod scan;
 mod setup;
 mod setup_lockers;
 
 pub use backup::BackupPage;
 pub use issue::IssuePage;
+pub use key::KeyPage;
+pub use labels::LabelsPage;
 pub use locker::LockerPage;
 pub use not_found::NotFound;
 pub use people::{NewPersonPage, PeoplePage};
 pub use person::{EditPersonPage, PersonPage};
 pub use register::RegisterPage;
 pub use return_key::ReturnPage;
+pub use scan::ScanLanding;
 pub use setup::SetupPage;
 pub use setup_lockers::AddLockersPage;

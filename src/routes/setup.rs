@@ -71,10 +71,11 @@ pub fn FirstSite() -> impl IntoView {
 #[component]
 pub fn SetupPage() -> impl IntoView {
     let state = use_app();
+    let site = Memo::new(move |_| state.site());
     view! {
         <h1>"Set-up"</h1>
         <DeviceUser/>
-        {move || match state.site() {
+        {move || match site.get() {
             None => view! { <FirstSite/> }.into_any(),
             Some(_) => view! {
                 <section class="card">
@@ -85,6 +86,7 @@ pub fn SetupPage() -> impl IntoView {
                     }}</p>
                     <p><A href="/setup/lockers" attr:class="button primary">"Add lockers"</A></p>
                     <p class="hint">"Fit a lock and add its keys from the locker's own page: open it from the register."</p>
+                    <p><A href="/labels" attr:class="button">"Print labels and key tags"</A></p>
                 </section>
                 <Areas/>
                 <Sites/>

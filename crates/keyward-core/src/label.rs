@@ -108,6 +108,98 @@ pub fn qr_svg(data: &str) -> String {
         .build()
 }
 
+/// An A4 sheet of labels, in millimetres from the sheet's top-left corner.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Template {
+    pub code: &'static str,
+    pub description: &'static str,
+    pub columns: u32,
+    pub rows: u32,
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub top: f64,
+    /// From one label's left edge to the next one's.
+    pub pitch_x: f64,
+    /// From one label's top edge to the next one's.
+    pub pitch_y: f64,
+}
+
+impl Template {
+    pub const A4_WIDTH: f64 = 210.0;
+    pub const A4_HEIGHT: f64 = 297.0;
+
+    /// Common Avery A4 sheets: two for locker labels, one small enough for key tags.
+    pub const ALL: [Template; 3] = [
+        Template {
+            code: "L7160",
+            description: "21 per sheet, 63.5 × 38.1 mm",
+            columns: 3,
+            rows: 7,
+            width: 63.5,
+            height: 38.1,
+            left: 7.25,
+            top: 15.15,
+            pitch_x: 66.04,
+            pitch_y: 38.1,
+        },
+        Template {
+            code: "L7163",
+            description: "14 per sheet, 99.1 × 38.1 mm",
+            columns: 2,
+            rows: 7,
+            width: 99.1,
+            height: 38.1,
+            left: 4.65,
+            top: 15.15,
+            pitch_x: 101.6,
+            pitch_y: 38.1,
+        },
+        Template {
+            code: "L7651",
+            description: "65 per sheet, 38.1 × 21.2 mm (key tags)",
+            columns: 5,
+            rows: 13,
+            width: 38.1,
+            height: 21.2,
+            left: 4.75,
+            top: 10.7,
+            pitch_x: 40.64,
+            pitch_y: 21.2,
+        },
+    ];
+
+    pub fn by_code(code: &str) -> Option<Template> {
+        Self::ALL.into_iter().find(|t| t.code == code)
+    }
+
+    pub fn per_sheet(&self) -> u32 {
+        self.columns * self.rows
+    }
+
+    /// The top-left corner of label `index` (0-based, across then down) on its sheet.
+    pub fn position(&self, index: u32) -> (f64, f64) {
+        let i = index % self.per_sheet();
+        (
+            self.left + f64::from(i % self.columns) * self.pitch_x,
+            self.top + f64::from(i / self.columns) * self.pitch_y,
+        )
+    }
+
+    /// How `count` labels fall on sheets when the first sheet starts at label `start` (1-based,
+    /// for a part-used sheet): for each label, its sheet and its position on that sheet.
+    pub fn layout(&self, count: usize, start: u32) -> Vec<(usize, (f64, f64))> {
+        let skip = start.clamp(1, self.per_sheet()) - 1;
+        (0..count)
+            .map(|n| {
+                let slot = skip as usize + n;
+                let per = self.per_sheet() as usize;
+                (slot / per, self.position((slot % per) as u32))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +243,29 @@ mod tests {
         assert!(normalise_host("").is_err());
         assert!(normalise_host("keys northgate").is_err());
         assert!(normalise_host("https://").is_err());
+    }
+
+    #[test]
+    fn templates_fit_on_a4() {
+        for t in Template::ALL {
+            let (x, y) = t.position(t.per_sheet() - 1);
+            assert!(x + t.width <= Template::A4_WIDTH, "{} too wide", t.code);
+            assert!(y + t.height <= Template::A4_HEIGHT, "{} too tall", t.code);
+            assert!(
+                t.pitch_x >= t.width && t.pitch_y >= t.height,
+                "{} overlaps",
+                t.code
+            );
+        }
+        let l7160 = Template::by_code("L7160").unwrap();
+        assert_eq!(l7160.per_sheet(), 21);
+        assert_eq!(l7160.position(0), (7.25, 15.15));
+        assert_eq!(l7160.position(4), (7.25 + 66.04, 15.15 + 38.1));
+        // Starting at label 20 of a part-used sheet: 2 on the first sheet, then a new sheet.
+        let layout = l7160.layout(3, 20);
+        assert_eq!(layout[0].0, 0);
+        assert_eq!(layout[1], (0, l7160.position(20)));
+        assert_eq!(layout[2], (1, l7160.position(0)));
     }
 
     #[test]

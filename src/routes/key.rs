@@ -1,0 +1,77 @@
+//! A key's page, where a scanned key tag lands: what the key is, where it is, and issue or
+//! return one tap away.
+
+use crate::components::Back;
+use crate::state::use_app;
+use keyward_core::format::uk_date;
+use keyward_core::{KeyId, KeyKind, KeyState};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn KeyPage() -> impl IntoView {
+    let state = use_app();
+    let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| KeyId::parse(&id)));
+    let key = Memo::new(move |_| {
+        state.register.with(|r| {
+            let k = r.key(id?)?;
+            let locker = r.locker_of_key(k.id).map(|l| (l.id, l.number.clone()));
+            let holder = r.current_loan(k.id).map(|l| {
+                let back = l
+                    .expected_return
+                    .map(|d| format!(", due back {}", uk_date(d)))
+                    .unwrap_or_default();
+                format!(
+                    "{} since {}{}",
+                    r.holder_name(&l.holder),
+                    uk_date(l.date),
+                    back
+                )
+            });
+            Some((
+                k.id,
+                k.tag.to_string(),
+                k.kind,
+                k.copy,
+                k.state,
+                k.storage.clone(),
+                locker,
+                holder,
+            ))
+        })
+    });
+    move || {
+        match key.get() {
+        None => view! {
+            <Back href="/" label="Register"/>
+            <h1>"Key not found"</h1>
+            <p>"This key is not in the register on this device."</p>
+        }
+        .into_any(),
+        Some((id, tag, kind, copy, key_state, storage, locker, holder)) => view! {
+            {locker.clone().map(|(l, n)| view! { <Back href=format!("/lockers/{l}") label=format!("Locker {n}")/> })}
+            <h1>"Key "<span class="tag">{tag.clone()}</span></h1>
+            <section class="card">
+                <dl class="facts">
+                    <dt>"Kind"</dt><dd>{format!("{}, copy {copy}", kind.label())}</dd>
+                    <dt>"State"</dt><dd>{key_state.label()}</dd>
+                    {holder.map(|h| view! { <dt>"Held by"</dt><dd>{h}</dd> })}
+                    {storage.filter(|_| key_state == KeyState::InStore).map(|s| view! { <dt>"Kept at"</dt><dd>{s}</dd> })}
+                    {locker.clone().map(|(l, n)| view! { <dt>"Opens"</dt><dd><A href=format!("/lockers/{l}")>{format!("Locker {n}")}</A></dd> })}
+                </dl>
+                {match (key_state, locker) {
+                    (KeyState::InStore, Some((l, _))) if kind != KeyKind::Master => Some(view! {
+                        <A href=format!("/lockers/{l}/issue?key={id}") attr:class="button primary">"Issue this key"</A>
+                    }.into_any()),
+                    (s, _) if s.is_out() => Some(view! {
+                        <A href=format!("/keys/{id}/return") attr:class="button primary">"Return this key"</A>
+                    }.into_any()),
+                    _ => None,
+                }}
+            </section>
+        }
+        .into_any(),
+    }
+    }
+}

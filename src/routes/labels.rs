@@ -1,0 +1,409 @@
+//! Printing labels: locker labels (number and a QR of the locker's opaque reference) and key
+//! tags (tag id and its QR), laid out on A4 label sheets in millimetres, from a chosen start
+//! position on a part-used sheet, with this device's printer offset. The QR codes point at the
+//! site's Keyward address, so a phone's own camera opens the locker or key.
+
+use crate::components::{Back, FormError, FormState};
+use crate::state::use_app;
+use keyward_core::label::{qr_svg, Template};
+use keyward_core::search::natural_cmp;
+use keyward_core::{normalise_locker_number, AreaId, Command, LockerId, Register, Scanned, SiteId};
+use leptos::prelude::*;
+
+/// More than this at once is a job for several sheets runs; it also keeps the preview quick.
+const MAX_LABELS: usize = 500;
+
+/// One A4 sheet: its labels and where each goes (mm).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Sheet {
+    labels: Vec<(Label, (f64, f64))>,
+}
+
+impl Eq for Sheet {}
+
+impl std::hash::Hash for Sheet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for (label, (x, y)) in &self.labels {
+            label.id.hash(state);
+            label.qr.is_some().hash(state);
+            x.to_bits().hash(state);
+            y.to_bits().hash(state);
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Label {
+    id: String,
+    text: String,
+    qr: Option<String>,
+}
+
+#[component]
+pub fn LabelsPage() -> impl IntoView {
+    let state = use_app();
+    // Only a change of site rebuilds the screen; new label references must not reset the form.
+    let site = Memo::new(move |_| state.site());
+    move || match site.get() {
+        Some(site) => view! { <Labels site/> }.into_any(),
+        None => view! { <p>"Set up a site first."</p> }.into_any(),
+    }
+}
+
+#[component]
+fn Labels(site: SiteId) -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let keys = RwSignal::new(false);
+    let area = RwSignal::new(None::<AreaId>);
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let start = RwSignal::new("1".to_string());
+    let outlines = RwSignal::new(false);
+    let template = Memo::new(move |_| {
+        state
+            .settings
+            .with(|s| s.template.as_deref().and_then(Template::by_code))
+            .unwrap_or(Template::ALL[0])
+    });
+    let offset = Memo::new(move |_| state.settings.with(|s| s.print_offset));
+    let areas = Memo::new(move |_| state.areas());
+    let host = Memo::new(move |_| {
+        state.register.with(|r| {
+            r.site(site)
+                .and_then(|s| s.labels.as_ref())
+                .map(|l| l.host.clone())
+        })
+    });
+
+    let chosen = Memo::new(move |_| {
+        let (area, from, to) = (area.get(), from.get(), to.get());
+        state
+            .register
+            .with(|r| lockers_chosen(r, site, area, &from, &to))
+    });
+    let labels = Memo::new(move |_| {
+        let host = host
+            .get()
+            .unwrap_or_else(|| window().location().host().unwrap_or_default());
+        let keys = keys.get();
+        state.register.with(|r| {
+            let lockers = chosen.get();
+            let mut labels = Vec::new();
+            for id in lockers {
+                let Some(locker) = r.locker(id) else { continue };
+                if keys {
+                    for key in r.keys_of_locker(id) {
+                        labels.push(Label {
+                            id: key.id.to_string(),
+                            text: key.tag.to_string(),
+                            qr: Some(qr_svg(&Scanned::Key(key.tag.clone()).url(&host))),
+                        });
+                    }
+                } else {
+                    labels.push(Label {
+                        id: id.to_string(),
+                        text: locker.number.clone(),
+                        qr: locker
+                            .label
+                            .clone()
+                            .map(|l| qr_svg(&Scanned::Locker(l).url(&host))),
+                    });
+                }
+                if labels.len() > MAX_LABELS {
+                    break;
+                }
+            }
+            labels
+        })
+    });
+    let start_at = move || {
+        start
+            .get()
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(1)
+            .clamp(1, template.get().per_sheet())
+    };
+    let sheets = Memo::new(move |_| {
+        let t = template.get();
+        let labels = labels.get();
+        let mut sheets: Vec<Sheet> = Vec::new();
+        for (label, (sheet, at)) in labels.into_iter().zip(t.layout(MAX_LABELS + 1, start_at())) {
+            if sheets.len() <= sheet {
+                sheets.push(Sheet::default());
+            }
+            sheets[sheet].labels.push((label, at));
+        }
+        sheets
+    });
+    let summary = move || {
+        let n = labels.with(Vec::len);
+        let what = if keys.get() {
+            "key tag"
+        } else {
+            "locker label"
+        };
+        match n {
+            0 => "Nothing to print: no lockers (or keys) match.".to_string(),
+            n if n > MAX_LABELS => {
+                format!("More than {MAX_LABELS} labels: choose an area or a range of numbers.")
+            }
+            n => format!(
+                "{n} {what}{} on {} sheet{} of {}.",
+                if n == 1 { "" } else { "s" },
+                sheets.with(Vec::len),
+                if sheets.with(Vec::len) == 1 { "" } else { "s" },
+                template.get().code
+            ),
+        }
+    };
+
+    let print = move |_| {
+        let count = labels.with(Vec::len);
+        if count == 0 || count > MAX_LABELS {
+            form.fail(summary());
+            return;
+        }
+        let unlabelled: Vec<LockerId> = if keys.get_untracked() {
+            Vec::new()
+        } else {
+            state.register.with_untracked(|r| {
+                chosen
+                    .get_untracked()
+                    .into_iter()
+                    .filter(|id| r.locker(*id).is_some_and(|l| l.label.is_none()))
+                    .collect()
+            })
+        };
+        if unlabelled.is_empty() {
+            form.error.set(None);
+            open_print_dialog();
+        } else {
+            // A locker's reference is made once, when its first label is printed, and kept.
+            form.run(
+                Command::IssueLockerLabels {
+                    lockers: unlabelled,
+                },
+                |_| open_print_dialog(),
+            );
+        }
+    };
+
+    view! {
+        <div class="no-print">
+            <Back href="/setup" label="Set-up"/>
+            <h1>"Print labels"</h1>
+            <SiteAddress site/>
+            <section class="card">
+                <h2>"What to print"</h2>
+                <fieldset class="segmented">
+                    <legend>"Labels for"</legend>
+                    <label class="choice">
+                        <input type="radio" name="label-kind" prop:checked=move || !keys.get() on:change=move |_| keys.set(false)/>
+                        "Lockers"
+                    </label>
+                    <label class="choice">
+                        <input type="radio" name="label-kind" prop:checked=move || keys.get() on:change=move |_| keys.set(true)/>
+                        "Key tags"
+                    </label>
+                </fieldset>
+                <label for="labels-area">"Area"</label>
+                <select id="labels-area" on:change=move |ev| area.set(AreaId::parse(&event_target_value(&ev)))>
+                    <option value="" selected=move || area.get().is_none()>"All areas"</option>
+                    <For each=move || areas.get() key=|a| a.clone() let:((id, name))>
+                        <option value=id.to_string() selected=move || area.get() == Some(id)>{name}</option>
+                    </For>
+                </select>
+                <div class="pair">
+                    <div>
+                        <label for="labels-from">"From locker (optional)"</label>
+                        <input id="labels-from" autocapitalize="characters" placeholder="A-001" bind:value=from/>
+                    </div>
+                    <div>
+                        <label for="labels-to">"To locker (optional)"</label>
+                        <input id="labels-to" autocapitalize="characters" placeholder="A-021" bind:value=to/>
+                    </div>
+                </div>
+            </section>
+            <section class="card">
+                <h2>"Sheet and printer"</h2>
+                <label for="labels-template">"Label sheet"</label>
+                <select id="labels-template" on:change=move |ev| {
+                    let code = event_target_value(&ev);
+                    state.settings.update(|s| s.template = Some(code));
+                }>
+                    {Template::ALL.into_iter().map(|t| view! {
+                        <option value=t.code selected=move || template.get().code == t.code>
+                            {format!("Avery {}: {}", t.code, t.description)}
+                        </option>
+                    }).collect_view()}
+                </select>
+                <label for="labels-start">"Start at label"</label>
+                <p class="hint" id="labels-start-hint">"On a part-used sheet: the first free label, counting across then down from 1."</p>
+                <input id="labels-start" type="number" inputmode="numeric" min="1" aria-describedby="labels-start-hint" bind:value=start/>
+                <div class="pair">
+                    <div>
+                        <label for="labels-offset-x">"Move right (mm)"</label>
+                        <input id="labels-offset-x" type="number" inputmode="decimal" step="0.5"
+                            prop:value=move || offset.get().0.to_string()
+                            on:change=move |ev| {
+                                let x = event_target_value(&ev).trim().parse().unwrap_or(0.0_f64).clamp(-20.0, 20.0);
+                                state.settings.update(|s| s.print_offset.0 = x);
+                            }/>
+                    </div>
+                    <div>
+                        <label for="labels-offset-y">"Move down (mm)"</label>
+                        <input id="labels-offset-y" type="number" inputmode="decimal" step="0.5"
+                            prop:value=move || offset.get().1.to_string()
+                            on:change=move |ev| {
+                                let y = event_target_value(&ev).trim().parse().unwrap_or(0.0_f64).clamp(-20.0, 20.0);
+                                state.settings.update(|s| s.print_offset.1 = y);
+                            }/>
+                    </div>
+                </div>
+                <p class="hint">"The printer offset is kept on this device. Print a test on plain paper with outlines, hold it over a label sheet against the light, and adjust."</p>
+                <label class="choice">
+                    <input type="checkbox" bind:checked=outlines/>
+                    "Print outlines (to check alignment)"
+                </label>
+            </section>
+            <p class="count" role="status">{summary}</p>
+            <FormError form/>
+            <button type="button" class="button primary wide" on:click=print disabled=move || form.busy.get()>"Print"</button>
+            <h2 class="preview-heading">"Preview"</h2>
+        </div>
+        <div class=move || if outlines.get() { "sheets outlines" } else { "sheets" }>
+            <For each=move || sheets.get() key=|sheet| sheet.clone() let:sheet>
+                <div class="sheet">
+                    {sheet.labels.into_iter().map(|(label, (x, y))| {
+                        let t = template.get_untracked();
+                        let (dx, dy) = offset.get_untracked();
+                        let small = t.height < 25.0;
+                        let qr = (t.height - if small { 3.0 } else { 4.0 }).min(t.width / 2.0);
+                        // As large as fits beside the QR code: bold capitals are about 0.7 em wide.
+                        let room = t.width - qr - if small { 6.0 } else { 8.0 };
+                        let text = (room / (0.7 * label.text.chars().count().max(1) as f64)).min(t.height * 0.4);
+                        let style = format!(
+                            "left:{:.2}mm;top:{:.2}mm;width:{:.2}mm;height:{:.2}mm;--qr:{qr:.2}mm;--text:{text:.2}mm",
+                            x + dx, y + dy, t.width, t.height
+                        );
+                        let small = if small { " small" } else { "" };
+                        view! {
+                            <div class=format!("label{small}") style=style>
+                                <span class="label-text">{label.text}</span>
+                                {match label.qr {
+                                    Some(svg) => view! { <span class="qr" inner_html=svg></span> }.into_any(),
+                                    None => view! { <span class="qr pending">"QR made when printed"</span> }.into_any(),
+                                }}
+                            </div>
+                        }
+                    }).collect_view()}
+                </div>
+            </For>
+        </div>
+    }
+}
+
+/// The lockers of `site` in `area` (all when None) between two numbers (either may be empty),
+/// in locker-number order.
+fn lockers_chosen(
+    r: &Register,
+    site: SiteId,
+    area: Option<AreaId>,
+    from: &str,
+    to: &str,
+) -> Vec<LockerId> {
+    let bound = |text: &str| {
+        (!text.trim().is_empty())
+            .then(|| normalise_locker_number(text).ok())
+            .flatten()
+    };
+    let (from, to) = (bound(from), bound(to));
+    let mut lockers: Vec<_> = r
+        .lockers()
+        .filter(|l| l.site == site && area.is_none_or(|a| l.area == a))
+        .filter(|l| {
+            from.as_deref()
+                .is_none_or(|f| natural_cmp(&l.number, f).is_ge())
+        })
+        .filter(|l| {
+            to.as_deref()
+                .is_none_or(|t| natural_cmp(&l.number, t).is_le())
+        })
+        .map(|l| (l.number.clone(), l.id))
+        .collect();
+    lockers.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+    lockers.into_iter().map(|(_, id)| id).collect()
+}
+
+fn open_print_dialog() {
+    // After the new QR codes are on the page.
+    leptos::prelude::request_animation_frame(|| {
+        let _ = window().print();
+    });
+}
+
+/// The site's Keyward address (in every QR) and where found keys go (told to strangers).
+#[component]
+fn SiteAddress(site: SiteId) -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let current = state
+        .register
+        .with_untracked(|r| r.site(site).and_then(|s| s.labels.clone()));
+    let saved = Memo::new(move |_| {
+        state
+            .register
+            .with(|r| r.site(site).and_then(|s| s.labels.clone()))
+    });
+    let editing = RwSignal::new(current.is_none());
+    let host = RwSignal::new(
+        current
+            .as_ref()
+            .map(|l| l.host.clone())
+            .unwrap_or_else(|| window().location().host().unwrap_or_default()),
+    );
+    let front_desk = RwSignal::new(current.map(|l| l.front_desk).unwrap_or_default());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        form.run(
+            Command::SetSiteLabels {
+                site,
+                host: host.get_untracked(),
+                front_desk: front_desk.get_untracked(),
+            },
+            move |_| {
+                if let Some(l) = saved.get_untracked() {
+                    host.set(l.host);
+                    front_desk.set(l.front_desk);
+                }
+                editing.set(false);
+            },
+        );
+    };
+    view! {
+        <section class="card">
+            <h2>"Site address"</h2>
+            <Show
+                when=move || editing.get()
+                fallback=move || view! {
+                    {move || saved.get().map(|l| view! {
+                        <p>"QR codes open "<strong>{l.host}</strong>". Found keys go to "{l.front_desk}"."</p>
+                    })}
+                    <button type="button" class="button small" on:click=move |_| editing.set(true)>"Change"</button>
+                }
+            >
+                <form on:submit=submit novalidate>
+                    <label for="labels-host">"Keyward address for this site"</label>
+                    <p class="hint" id="labels-host-hint">"What a phone's camera opens when it scans a label, for example keys.northgate.sch.uk."</p>
+                    <input id="labels-host" aria-describedby="labels-host-hint" autocapitalize="none" bind:value=host/>
+                    <label for="labels-desk">"Found keys go to"</label>
+                    <input id="labels-desk" placeholder="the school office" bind:value=front_desk/>
+                    <FormError form/>
+                    <button type="submit" class="button" disabled=move || form.busy.get()>"Save address"</button>
+                </form>
+            </Show>
+        </section>
+    }
+}

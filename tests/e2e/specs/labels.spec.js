@@ -1,0 +1,160 @@
+// Labels: the print layout on A4 (checked in a PDF printed by Chromium, rendered to pixels),
+// label references made when first printed, and where a scanned label's URL leads.
+
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addRange, checkA11y, fitLockWithKeys, open, setUpSite } from './helpers.js';
+
+const DPI = 254; // 10 pixels per millimetre
+const L7160 = { left: 7.25, top: 15.15, width: 63.5, height: 38.1, pitchX: 66.04, pitchY: 38.1, columns: 3 };
+
+function position(t, index) {
+  return [t.left + (index % t.columns) * t.pitchX, t.top + Math.floor(index / t.columns) * t.pitchY];
+}
+
+/** Prints the page to PDF as Chromium would, renders each page, and returns the bounding box
+ * of the dark pixels of each, in millimetres. */
+async function printedBoxes(page) {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-labels-'));
+  await page.emulateMedia({ media: 'print' });
+  await page.pdf({ path: join(dir, 'labels.pdf'), preferCSSPageSize: true, printBackground: true });
+  await page.emulateMedia({ media: 'screen' });
+  execFileSync('pdftoppm', ['-r', String(DPI), '-gray', join(dir, 'labels.pdf'), join(dir, 'page')]);
+  const pages = execFileSync('sh', ['-c', `ls ${dir}/page-*.pgm`]).toString().trim().split('\n');
+  return pages.map((file) => {
+    const data = readFileSync(file);
+    // P5 header: magic, width, height, maxval, each followed by whitespace.
+    const header = data.subarray(0, 40).toString('latin1').split(/\s+/);
+    const [w, h] = [Number(header[1]), Number(header[2])];
+    const offset = data.indexOf('\n', data.indexOf('\n', data.indexOf('\n') + 1) + 1) + 1;
+    let [minX, minY, maxX, maxY] = [w, h, -1, -1];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (data[offset + y * w + x] < 128) {
+          if (x < minX) minX = x;
+          if (x > maxX) maxX = x;
+          if (y < minY) minY = y;
+          if (y > maxY) maxY = y;
+        }
+      }
+    }
+    const mm = (px) => px / (DPI / 25.4);
+    return { widthMm: mm(w), heightMm: mm(h), left: mm(minX), top: mm(minY), right: mm(maxX + 1), bottom: mm(maxY + 1) };
+  });
+}
+
+function expectNear(actual, expected, what) {
+  expect(Math.abs(actual - expected), `${what}: ${actual.toFixed(2)} mm, expected ${expected.toFixed(2)} mm`).toBeLessThanOrEqual(1);
+}
+
+async function storedLabels(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open('keyward');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const tx = req.result.transaction('events');
+          const all = tx.objectStore('events').getAll();
+          tx.oncomplete = () => {
+            const labels = all.result
+              .map((json) => JSON.parse(json).change)
+              .filter((c) => c.type === 'LockerLabelsIssued')
+              .flatMap((c) => c.labels);
+            req.result.close();
+            resolve(labels);
+          };
+        };
+      }),
+  );
+}
+
+test('a sheet of locker labels prints where the template says', async ({ page, browser, baseURL }) => {
+  await setUpSite(page);
+  await addRange(page, 'A-001', 'A-021');
+  const { tags } = await fitLockWithKeys(page, 'A-005', 'K505', 2);
+
+  await open(page, '/labels');
+  await expect(page.getByRole('heading', { name: 'Print labels', level: 1 })).toBeVisible();
+  const host = new URL(baseURL).host;
+  await page.getByLabel('Keyward address for this site').fill(`https://${host}/`);
+  await page.getByLabel('Found keys go to').fill('the school office');
+  await page.getByRole('button', { name: 'Save address' }).click();
+  await expect(page.getByText(`QR codes open ${host}. Found keys go to the school office.`)).toBeVisible();
+
+  await page.getByLabel('Label sheet').selectOption('L7160');
+  await expect(page.getByRole('status').filter({ hasText: 'locker labels' })).toHaveText('21 locker labels on 1 sheet of L7160.');
+  await expect(page.locator('.sheet .label')).toHaveCount(21);
+  await expect(page.locator('.qr.pending')).toHaveCount(21);
+  expect(await checkA11y(page, 'print labels')).toEqual([]);
+
+  // Print: the lockers get their references first, then the dialog opens.
+  await page.evaluate(() => {
+    window.print = () => {
+      window.__printed = (window.__printed || 0) + 1;
+    };
+  });
+  await page.getByLabel('Print outlines (to check alignment)').check();
+  await page.getByRole('button', { name: 'Print', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.__printed)).toBe(1);
+  await expect(page.locator('.sheet .qr svg')).toHaveCount(21);
+  const labels = await storedLabels(page);
+  expect(labels).toHaveLength(21);
+  expect(new Set(labels.map((l) => l.label)).size).toBe(21);
+
+  const [sheet] = await printedBoxes(page);
+  expectNear(sheet.widthMm, 210, 'page width');
+  expectNear(sheet.heightMm, 297, 'page height');
+  const [firstX, firstY] = position(L7160, 0);
+  const [lastX, lastY] = position(L7160, 20);
+  expectNear(sheet.left, firstX, 'first label, left edge');
+  expectNear(sheet.top, firstY, 'first label, top edge');
+  expectNear(sheet.right, lastX + L7160.width, 'last label, right edge');
+  expectNear(sheet.bottom, lastY + L7160.height, 'last label, bottom edge');
+
+  // Printing again keeps the same references; a part-used sheet starts at label 20.
+  await page.getByLabel('Start at label').fill('20');
+  await expect(page.getByRole('status').filter({ hasText: 'locker labels' })).toHaveText('21 locker labels on 2 sheets of L7160.');
+  await page.getByRole('button', { name: 'Print', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.__printed)).toBe(2);
+  expect(await storedLabels(page)).toEqual(labels);
+  const [partUsed, next] = await printedBoxes(page);
+  const [x19, y19] = position(L7160, 19);
+  expectNear(partUsed.left, x19, 'label 20, left edge');
+  expectNear(partUsed.top, y19, 'label 20, top edge');
+  expectNear(next.left, firstX, 'second sheet, left edge');
+  expectNear(next.top, firstY, 'second sheet, top edge');
+
+  // Key tags: tag id only.
+  await page.getByLabel('Key tags').check();
+  await page.getByLabel('From locker (optional)').fill('a-005');
+  await page.getByLabel('To locker (optional)').fill('A-005');
+  await expect(page.locator('.sheet .label-text')).toHaveText(tags);
+
+  // A scanned locker label opens the locker; a key tag opens the key.
+  const a001 = labels[0];
+  await open(page, `/l/${a001.label}`);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(/^Locker A-0\d\d$/);
+  await open(page, `/k/${tags[0]}`);
+  await expect(page.getByRole('heading', { name: `Key ${tags[0]}`, level: 1 })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Issue this key' })).toBeVisible();
+  expect(await checkA11y(page, 'key page')).toEqual([]);
+
+  // An unknown code on this device: the site's name and front desk, nothing else.
+  await open(page, '/l/ZZZZZZZZZZ');
+  await expect(page.getByText('This locker is managed by Northgate School.')).toBeVisible();
+  await expect(page.getByText('Found a key? Please hand it to the school office.')).toBeVisible();
+  expect(await checkA11y(page, 'neutral page')).toEqual([]);
+
+  // A stranger's phone: no register, no data.
+  const stranger = await browser.newContext();
+  const phone = await stranger.newPage();
+  await phone.goto(new URL(`/l/${a001.label}`, baseURL).href);
+  await expect(phone.getByText('This label belongs to a key register.')).toBeVisible();
+  await expect(phone.locator('main')).not.toContainText('A-0');
+  await expect(phone.locator('main')).not.toContainText('Northgate');
+  await stranger.close();
+});
