@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/lockers/:id/issue") view=IssuePage/>
                             <Route path=path!("/keys/:id") view=KeyPage/>
                             <Route path=path!("/keys/:id/return") view=ReturnPage/>
+                            <Route path=path!("/scan") view=ScanPage/>
                             <Route path=path!("/l/:code") view=ScanLanding/>
                             <Route path=path!("/k/:code") view=ScanLanding/>
                             <Route path=path!("/people") view=PeoplePage/>
@@ -90,6 +91,10 @@ pub fn App() -> impl IntoView {
                 <A href="/" exact=true>
                     <svg class="nav-icon" aria-hidden="true" viewBox="0 0 24 24"><path d="M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z"/></svg>
                     "Register"
+                </A>
+                <A href="/scan">
+                    <svg class="nav-icon" aria-hidden="true" viewBox="0 0 24 24"><path d="M3 3h6v2H5v4H3zM15 3h6v6h-2V5h-4zM3 15h2v4h4v2H3zM19 15h2v6h-6v-2h4zM7 7h4v4H7zM13 13h4v4h-4zM13 7h4v4h-4zM7 13h4v4H7z"/></svg>
+                    "Scan"
                 </A>
                 <A href="/people">
                     <svg class="nav-icon" aria-hidden="true" viewBox="0 0 24 24"><circle cx="12" cy="8" r="4"/><path d="M4 21c0-4.4 3.6-8 8-8s8 3.6 8 8z"/></svg>

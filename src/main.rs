@@ -1,6 +1,7 @@
 //! Keyward in the browser: a Leptos CSR app over keyward-core. See ARCHITECTURE.md.
 
 mod app;
+mod camera;
 mod components;
 mod pwa;
 mod routes;

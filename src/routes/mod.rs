@@ -25,6 +25,6 @@ pub use people::{NewPersonPage, PeoplePage};
 pub use person::{EditPersonPage, PersonPage};
 pub use register::RegisterPage;
 pub use return_key::ReturnPage;
-pub use scan::ScanLanding;
+pub use scan::{ScanLanding, ScanPage};
 pub use setup::SetupPage;
 pub use setup_lockers::AddLockersPage;

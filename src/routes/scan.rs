@@ -81,3 +81,180 @@ fn Neutral() -> impl IntoView {
         }}
     }
 }
+
+/// Where a code leads in this register.
+enum Found {
+    Go(String),
+    OtherSite(keyward_core::SiteId, String, String),
+    NotKeyward,
+    Unknown(String),
+}
+
+fn find(state: crate::state::AppState, text: &str) -> Found {
+    let site = state.site();
+    state.register.with_untracked(|r| {
+        let go = |s: keyward_core::SiteId, path: String| {
+            if Some(s) == site {
+                Found::Go(path)
+            } else {
+                let name = r.site(s).map(|s| s.name.clone()).unwrap_or_default();
+                Found::OtherSite(s, name, path)
+            }
+        };
+        match Scanned::parse(text).map(|s| r.resolve(&s)) {
+            Some(Resolved::Locker(s, id)) => go(s, format!("/lockers/{id}")),
+            Some(Resolved::Key(s, id)) => go(s, format!("/keys/{id}")),
+            Some(Resolved::Unknown) => Found::Unknown(text.trim().to_string()),
+            None => match site.and_then(|s| r.locker_by_number(s, text)) {
+                Some(l) => Found::Go(format!("/lockers/{}", l.id)),
+                None if text.contains("://") => Found::NotKeyward,
+                None => Found::Unknown(text.trim().to_string()),
+            },
+        }
+    })
+}
+
+/// The scanner: the rear camera reading labels continuously, the torch where the phone has
+/// one, and a box to type a tag id or locker number that always works.
+#[component]
+pub fn ScanPage() -> impl IntoView {
+    use crate::camera::{self, Decoder};
+    use leptos::html::Video;
+    use leptos_router::hooks::use_query_map;
+
+    let state = use_app();
+    let navigate = use_navigate();
+    let force_rqrr =
+        use_query_map().with_untracked(|q| q.get("decoder").as_deref() == Some("rqrr"));
+    let video = NodeRef::<Video>::new();
+    let camera_state = RwSignal::new(None::<Result<Decoder, String>>);
+    let torch = RwSignal::new(None::<bool>);
+    let typed = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<(String, Option<(keyward_core::SiteId, String)>)>);
+    let last = StoredValue::new(String::new());
+
+    let handle = {
+        let navigate = navigate.clone();
+        move |text: String, from_camera: bool| {
+            if from_camera && last.with_value(|l| *l == text) {
+                return;
+            }
+            last.set_value(text.clone());
+            match find(state, &text) {
+                Found::Go(path) => {
+                    if from_camera {
+                        crate::storage::mark("keyward:scan-decoded");
+                    }
+                    camera::stop();
+                    navigate(&path, Default::default());
+                }
+                Found::OtherSite(site, name, path) => message.set(Some((
+                    format!("That label belongs to {name}, not the site this device is showing."),
+                    Some((site, path)),
+                ))),
+                Found::NotKeyward => message.set(Some(("That code is not a Keyward label.".into(), None))),
+                Found::Unknown(code) => message.set(Some((
+                    format!("No locker or key “{code}” in this register. Check the code, or add the locker under Set-up."),
+                    None,
+                ))),
+            }
+        }
+    };
+
+    let on_camera = handle.clone();
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        let Some(element) = video.get() else {
+            return false;
+        };
+        let on_camera = on_camera.clone();
+        leptos::task::spawn_local(async move {
+            let result =
+                camera::start(&element, force_rqrr, move |text, _ms| on_camera(text, true)).await;
+            if result.is_ok() && camera::has_torch() {
+                torch.set(Some(false));
+            }
+            camera_state.set(Some(result));
+        });
+        true
+    });
+    on_cleanup(camera::stop);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = typed.get_untracked();
+        if text.trim().is_empty() {
+            message.set(Some((
+                "Type a key's tag id (like K7M2P9Q) or a locker number (like A12).".into(),
+                None,
+            )));
+            return;
+        }
+        handle(text, false);
+    };
+    let switch = move |site, path: String| {
+        let navigate = navigate.clone();
+        move |_| {
+            state.settings.update(|s| s.site = Some(site));
+            camera::stop();
+            navigate(&path, Default::default());
+        }
+    };
+    let toggle_torch = move |_| {
+        let on = !torch.get_untracked().unwrap_or(false);
+        leptos::task::spawn_local(async move {
+            if camera::set_torch(on).await {
+                torch.set(Some(on));
+            }
+        });
+    };
+
+    view! {
+        <h1>"Scan"</h1>
+        <div class="camera">
+            <video node_ref=video aria-label="Camera view" muted=true playsinline=true></video>
+            <div class="target" aria-hidden="true"></div>
+        </div>
+        <p class="hint" role="status">{move || match camera_state.get() {
+            None => "Starting the camera…".to_string(),
+            Some(Ok(_)) => "Point the camera at a locker label or a key tag.".to_string(),
+            Some(Err(reason)) => camera_problem(&reason),
+        }}</p>
+        <Show when=move || torch.get().is_some()>
+            <button type="button" class="button" aria-pressed=move || torch.get().unwrap_or(false).to_string() on:click=toggle_torch>
+                "Torch"
+            </button>
+        </Show>
+        <div aria-live="assertive">
+            {move || message.get().map(|(text, other)| view! {
+                <div class="warning" role="alert">
+                    <p>{text}</p>
+                    {other.map(|(site, path)| view! {
+                        <button type="button" class="button small" on:click=switch(site, path)>"Switch site and open it"</button>
+                    })}
+                </div>
+            })}
+        </div>
+        <form class="card" on:submit=submit novalidate>
+            <label for="scan-manual">"Tag id or locker number"</label>
+            <input id="scan-manual" autocomplete="off" autocapitalize="characters" placeholder="K7M2P9Q or A12" bind:value=typed/>
+            <button type="submit" class="button primary">"Find"</button>
+        </form>
+        <span class="visually-hidden" data-decoder=move || match camera_state.get() {
+            Some(Ok(Decoder::BarcodeDetector)) => "BarcodeDetector",
+            Some(Ok(Decoder::Rqrr)) => "rqrr",
+            _ => "",
+        }></span>
+    }
+}
+
+fn camera_problem(reason: &str) -> String {
+    match reason {
+        "NotAllowedError" | "SecurityError" => "The camera is blocked for Keyward. Allow it in the browser's settings for this site, or type the code below.".into(),
+        "NotFoundError" | "OverconstrainedError" | "NotReadableError" => "No camera Keyward can use on this device (or another app is using it). Type the code below.".into(),
+        "NotSupported" => "This browser cannot use the camera here (it needs an https address). Type the code below.".into(),
+        other => format!("The camera could not start ({other}). Type the code below."),
+    }
+}

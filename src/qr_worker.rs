@@ -1,0 +1,39 @@
+//! The QR decoder for browsers without BarcodeDetector: rqrr in its own Web Worker, so the
+//! camera view never stutters, and its wasm is only fetched when a scanner needs it.
+//! A message is one frame `{width, height, data}` (RGBA); the answer is the decoded text, or
+//! an empty string when there is no readable code in it. The first message out, `null`, says
+//! the decoder is ready.
+
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+fn main() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let reply = scope.clone();
+    let on_frame = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        let text = decode(&event.data()).unwrap_or_default();
+        let _ = reply.post_message(&JsValue::from_str(&text));
+    });
+    scope.set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
+    on_frame.forget();
+    // Frames sent before this point were lost: tell the page the decoder is listening.
+    let _ = scope.post_message(&JsValue::NULL);
+}
+
+fn decode(frame: &JsValue) -> Option<String> {
+    let get = |name: &str| js_sys::Reflect::get(frame, &JsValue::from_str(name)).ok();
+    let width = get("width")?.as_f64()? as usize;
+    let height = get("height")?.as_f64()? as usize;
+    let rgba = js_sys::Uint8ClampedArray::new(&get("data")?).to_vec();
+    if rgba.len() < width * height * 4 {
+        return None;
+    }
+    // The green channel is a good enough luminance for black-on-white codes.
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        rgba[(y * width + x) * 4 + 1]
+    });
+    image
+        .detect_grids()
+        .into_iter()
+        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+}

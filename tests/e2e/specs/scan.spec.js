@@ -1,0 +1,167 @@
+// The scanner, with Chromium's fake camera playing a video of a real label: a locker label opens
+// the locker, a key tag opens the key, with the rqrr decoder forced and with the default one;
+// manual entry; a label of another site; a refused camera.
+
+import { test, expect, chromium } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import config from '../playwright.config.js';
+import { addRange, checkA11y, fitLockWithKeys, open, setUpSite } from './helpers.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const launch = config.use.launchOptions;
+
+/** Writes a video of `payload`'s QR code for the fake camera. */
+function labelVideo(payload, file) {
+  execFileSync('cargo', ['run', '--quiet', '-p', 'keyward-core', '--example', 'label_video', '--', payload, file], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function lockerLabels(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const req = indexedDB.open('keyward');
+        req.onsuccess = () => {
+          const tx = req.result.transaction('events');
+          const all = tx.objectStore('events').getAll();
+          tx.oncomplete = () => {
+            req.result.close();
+            resolve(
+              all.result
+                .map((json) => JSON.parse(json).change)
+                .filter((c) => c.type === 'LockerLabelsIssued')
+                .flatMap((c) => c.labels),
+            );
+          };
+        };
+      }),
+  );
+}
+
+async function printLabels(page) {
+  await open(page, '/labels');
+  if (await page.getByLabel('Found keys go to').isVisible()) {
+    await page.getByLabel('Found keys go to').fill('the school office');
+    await page.getByRole('button', { name: 'Save address' }).click();
+  }
+  await page.evaluate(() => {
+    window.print = () => (window.__printed = true);
+  });
+  await page.getByRole('button', { name: 'Print', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.__printed === true)).toBe(true);
+}
+
+// Records when a locker or key page first shows, for the scan-to-page time.
+const pageShown = () => {
+  const observer = new MutationObserver(() => {
+    const h1 = document.querySelector('main h1');
+    if (h1 && /^(Locker|Key) /.test(h1.textContent) && !window.__shown) {
+      window.__shown = performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document, { childList: true, subtree: true });
+};
+
+test('a label in front of the camera opens its locker, and a key tag its key', async ({ baseURL }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-scan-'));
+  const video = join(dir, 'label.y4m');
+  const browser = await chromium.launch({
+    ...launch,
+    args: [
+      ...launch.args,
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${video}`,
+    ],
+  });
+  try {
+    const context = await browser.newContext({ ...config.use, baseURL, permissions: ['camera'] });
+    await context.addInitScript(pageShown);
+    const page = await context.newPage();
+    await setUpSite(page);
+    await addRange(page, 'A-001', 'A-005');
+    const { tags } = await fitLockWithKeys(page, 'A-003', 'K303', 1);
+    await printLabels(page);
+    const labels = await lockerLabels(page);
+    expect(labels).toHaveLength(5);
+
+    const timings = [];
+    for (const decoder of ['rqrr', 'default']) {
+      for (const label of labels.slice(0, 2)) {
+        labelVideo(`https://keys.somewhere-else.example/l/${label.label}`, video);
+        await open(page, decoder === 'rqrr' ? '/scan?decoder=rqrr' : '/scan');
+        await expect(page).toHaveURL(new RegExp(`/lockers/${label.locker}$`), { timeout: 15_000 });
+        await expect(page.getByRole('heading', { name: /^Locker A-00\d$/, level: 1 })).toBeVisible();
+        timings.push(
+          await page.evaluate(() => window.__shown - performance.getEntriesByName('keyward:scan-decoded')[0].startTime),
+        );
+      }
+    }
+    console.log(`scan: decoded frame → locker page shown: ${timings.map((t) => `${t.toFixed(1)} ms`).join(', ')}`);
+
+    // The default decoder: BarcodeDetector where Chromium has one, rqrr otherwise; say which.
+    labelVideo('https://example.org/not-a-keyward-label', video);
+    await open(page, '/scan');
+    await expect(page.getByRole('alert')).toHaveText('That code is not a Keyward label.', { timeout: 15_000 });
+    const decoder = await page.locator('[data-decoder]').getAttribute('data-decoder');
+    console.log(`scan: the default decoder in this Chromium is ${decoder}`);
+    expect(['BarcodeDetector', 'rqrr']).toContain(decoder);
+
+    labelVideo(`https://keys.example.org/k/${tags[0]}`, video);
+    await open(page, '/scan?decoder=rqrr');
+    await expect(page.getByRole('heading', { name: `Key ${tags[0]}`, level: 1 })).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByRole('link', { name: 'Issue this key' })).toBeVisible();
+  } finally {
+    await browser.close();
+  }
+});
+
+test('typing a code works without a camera, and says where a code belongs', async ({ page }) => {
+  await setUpSite(page);
+  await addRange(page, 'A-001', 'A-005');
+  const { tags } = await fitLockWithKeys(page, 'A-002', 'K202', 1);
+
+  // No camera here (or it is refused): the reason, and the manual box still works.
+  await open(page, '/scan');
+  await expect(page.getByRole('status').filter({ hasText: 'Type the code below' })).toBeVisible();
+  expect(await checkA11y(page, 'scan, no camera')).toEqual([]);
+  await page.getByLabel('Tag id or locker number').fill(' a-002 ');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.getByRole('heading', { name: 'Locker A-002', level: 1 })).toBeVisible();
+
+  await open(page, '/scan');
+  await page.getByLabel('Tag id or locker number').fill(tags[0].toLowerCase());
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.getByRole('heading', { name: `Key ${tags[0]}`, level: 1 })).toBeVisible();
+
+  await open(page, '/scan');
+  await page.getByLabel('Tag id or locker number').fill('Z-999');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.getByRole('alert')).toContainText('No locker or key “Z-999” in this register.');
+
+  // A label of another site on this device: which site, and a way there.
+  await open(page, '/setup');
+  await page.getByLabel('New site').fill('Southgate Leisure');
+  await page.getByRole('button', { name: 'Create site' }).click();
+  await page.getByLabel('New area').fill('Pool');
+  await page.getByRole('button', { name: 'Add area' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Pool' })).toBeVisible();
+  await addRange(page, 'P-1', 'P-2');
+  await printLabels(page);
+  const pool = (await lockerLabels(page)).at(-1);
+  await open(page, '/setup');
+  await page.getByLabel('Northgate School').check();
+  await open(page, '/scan');
+  await page.getByLabel('Tag id or locker number').fill(`https://old.example/l/${pool.label}`);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.getByRole('alert')).toContainText('That label belongs to Southgate Leisure');
+  await page.getByRole('button', { name: 'Switch site and open it' }).click();
+  await expect(page.getByRole('heading', { name: /^Locker P-[12]$/, level: 1 })).toBeVisible();
+  await expect(page.locator('header.topbar .site-name')).toHaveText('Southgate Leisure');
+});
