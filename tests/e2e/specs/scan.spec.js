@@ -149,6 +149,9 @@ test('typing a code works without a camera, and says where a code belongs', asyn
   await open(page, '/setup');
   await page.getByLabel('New site').fill('Southgate Leisure');
   await page.getByRole('button', { name: 'Create site' }).click();
+  // The screen is rebuilt for the new site: wait for it before typing.
+  await expect(page.locator('header.topbar .site-name')).toHaveText('Southgate Leisure');
+  await expect(page.getByRole('listitem').filter({ hasText: 'Science block' })).toHaveCount(0);
   await page.getByLabel('New area').fill('Pool');
   await page.getByRole('button', { name: 'Add area' }).click();
   await expect(page.getByRole('listitem').filter({ hasText: 'Pool' })).toBeVisible();
