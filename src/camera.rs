@@ -92,7 +92,7 @@ export async function torch_set(on) {
 extern "C" {
     fn camera_start(
         video: &HtmlVideoElement,
-        on_code: &Closure<dyn Fn(String, f64)>,
+        on_code: &OnCode,
         use_rqrr: bool,
         worker_url: &str,
     ) -> js_sys::Promise;
@@ -104,9 +104,12 @@ extern "C" {
 /// Where trunk puts the worker (workers keep their bin name; the service worker caches it).
 const WORKER: &str = "/qr-worker-loader.js";
 
+/// Called with each code read and how long decoding took (ms).
+type OnCode = Closure<dyn Fn(String, f64)>;
+
 thread_local! {
     // The code callback lives as long as the camera runs.
-    static ON_CODE: RefCell<Option<Closure<dyn Fn(String, f64)>>> = const { RefCell::new(None) };
+    static ON_CODE: RefCell<Option<OnCode>> = const { RefCell::new(None) };
 }
 
 /// Which decoder reads the frames.
@@ -123,7 +126,7 @@ pub async fn start(
     force_rqrr: bool,
     on_code: impl Fn(String, f64) + 'static,
 ) -> Result<Decoder, String> {
-    let callback = Closure::<dyn Fn(String, f64)>::new(on_code);
+    let callback = OnCode::new(on_code);
     let promise = camera_start(video, &callback, force_rqrr, WORKER);
     ON_CODE.with(|c| *c.borrow_mut() = Some(callback));
     match JsFuture::from(promise).await {
