@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/keys/:id") view=KeyPage/>
                             <Route path=path!("/keys/:id/return") view=ReturnPage/>
                             <Route path=path!("/scan") view=ScanPage/>
+                            <Route path=path!("/tags/:tag") view=BlankTagPage/>
                             <Route path=path!("/l/:code") view=ScanLanding/>
                             <Route path=path!("/k/:code") view=ScanLanding/>
                             <Route path=path!("/people") view=PeoplePage/>

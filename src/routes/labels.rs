@@ -7,11 +7,21 @@ use crate::components::{Back, FormError, FormState};
 use crate::state::use_app;
 use keyward_core::label::{qr_svg, Template};
 use keyward_core::search::natural_cmp;
-use keyward_core::{normalise_locker_number, AreaId, Command, LockerId, Register, Scanned, SiteId};
+use keyward_core::{
+    normalise_locker_number, AreaId, Change, Command, LockerId, Register, Scanned, SiteId, TagId,
+};
 use leptos::prelude::*;
 
 /// More than this at once is a job for several sheets runs; it also keeps the preview quick.
 const MAX_LABELS: usize = 500;
+
+/// What the sheet is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Lockers,
+    Keys,
+    BlankTags,
+}
 
 /// One A4 sheet: its labels and where each goes (mm).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -54,7 +64,10 @@ pub fn LabelsPage() -> impl IntoView {
 fn Labels(site: SiteId) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
-    let keys = RwSignal::new(false);
+    let kind = RwSignal::new(Kind::Lockers);
+    let blank_count = RwSignal::new(String::new());
+    // The blank tags made by the last print here, so a reprint uses the same ones.
+    let made = RwSignal::new(Vec::<TagId>::new());
     let area = RwSignal::new(None::<AreaId>);
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
@@ -86,19 +99,23 @@ fn Labels(site: SiteId) -> impl IntoView {
         let host = host
             .get()
             .unwrap_or_else(|| window().location().host().unwrap_or_default());
-        let keys = keys.get();
+        let kind = kind.get();
+        let tag_label = |tag: &TagId, id: String| Label {
+            id,
+            text: tag.to_string(),
+            qr: Some(qr_svg(&Scanned::Key(tag.clone()).url(&host))),
+        };
+        if kind == Kind::BlankTags {
+            return made.with(|tags| tags.iter().map(|t| tag_label(t, t.to_string())).collect());
+        }
         state.register.with(|r| {
             let lockers = chosen.get();
             let mut labels = Vec::new();
             for id in lockers {
                 let Some(locker) = r.locker(id) else { continue };
-                if keys {
+                if kind == Kind::Keys {
                     for key in r.keys_of_locker(id) {
-                        labels.push(Label {
-                            id: key.id.to_string(),
-                            text: key.tag.to_string(),
-                            qr: Some(qr_svg(&Scanned::Key(key.tag.clone()).url(&host))),
-                        });
+                        labels.push(tag_label(&key.tag, key.id.to_string()));
                     }
                 } else {
                     labels.push(Label {
@@ -139,11 +156,14 @@ fn Labels(site: SiteId) -> impl IntoView {
     });
     let summary = move || {
         let n = labels.with(Vec::len);
-        let what = if keys.get() {
-            "key tag"
-        } else {
-            "locker label"
+        let what = match kind.get() {
+            Kind::Lockers => "locker label",
+            Kind::Keys => "key tag",
+            Kind::BlankTags => "blank key tag",
         };
+        if kind.get() == Kind::BlankTags && n == 0 {
+            return "New tag ids are made when you print.".to_string();
+        }
         match n {
             0 => "Nothing to print: no lockers (or keys) match.".to_string(),
             n if n > MAX_LABELS => {
@@ -160,12 +180,43 @@ fn Labels(site: SiteId) -> impl IntoView {
     };
 
     let print = move |_| {
+        if kind.get_untracked() == Kind::BlankTags {
+            let wanted = match blank_count.get_untracked().trim() {
+                "" => template.get_untracked().per_sheet(),
+                text => match text.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) => {
+                        form.fail(
+                            "Enter how many blank tags to print, as a number, for example 65.",
+                        );
+                        return;
+                    }
+                },
+            };
+            if made.with_untracked(Vec::len) == wanted as usize {
+                open_print_dialog();
+                return;
+            }
+            form.run(
+                Command::MakeBlankTags {
+                    site,
+                    count: wanted,
+                },
+                move |event| {
+                    if let Change::BlankTagsMade { tags, .. } = event.change {
+                        made.set(tags);
+                    }
+                    open_print_dialog();
+                },
+            );
+            return;
+        }
         let count = labels.with(Vec::len);
         if count == 0 || count > MAX_LABELS {
             form.fail(summary());
             return;
         }
-        let unlabelled: Vec<LockerId> = if keys.get_untracked() {
+        let unlabelled: Vec<LockerId> = if kind.get_untracked() == Kind::Keys {
             Vec::new()
         } else {
             state.register.with_untracked(|r| {
@@ -199,15 +250,22 @@ fn Labels(site: SiteId) -> impl IntoView {
                 <h2>"What to print"</h2>
                 <fieldset class="segmented">
                     <legend>"Labels for"</legend>
-                    <label class="choice">
-                        <input type="radio" name="label-kind" prop:checked=move || !keys.get() on:change=move |_| keys.set(false)/>
-                        "Lockers"
-                    </label>
-                    <label class="choice">
-                        <input type="radio" name="label-kind" prop:checked=move || keys.get() on:change=move |_| keys.set(true)/>
-                        "Key tags"
-                    </label>
+                    {[(Kind::Lockers, "Lockers"), (Kind::Keys, "Key tags"), (Kind::BlankTags, "Blank key tags")]
+                        .into_iter()
+                        .map(|(k, text)| view! {
+                            <label class="choice">
+                                <input type="radio" name="label-kind" prop:checked=move || kind.get() == k on:change=move |_| kind.set(k)/>
+                                {text}
+                            </label>
+                        })
+                        .collect_view()}
                 </fieldset>
+                <Show when=move || kind.get() == Kind::BlankTags>
+                    <label for="labels-blank-count">"How many blank tags"</label>
+                    <p class="hint" id="labels-blank-count-hint">"Printed in advance with new tag ids; scan one later to put it on a key. Empty for one sheet."</p>
+                    <input id="labels-blank-count" type="number" inputmode="numeric" min="1" aria-describedby="labels-blank-count-hint"
+                        bind:value=blank_count on:input=move |_| made.set(Vec::new())/>
+                </Show>
                 <label for="labels-area">"Area"</label>
                 <select id="labels-area" on:change=move |ev| area.set(AreaId::parse(&event_target_value(&ev)))>
                     <option value="" selected=move || area.get().is_none()>"All areas"</option>

@@ -2,6 +2,7 @@
 //! sends commands; none decides what is valid (keyward-core does).
 
 mod backup;
+mod blank_tag;
 mod issue;
 mod key;
 mod labels;
@@ -16,6 +17,7 @@ mod setup;
 mod setup_lockers;
 
 pub use backup::BackupPage;
+pub use blank_tag::BlankTagPage;
 pub use issue::IssuePage;
 pub use key::KeyPage;
 pub use labels::LabelsPage;

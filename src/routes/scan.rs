@@ -17,6 +17,7 @@ pub fn ScanLanding() -> impl IntoView {
     let (site, target) = match resolved {
         Some(Resolved::Locker(site, id)) => (site, format!("/lockers/{id}")),
         Some(Resolved::Key(site, id)) => (site, format!("/keys/{id}")),
+        Some(Resolved::BlankTag(site, tag)) => (site, format!("/tags/{tag}")),
         _ => return view! { <Neutral/> }.into_any(),
     };
     if state.site() == Some(site) {
@@ -104,6 +105,7 @@ fn find(state: crate::state::AppState, text: &str) -> Found {
         match Scanned::parse(text).map(|s| r.resolve(&s)) {
             Some(Resolved::Locker(s, id)) => go(s, format!("/lockers/{id}")),
             Some(Resolved::Key(s, id)) => go(s, format!("/keys/{id}")),
+            Some(Resolved::BlankTag(s, tag)) => go(s, format!("/tags/{tag}")),
             Some(Resolved::Unknown) => Found::Unknown(text.trim().to_string()),
             None => match site.and_then(|s| r.locker_by_number(s, text)) {
                 Some(l) => Found::Go(format!("/lockers/{}", l.id)),

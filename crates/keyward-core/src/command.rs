@@ -1,7 +1,7 @@
 //! Commands: what a person asks the register to do. Validation lives in
 //! [`crate::Register::execute`]; a command that passes becomes one event.
 
-use crate::ids::{AreaId, DeviceId, KeyId, LockId, LockerId, PersonId, SiteId};
+use crate::ids::{AreaId, DeviceId, KeyId, LockId, LockerId, PersonId, SiteId, TagId};
 use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,6 +101,16 @@ pub enum Command {
     /// Gives each of these lockers a label reference if it has none (before printing).
     IssueLockerLabels {
         lockers: Vec<LockerId>,
+    },
+    /// Reserves `count` fresh tag ids for a run of blank tags printed in advance.
+    MakeBlankTags {
+        site: SiteId,
+        count: u32,
+    },
+    /// Puts a blank tag on a key, replacing the key's tag.
+    AttachTag {
+        key: KeyId,
+        tag: TagId,
     },
     ReturnKey {
         key: KeyId,

@@ -98,6 +98,12 @@ pub enum CommandError {
     LabelHostInvalid,
     #[error("Enter where a found key should be handed in, for example “the school office”.")]
     FrontDeskMissing,
+    #[error("Choose how many blank tags to make: from 1 to {max}.")]
+    BlankTagCountOutOfRange { max: u32 },
+    #[error("Tag {tag} is already on a key. Use a new blank tag.")]
+    TagInUse { tag: String },
+    #[error("Tag {tag} is not one of this register's blank tags. Check the tag, or print new blank tags.")]
+    NotABlankTag { tag: String },
     #[error("Every chosen locker already has its label reference.")]
     NothingToLabel,
     #[error("Locker {number} is already in service.")]

@@ -102,6 +102,17 @@ pub enum Change {
     LockerLabelsIssued {
         labels: Vec<NewLabel>,
     },
+    /// Tag ids printed in advance on blank tags, not yet on any key.
+    BlankTagsMade {
+        site: SiteId,
+        tags: Vec<TagId>,
+    },
+    /// A blank tag put on a key; the key's previous tag stops resolving.
+    TagAttached {
+        key: KeyId,
+        tag: TagId,
+        previous: TagId,
+    },
     KeyReturned {
         loan: LoanId,
         key: KeyId,

@@ -17,14 +17,18 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// The most keys one "add keys" may create.
 pub const MAX_KEYS_AT_ONCE: u32 = 50;
+/// The most blank tags made at once: a few sheets.
+pub const MAX_BLANK_TAGS: u32 = 650;
 /// Collisions named in a refused range; the rest are counted.
 const COLLISIONS_SHOWN: usize = 10;
 
 /// Where a scanned code leads, with the site it belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolved {
     Locker(SiteId, LockerId),
     Key(SiteId, KeyId),
+    /// A tag printed in advance and on no key yet.
+    BlankTag(SiteId, TagId),
     Unknown,
 }
 
@@ -41,6 +45,7 @@ pub struct Register {
     numbers: BTreeMap<(SiteId, String), LockerId>,
     tags: BTreeMap<TagId, KeyId>,
     labels: BTreeMap<LabelRef, LockerId>,
+    blank_tags: BTreeMap<TagId, SiteId>,
     timelines: BTreeMap<LockerId, Vec<Entry>>,
     applied: BTreeSet<EventId>,
     events: usize,
@@ -204,12 +209,7 @@ impl Register {
                 let mut fresh = HashSet::new();
                 let keys = (0..count)
                     .map(|i| {
-                        let tag = loop {
-                            let tag = TagId::generate(ctx.entropy);
-                            if !self.tags.contains_key(&tag) && fresh.insert(tag.clone()) {
-                                break tag;
-                            }
-                        };
+                        let tag = self.fresh_tag(ctx.entropy, &mut fresh);
                         NewKey {
                             id: KeyId::generate(now, ctx.entropy),
                             copy: first_copy + i,
@@ -297,6 +297,41 @@ impl Register {
                 }
                 Ok(Change::LockerLabelsIssued { labels })
             }
+            Command::MakeBlankTags { site, count } => {
+                let site = self.site(site).ok_or(CommandError::UnknownSite)?;
+                if !(1..=MAX_BLANK_TAGS).contains(&count) {
+                    return Err(CommandError::BlankTagCountOutOfRange {
+                        max: MAX_BLANK_TAGS,
+                    });
+                }
+                let mut fresh = HashSet::new();
+                let tags = (0..count)
+                    .map(|_| self.fresh_tag(ctx.entropy, &mut fresh))
+                    .collect();
+                Ok(Change::BlankTagsMade {
+                    site: site.id,
+                    tags,
+                })
+            }
+            Command::AttachTag { key, tag } => {
+                let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+                if self.tags.contains_key(&tag) {
+                    return Err(CommandError::TagInUse {
+                        tag: tag.to_string(),
+                    });
+                }
+                let site = self.locker_of_key(key.id).map(|l| l.site);
+                if self.blank_tags.get(&tag).copied() != site || site.is_none() {
+                    return Err(CommandError::NotABlankTag {
+                        tag: tag.to_string(),
+                    });
+                }
+                Ok(Change::TagAttached {
+                    key: key.id,
+                    tag,
+                    previous: key.tag.clone(),
+                })
+            }
             Command::ReturnKey {
                 key,
                 brought_by,
@@ -330,6 +365,23 @@ impl Register {
                     condition,
                     notes: notes.trim().to_string(),
                 })
+            }
+        }
+    }
+
+    /// A tag id on no key, no blank tag, and not in `fresh` (which it joins).
+    fn fresh_tag(
+        &self,
+        entropy: &mut dyn crate::command::Entropy,
+        fresh: &mut HashSet<TagId>,
+    ) -> TagId {
+        loop {
+            let tag = TagId::generate(entropy);
+            if !self.tags.contains_key(&tag)
+                && !self.blank_tags.contains_key(&tag)
+                && fresh.insert(tag.clone())
+            {
+                return tag;
             }
         }
     }
@@ -695,6 +747,36 @@ impl Register {
                 );
                 self.log(*locker, entry(What::Issued { loan: *loan }));
             }
+            Change::BlankTagsMade { site, tags } => {
+                for tag in tags {
+                    if !self.tags.contains_key(tag) {
+                        self.blank_tags.entry(tag.clone()).or_insert(*site);
+                    }
+                }
+            }
+            Change::TagAttached { key, tag, previous } => {
+                let Some(k) = self.keys.get_mut(key) else {
+                    return;
+                };
+                if self.tags.contains_key(tag) || k.tag != *previous {
+                    return;
+                }
+                self.blank_tags.remove(tag);
+                self.tags.remove(previous);
+                self.tags.insert(tag.clone(), *key);
+                k.tag = tag.clone();
+                let lock = k.lock;
+                if let Some(locker) = self.locks.get(&lock).map(|l| l.locker) {
+                    self.log(
+                        locker,
+                        entry(What::TagReplaced {
+                            key: *key,
+                            previous: previous.clone(),
+                            tag: tag.clone(),
+                        }),
+                    );
+                }
+            }
             Change::KeyReturned {
                 loan,
                 key,
@@ -780,6 +862,10 @@ impl Register {
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
         self.keys.values()
     }
+    /// Whether `tag` is a blank tag of `site`, waiting to go on a key.
+    pub fn is_blank_tag(&self, site: SiteId, tag: &TagId) -> bool {
+        self.blank_tags.get(tag) == Some(&site)
+    }
     pub fn locker_by_label(&self, label: &LabelRef) -> Option<&Locker> {
         self.labels.get(label).and_then(|id| self.lockers.get(id))
     }
@@ -789,10 +875,15 @@ impl Register {
             Scanned::Locker(label) => self
                 .locker_by_label(label)
                 .map_or(Resolved::Unknown, |l| Resolved::Locker(l.site, l.id)),
-            Scanned::Key(tag) => self.key_by_tag(tag).map_or(Resolved::Unknown, |k| {
-                let site = self.locker_of_key(k.id).map(|l| l.site);
-                site.map_or(Resolved::Unknown, |s| Resolved::Key(s, k.id))
-            }),
+            Scanned::Key(tag) => match self.key_by_tag(tag) {
+                Some(k) => self
+                    .locker_of_key(k.id)
+                    .map_or(Resolved::Unknown, |l| Resolved::Key(l.site, k.id)),
+                None => self
+                    .blank_tags
+                    .get(tag)
+                    .map_or(Resolved::Unknown, |s| Resolved::BlankTag(*s, tag.clone())),
+            },
         }
     }
     pub fn key_by_tag(&self, tag: &TagId) -> Option<&Key> {

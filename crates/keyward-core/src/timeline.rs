@@ -1,7 +1,7 @@
 //! A locker's history, as a person reads it on the locker page.
 
 use crate::format::uk_date;
-use crate::ids::{EventId, KeyId, LoanId, LockId};
+use crate::ids::{EventId, KeyId, LoanId, LockId, TagId};
 use crate::model::{Condition, Confirmation};
 use crate::register::Register;
 use chrono::{DateTime, Utc};
@@ -17,12 +17,29 @@ pub struct Entry {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum What {
-    Added { number: String },
-    Service { out_of_service: Option<String> },
-    LockFitted { lock: LockId },
-    KeysAdded { keys: Vec<KeyId> },
-    Issued { loan: LoanId },
-    Returned { loan: LoanId },
+    Added {
+        number: String,
+    },
+    Service {
+        out_of_service: Option<String>,
+    },
+    LockFitted {
+        lock: LockId,
+    },
+    KeysAdded {
+        keys: Vec<KeyId>,
+    },
+    Issued {
+        loan: LoanId,
+    },
+    Returned {
+        loan: LoanId,
+    },
+    TagReplaced {
+        key: KeyId,
+        previous: TagId,
+        tag: TagId,
+    },
 }
 
 impl Register {
@@ -81,6 +98,10 @@ impl Register {
                     text.push_str(&format!(". Notes: {}", l.notes));
                 }
                 text
+            }
+            What::TagReplaced { key, previous, tag } => {
+                let copy = self.key(*key).map(|k| k.copy).unwrap_or(0);
+                format!("Key copy {copy} tagged {tag}; its old tag {previous} no longer works")
             }
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {

@@ -190,3 +190,82 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_blank_tag_replaces_a_keys_tag() {
+    let mut h = Harness::new(24);
+    let (site, area) = h.site("Northgate School");
+    let locker = h.locker(site, area, "A1");
+    let keys = h.lock_with_keys(locker, 1);
+    let old = h.register.key(keys[0]).unwrap().tag.clone();
+    assert_eq!(
+        h.run(Command::MakeBlankTags { site, count: 0 })
+            .unwrap_err(),
+        CommandError::BlankTagCountOutOfRange { max: 650 }
+    );
+    let tags = match h.ok(Command::MakeBlankTags { site, count: 65 }).change {
+        Change::BlankTagsMade { tags, .. } => tags,
+        c => panic!("{c:?}"),
+    };
+    assert_eq!(tags.len(), 65);
+    assert_eq!(
+        tags.iter().collect::<std::collections::HashSet<_>>().len(),
+        65
+    );
+    assert!(!tags.contains(&old));
+    let blank = tags[0].clone();
+    assert_eq!(
+        h.register.resolve(&Scanned::Key(blank.clone())),
+        Resolved::BlankTag(site, blank.clone())
+    );
+
+    // A tag already on a key, or one that was never printed, is refused.
+    let before = h.register.clone();
+    let err = h
+        .run(Command::AttachTag {
+            key: keys[0],
+            tag: old.clone(),
+        })
+        .unwrap_err();
+    assert!(matches!(err, CommandError::TagInUse { .. }));
+    let err = h
+        .run(Command::AttachTag {
+            key: keys[0],
+            tag: TagId("ZZZZZZZ".into()),
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not one of this register's blank tags"),
+        "{err}"
+    );
+    assert_eq!(h.register, before);
+
+    h.ok(Command::AttachTag {
+        key: keys[0],
+        tag: blank.clone(),
+    });
+    assert_eq!(h.register.key(keys[0]).unwrap().tag, blank);
+    assert_eq!(
+        h.register.resolve(&Scanned::Key(blank.clone())),
+        Resolved::Key(site, keys[0])
+    );
+    assert_eq!(
+        h.register.resolve(&Scanned::Key(old.clone())),
+        Resolved::Unknown
+    );
+    assert!(!h.register.is_blank_tag(site, &blank));
+    let last = h.register.timeline(locker).last().unwrap();
+    assert_eq!(
+        h.register.describe(last),
+        format!("Key copy 1 tagged {blank}; its old tag {old} no longer works")
+    );
+    // The same blank tag cannot go on a second key.
+    let err = h
+        .run(Command::AttachTag {
+            key: keys[0],
+            tag: blank,
+        })
+        .unwrap_err();
+    assert!(matches!(err, CommandError::TagInUse { .. }));
+}

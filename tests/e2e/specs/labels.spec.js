@@ -129,7 +129,7 @@ test('a sheet of locker labels prints where the template says', async ({ page, b
   expectNear(next.top, firstY, 'second sheet, top edge');
 
   // Key tags: tag id only.
-  await page.getByLabel('Key tags').check();
+  await page.getByLabel('Key tags', { exact: true }).check();
   await page.getByLabel('From locker (optional)').fill('a-005');
   await page.getByLabel('To locker (optional)').fill('A-005');
   await expect(page.locator('.sheet .label-text')).toHaveText(tags);
@@ -157,4 +157,60 @@ test('a sheet of locker labels prints where the template says', async ({ page, b
   await expect(phone.locator('main')).not.toContainText('A-0');
   await expect(phone.locator('main')).not.toContainText('Northgate');
   await stranger.close();
+});
+
+test('blank tags printed in advance go on a key when scanned, and the old tag stops working', async ({ page }) => {
+  await setUpSite(page);
+  await addRange(page, 'A-001', 'A-003');
+  const { tags } = await fitLockWithKeys(page, 'A-002', 'K202', 1);
+  const old = tags[0];
+
+  await open(page, '/labels');
+  await page.getByLabel('Found keys go to').fill('the school office');
+  await page.getByRole('button', { name: 'Save address' }).click();
+  await page.getByLabel('Blank key tags').check();
+  await page.getByLabel('Label sheet').selectOption('L7651');
+  await page.getByLabel('How many blank tags').fill('5');
+  await expect(page.getByRole('status').filter({ hasText: 'made when you print' })).toBeVisible();
+  await page.evaluate(() => {
+    window.print = () => (window.__printed = (window.__printed || 0) + 1);
+  });
+  await page.getByRole('button', { name: 'Print', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.__printed)).toBe(1);
+  await expect(page.getByRole('status').filter({ hasText: 'blank key tags' })).toHaveText('5 blank key tags on 1 sheet of L7651.');
+  await expect(page.locator('.sheet .qr svg')).toHaveCount(5);
+  const blanks = await page.locator('.sheet .label-text').allTextContents();
+  expect(blanks).toHaveLength(5);
+  expect(blanks).not.toContain(old);
+  // Printing again (a jammed printer) prints the same tags.
+  await page.getByRole('button', { name: 'Print', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.__printed)).toBe(2);
+  expect(await page.locator('.sheet .label-text').allTextContents()).toEqual(blanks);
+
+  // Scanning (here: typing) a blank tag offers to put it on a key.
+  await open(page, '/scan');
+  await page.getByLabel('Tag id or locker number').fill(blanks[0].toLowerCase());
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.getByRole('heading', { name: `Blank tag ${blanks[0]}`, level: 1 })).toBeVisible();
+  expect(await checkA11y(page, 'blank tag')).toEqual([]);
+  await page.getByLabel('Locker number').fill('a-002');
+  const keyList = page.getByRole('list', { name: 'Keys of locker A-002' });
+  await expect(keyList).toContainText(`Tagged ${old}`);
+  await keyList.getByRole('button', { name: 'Put tag here' }).click();
+  await expect(page.getByRole('heading', { name: `Key ${blanks[0]}`, level: 1 })).toBeVisible();
+  await expect(page.getByText(`Tag ${blanks[0]} is on the key now; its old tag ${old} no longer works.`)).toBeVisible();
+
+  // The old tag no longer resolves; the locker's history says why.
+  await open(page, '/scan');
+  await page.getByLabel('Tag id or locker number').fill(old);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page.getByRole('alert')).toContainText(`No locker or key “${old}” in this register.`);
+  await open(page, `/k/${blanks[0]}`);
+  await expect(page.getByRole('heading', { name: `Key ${blanks[0]}`, level: 1 })).toBeVisible();
+  await page.getByRole('link', { name: 'Locker A-002' }).last().click();
+  await expect(page.getByText(`Key copy 1 tagged ${blanks[0]}; its old tag ${old} no longer works`)).toBeVisible();
+
+  // Another blank tag's URL opened by a phone camera lands on the same offer.
+  await open(page, `/k/${blanks[1]}`);
+  await expect(page.getByRole('heading', { name: `Blank tag ${blanks[1]}`, level: 1 })).toBeVisible();
 });
