@@ -29,9 +29,7 @@ pub fn BlankTagPage() -> impl IntoView {
         let site = state.site();
         let typed = number.get();
         state.register.with(|r| {
-            let Some(locker) = site.and_then(|s| r.locker_by_number(s, &typed)) else {
-                return None;
-            };
+            let locker = site.and_then(|s| r.locker_by_number(s, &typed))?;
             let keys = r
                 .keys_of_locker(locker.id)
                 .into_iter()
