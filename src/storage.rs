@@ -81,9 +81,9 @@ impl Store {
         let tx = self
             .db
             .transaction(&[PACKS, EVENTS], TransactionMode::ReadOnly)?;
-        let events = read(&tx, cursor).await?;
-        tx.await?;
-        Ok(events)
+        // Every request has answered, so the reads are complete: waiting for the read-only
+        // transaction's own completion event only delays opening (by ~200 ms at 50,000 events).
+        read(&tx, cursor).await
     }
 
     /// Reads what is new since `cursor`, hands it to `decide`, and appends the event it returns,
