@@ -356,3 +356,27 @@ export async function waitForServiceWorker(page) {
   }
   await expect.poll(controlled, { message: 'the service worker controls the page' }).toBe(true);
 }
+
+/** The label references made so far (from the LockerLabelsIssued events in IndexedDB). */
+export async function storedLabels(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open('keyward');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const tx = req.result.transaction('events');
+          const all = tx.objectStore('events').getAll();
+          tx.oncomplete = () => {
+            req.result.close();
+            resolve(
+              all.result
+                .map((json) => JSON.parse(json).change)
+                .filter((c) => c.type === 'LockerLabelsIssued')
+                .flatMap((c) => c.labels),
+            );
+          };
+        };
+      }),
+  );
+}

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addRange, checkA11y, fitLockWithKeys, open, setUpSite } from './helpers.js';
+import { addRange, checkA11y, fitLockWithKeys, open, setUpSite, storedLabels } from './helpers.js';
 
 const DPI = 254; // 10 pixels per millimetre
 const L7160 = { left: 7.25, top: 15.15, width: 63.5, height: 38.1, pitchX: 66.04, pitchY: 38.1, columns: 3 };
@@ -48,28 +48,6 @@ async function printedBoxes(page) {
 
 function expectNear(actual, expected, what) {
   expect(Math.abs(actual - expected), `${what}: ${actual.toFixed(2)} mm, expected ${expected.toFixed(2)} mm`).toBeLessThanOrEqual(1);
-}
-
-async function storedLabels(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const req = indexedDB.open('keyward');
-        req.onerror = () => reject(req.error);
-        req.onsuccess = () => {
-          const tx = req.result.transaction('events');
-          const all = tx.objectStore('events').getAll();
-          tx.oncomplete = () => {
-            const labels = all.result
-              .map((json) => JSON.parse(json).change)
-              .filter((c) => c.type === 'LockerLabelsIssued')
-              .flatMap((c) => c.labels);
-            req.result.close();
-            resolve(labels);
-          };
-        };
-      }),
-  );
 }
 
 test('a sheet of locker labels prints where the template says', async ({ page, browser, baseURL }) => {

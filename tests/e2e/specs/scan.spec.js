@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import config from '../playwright.config.js';
-import { addRange, checkA11y, fitLockWithKeys, open, setUpSite } from './helpers.js';
+import { addRange, checkA11y, fitLockWithKeys, open, setUpSite, storedLabels } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const launch = config.use.launchOptions;
@@ -19,28 +19,6 @@ function labelVideo(payload, file) {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-}
-
-async function lockerLabels(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const req = indexedDB.open('keyward');
-        req.onsuccess = () => {
-          const tx = req.result.transaction('events');
-          const all = tx.objectStore('events').getAll();
-          tx.oncomplete = () => {
-            req.result.close();
-            resolve(
-              all.result
-                .map((json) => JSON.parse(json).change)
-                .filter((c) => c.type === 'LockerLabelsIssued')
-                .flatMap((c) => c.labels),
-            );
-          };
-        };
-      }),
-  );
 }
 
 async function printLabels(page) {
@@ -88,7 +66,7 @@ test('a label in front of the camera opens its locker, and a key tag its key', a
     await addRange(page, 'A-001', 'A-005');
     const { tags } = await fitLockWithKeys(page, 'A-003', 'K303', 1);
     await printLabels(page);
-    const labels = await lockerLabels(page);
+    const labels = await storedLabels(page);
     expect(labels).toHaveLength(5);
 
     const timings = [];
@@ -157,7 +135,7 @@ test('typing a code works without a camera, and says where a code belongs', asyn
   await expect(page.getByRole('listitem').filter({ hasText: 'Pool' })).toBeVisible();
   await addRange(page, 'P-1', 'P-2');
   await printLabels(page);
-  const pool = (await lockerLabels(page)).at(-1);
+  const pool = (await storedLabels(page)).at(-1);
   await open(page, '/setup');
   await page.getByLabel('Northgate School').check();
   await open(page, '/scan');
