@@ -25,6 +25,7 @@ pub struct RegisterFilter {
     pub text: RwSignal<String>,
     pub status: RwSignal<Option<LockerStatus>>,
     pub area: RwSignal<Option<AreaId>>,
+    pub overdue: RwSignal<bool>,
     pub shown: RwSignal<usize>,
 }
 
@@ -35,6 +36,7 @@ impl RegisterFilter {
             text: RwSignal::new(String::new()),
             status: RwSignal::new(None),
             area: RwSignal::new(None),
+            overdue: RwSignal::new(false),
             shown: RwSignal::new(Self::PAGE),
         }
     }

@@ -58,9 +58,10 @@ impl AppState {
         Effect::new(move |_| state.settings.with(Settings::save));
         Effect::new(move |_| {
             let site = state.site();
-            let index = state
-                .register
-                .with(|r| site.map(|s| Index::build(r, s)).unwrap_or_default());
+            let index = state.register.with(|r| {
+                site.map(|s| Index::build(r, s, crate::components::today()))
+                    .unwrap_or_default()
+            });
             state.index.set(Arc::new(index));
         });
         state

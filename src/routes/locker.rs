@@ -151,7 +151,12 @@ fn Keys(id: LockerId) -> impl IntoView {
                             .expected_return
                             .map(|d| format!(", back by {}", keyward_core::format::uk_date(d)))
                             .unwrap_or_default();
-                        format!("{}{}", r.holder_name(&l.holder), back)
+                        let late = if l.is_overdue(crate::components::today()) {
+                            " (overdue)"
+                        } else {
+                            ""
+                        };
+                        format!("{}{}{}", r.holder_name(&l.holder), back, late)
                     });
                     (
                         k.id,

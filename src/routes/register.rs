@@ -47,6 +47,7 @@ fn LockerList() -> impl IntoView {
             text: filter.text.get(),
             status: filter.status.get(),
             area: filter.area.get(),
+            overdue: filter.overdue.get(),
         };
         let hits = index.search(&query, filter.shown.get());
         (
@@ -55,6 +56,7 @@ fn LockerList() -> impl IntoView {
         )
     });
     let counts = Memo::new(move |_| state.index.with(|i| (i.counts(), i.len())));
+    let overdue = Memo::new(move |_| state.index.with(|i| i.overdue()));
     let areas = Memo::new(move |_| state.areas());
     let reset_page = move || filter.shown.set(RegisterFilter::PAGE);
 
@@ -79,10 +81,12 @@ fn LockerList() -> impl IntoView {
             <label>
                 <span class="visually-hidden">"Show lockers that are"</span>
                 <select on:change=move |ev| {
-                    filter.status.set(LockerStatus::from_slug(&event_target_value(&ev)));
+                    let value = event_target_value(&ev);
+                    filter.overdue.set(value == "overdue");
+                    filter.status.set(LockerStatus::from_slug(&value));
                     reset_page();
                 }>
-                    <option value="" selected=move || filter.status.get().is_none()>
+                    <option value="" selected=move || filter.status.get().is_none() && !filter.overdue.get()>
                         {move || format!("All ({})", thousands(counts.get().1))}
                     </option>
                     {LockerStatus::ALL.into_iter().map(|s| view! {
@@ -90,6 +94,9 @@ fn LockerList() -> impl IntoView {
                             {move || format!("{} ({})", s.label(), thousands(counts.with(|c| c.0.get(&s).copied().unwrap_or(0))))}
                         </option>
                     }).collect_view()}
+                    <option value="overdue" selected=move || filter.overdue.get()>
+                        {move || format!("Overdue ({})", thousands(overdue.get()))}
+                    </option>
                 </select>
             </label>
             <label>
@@ -127,7 +134,11 @@ fn LockerList() -> impl IntoView {
                                 {(!row.holders.is_empty()).then(|| format!(" · {}", row.holders))}
                             </span>
                         </span>
-                        <StatusBadge status=row.status/>
+                        {if row.overdue {
+                            view! { <span class="badge overdue">"Overdue"</span> }.into_any()
+                        } else {
+                            view! { <StatusBadge status=row.status/> }.into_any()
+                        }}
                     </A>
                 </li>
             </For>

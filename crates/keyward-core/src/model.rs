@@ -228,6 +228,13 @@ pub struct Loan {
     pub returned: Option<Return>,
 }
 
+impl Loan {
+    /// Still out after the day it was due back.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.returned.is_none() && self.expected_return.is_some_and(|d| d < today)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Return {
     pub brought_by: String,

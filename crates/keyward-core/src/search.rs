@@ -4,6 +4,7 @@
 use crate::ids::{AreaId, LockerId, SiteId};
 use crate::model::{Holder, LockerStatus};
 use crate::register::Register;
+use chrono::NaiveDate;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -16,6 +17,8 @@ pub struct Row {
     /// Who holds a key now, names joined.
     pub holders: String,
     pub status: LockerStatus,
+    /// A key of this locker is signed out past its expected return.
+    pub overdue: bool,
     haystack: String,
 }
 
@@ -30,6 +33,8 @@ pub struct Query {
     pub text: String,
     pub status: Option<LockerStatus>,
     pub area: Option<AreaId>,
+    /// Only lockers with a key overdue.
+    pub overdue: bool,
 }
 
 pub struct Hits<'a> {
@@ -40,7 +45,8 @@ pub struct Hits<'a> {
 }
 
 impl Index {
-    pub fn build(register: &Register, site: SiteId) -> Self {
+    /// The index of `site`'s lockers as of `today` (for what is overdue).
+    pub fn build(register: &Register, site: SiteId, today: NaiveDate) -> Self {
         let mut rows: Vec<Row> = register
             .lockers()
             .filter(|l| l.site == site)
@@ -50,6 +56,7 @@ impl Index {
                     .map(|a| a.name.clone())
                     .unwrap_or_default();
                 let mut holders = Vec::new();
+                let mut overdue = false;
                 let mut haystack = format!(
                     "{} {} {}",
                     locker.number,
@@ -60,6 +67,7 @@ impl Index {
                     haystack.push(' ');
                     haystack.push_str(key.tag.as_str());
                     if let Some(loan) = register.current_loan(key.id) {
+                        overdue |= loan.is_overdue(today);
                         let name = register.holder_name(&loan.holder);
                         haystack.push(' ');
                         haystack.push_str(&name);
@@ -79,6 +87,7 @@ impl Index {
                     area_name,
                     holders: holders.join(", "),
                     status: register.status(locker),
+                    overdue,
                     haystack: haystack.to_lowercase(),
                 }
             })
@@ -93,6 +102,11 @@ impl Index {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// Lockers with a key overdue.
+    pub fn overdue(&self) -> usize {
+        self.rows.iter().filter(|r| r.overdue).count()
     }
 
     /// Lockers per status, for the filter chips.
@@ -119,6 +133,7 @@ impl Index {
         let mut total = 0;
         for row in &self.rows {
             if query.status.is_some_and(|s| s != row.status)
+                || (query.overdue && !row.overdue)
                 || query.area.is_some_and(|a| a != row.area)
                 || !words.iter().all(|w| row.haystack.contains(w))
             {

@@ -480,7 +480,7 @@ fn search_finds_by_number_area_holder_and_tag() {
     let sam = h.person(site, "Sam Jones", "P77");
     h.ok(h.issue(keys[0], locker, Holder::Person(sam)));
     let tag = h.register.key(keys[0]).unwrap().tag.clone();
-    let index = search::Index::build(&h.register, site);
+    let index = search::Index::build(&h.register, site, h.today());
     let find = |text: &str| -> Vec<String> {
         index
             .search(
@@ -512,4 +512,49 @@ fn search_finds_by_number_area_holder_and_tag() {
     );
     assert_eq!(hits.total, 1);
     assert_eq!(index.counts()[&LockerStatus::NoLock], 29);
+}
+
+#[test]
+fn a_temporary_loan_past_its_return_date_is_overdue() {
+    let mut h = Harness::new(15);
+    let (site, area) = h.site("Southgate Leisure");
+    let locker = h.locker(site, area, "D1");
+    let keys = h.lock_with_keys(locker, 2);
+    let today = h.today();
+    let mut late = h.issue(keys[0], locker, Holder::Department("Swim club".into()));
+    if let Command::IssueKey {
+        date,
+        expected_return,
+        ..
+    } = &mut late
+    {
+        *date = today - chrono::Days::new(3);
+        *expected_return = Some(today - chrono::Days::new(1));
+    }
+    h.ok(late);
+    let mut due_today = h.issue(keys[1], locker, Holder::Department("Gym".into()));
+    if let Command::IssueKey {
+        expected_return, ..
+    } = &mut due_today
+    {
+        *expected_return = Some(today);
+    }
+    h.ok(due_today);
+    let loan = |k| h.register.current_loan(k).unwrap().clone();
+    assert!(loan(keys[0]).is_overdue(today));
+    assert!(
+        !loan(keys[1]).is_overdue(today),
+        "due today is not overdue yet"
+    );
+    assert!(loan(keys[1]).is_overdue(today + chrono::Days::new(1)));
+    let index = search::Index::build(&h.register, site, today);
+    assert_eq!(index.overdue(), 1);
+    let overdue_only = search::Query {
+        overdue: true,
+        ..Default::default()
+    };
+    assert_eq!(index.search(&overdue_only, 10).total, 1);
+    h.ok(h.ret(keys[0]));
+    let index = search::Index::build(&h.register, site, today);
+    assert_eq!(index.overdue(), 0, "returned, no longer overdue");
 }

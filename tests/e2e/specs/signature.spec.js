@@ -64,3 +64,27 @@ test('a key signed out to a department with a drawn signature', async ({ page })
   await expect(lockerStatus(page)).toHaveText('Signed out');
   await expect(historyLines(page).first().locator('path')).toHaveAttribute('d', path);
 });
+
+test('a temporary loan past its due date is listed as overdue', async ({ page }) => {
+  await setUpSite(page);
+  await addRange(page, 'G-1', 'G-3');
+  const { tags } = await fitLockWithKeys(page, 'G-3', 'S-300', 1);
+  await openIssueForm(page, tags[0]);
+  await page.getByLabel('A department').check();
+  await page.getByLabel('Department', { exact: true }).fill('Swim club');
+  await page.getByLabel('Date issued').fill(ukDate(-3));
+  await page.getByLabel('Temporary loan (due back on a date)').check();
+  await page.getByLabel('Due back', { exact: true }).fill(ukDate(-1));
+  await page.getByLabel('Name typed by the person taking the key').fill('Coach Evans');
+  await page.getByRole('button', { name: 'Issue key' }).click();
+  await expect(flash(page, `Key ${tags[0]} issued to Swim club.`)).toBeVisible();
+  await expect(page.getByText(`Signed out: Swim club, back by ${ukDate(-1)} (overdue)`)).toBeVisible();
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Register', exact: true }).click();
+  const filter = page.getByLabel('Show lockers that are');
+  await expect(filter.locator('option[value="overdue"]')).toHaveText('Overdue (1)');
+  await filter.selectOption('overdue');
+  await expect(page.locator('p.count')).toHaveText('1 locker');
+  const row = page.getByRole('link', { name: /^G-3 / });
+  await expect(row).toContainText('Overdue');
+});
