@@ -64,13 +64,21 @@ pub fn LabelsPage() -> impl IntoView {
 fn Labels(site: SiteId) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
-    let kind = RwSignal::new(Kind::Lockers);
+    // `?locker=A-012` (from a locker's page) or `&keys=1` preselects one locker's label or tags.
+    let query = leptos_router::hooks::use_query_map();
+    let (one, keys_of_one) =
+        query.with_untracked(|q| (q.get("locker").unwrap_or_default(), q.get("keys").is_some()));
+    let kind = RwSignal::new(if keys_of_one {
+        Kind::Keys
+    } else {
+        Kind::Lockers
+    });
     let blank_count = RwSignal::new(String::new());
     // The blank tags made by the last print here, so a reprint uses the same ones.
     let made = RwSignal::new(Vec::<TagId>::new());
     let area = RwSignal::new(None::<AreaId>);
-    let from = RwSignal::new(String::new());
-    let to = RwSignal::new(String::new());
+    let from = RwSignal::new(one.clone());
+    let to = RwSignal::new(one);
     let start = RwSignal::new("1".to_string());
     let outlines = RwSignal::new(false);
     let template = Memo::new(move |_| {

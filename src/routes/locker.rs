@@ -88,6 +88,17 @@ fn Locker(id: LockerId) -> impl IntoView {
         <Show when=move || lock.with(|l| matches!(l, Some((_, LockKind::Keyed, ..))))>
             <AddKeys lock=Signal::derive(move || lock.get().map(|l| l.0))/>
         </Show>
+        <section class="card">
+            <h2>"Labels"</h2>
+            {move || summary.get().map(|(number, ..)| {
+                let number = String::from(js_sys::encode_uri_component(&number));
+                view! {
+                <p class="actions">
+                    <A href=format!("/labels?locker={number}") attr:class="button small">"Print its label"</A>
+                    <A href=format!("/labels?locker={number}&keys=1") attr:class="button small">"Print its key tags"</A>
+                </p>
+            }})}
+        </section>
         <Service id/>
         <History id/>
     }

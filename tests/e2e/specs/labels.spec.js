@@ -6,7 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addRange, checkA11y, fitLockWithKeys, open, setUpSite, storedLabels } from './helpers.js';
+import {
+  addRange,
+  checkA11y,
+  fitLockWithKeys,
+  open,
+  openLocker,
+  setUpSite,
+  storedLabels,
+} from './helpers.js';
 
 const DPI = 254; // 10 pixels per millimetre
 const L7160 = { left: 7.25, top: 15.15, width: 63.5, height: 38.1, pitchX: 66.04, pitchY: 38.1, columns: 3 };
@@ -111,6 +119,15 @@ test('a sheet of locker labels prints where the template says', async ({ page, b
   await page.getByLabel('From locker (optional)').fill('a-005');
   await page.getByLabel('To locker (optional)').fill('A-005');
   await expect(page.locator('.sheet .label-text')).toHaveText(tags);
+
+  // From a locker's page: its own label, or its key tags, one tap away.
+  await openLocker(page, 'A-005');
+  await page.getByRole('link', { name: 'Print its key tags' }).click();
+  await expect(page.getByLabel('Key tags', { exact: true })).toBeChecked();
+  await expect(page.locator('.sheet .label-text')).toHaveText(tags);
+  await openLocker(page, 'A-005');
+  await page.getByRole('link', { name: 'Print its label' }).click();
+  await expect(page.locator('.sheet .label-text')).toHaveText(['A-005']);
 
   // A scanned locker label opens the locker; a key tag opens the key.
   const a001 = labels[0];
