@@ -81,6 +81,30 @@ impl FormState {
     }
 }
 
+/// A question with a few answers, as radio buttons side by side ("A person" / "A department").
+#[component]
+pub fn Choices<T>(
+    legend: &'static str,
+    name: &'static str,
+    options: Vec<(T, &'static str)>,
+    value: RwSignal<T>,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + Send + Sync + 'static,
+{
+    view! {
+        <fieldset class="segmented">
+            <legend>{legend}</legend>
+            {options.into_iter().map(|(option, text)| view! {
+                <label class="choice">
+                    <input type="radio" name=name prop:checked=move || value.get() == option on:change=move |_| value.set(option)/>
+                    {text}
+                </label>
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
 /// The refusal message of a form, read out by screen readers when it appears.
 #[component]
 pub fn FormError(form: FormState) -> impl IntoView {

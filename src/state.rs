@@ -78,17 +78,16 @@ impl AppState {
         };
         match opened.await {
             Ok((store, events)) => {
-                STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store)));
+                let store = Rc::new(store);
+                STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
                 self.absorb(&events);
                 mark("keyward:log-folded");
                 self.load.set(Load::Ready);
                 tabs::listen(move || leptos::task::spawn_local(self.catch_up()));
                 // Tidy the log's storage for the next opening, once this one is on screen.
                 leptos::task::spawn_local(async move {
-                    if let Some(store) = STORE.with(|s| s.borrow().clone()) {
-                        if let Err(e) = store.pack().await {
-                            web_sys::console::warn_1(&e.to_string().into());
-                        }
+                    if let Err(e) = store.pack().await {
+                        web_sys::console::warn_1(&e.to_string().into());
                     }
                 });
             }
@@ -127,9 +126,7 @@ impl AppState {
     /// Checks a command against the latest register (including other tabs' changes), stores
     /// the event, and only then shows it. The error is a message for the person.
     pub async fn dispatch(self, command: Command) -> Result<Event, String> {
-        let store = STORE.with(|s| s.borrow().clone()).ok_or_else(|| {
-            "The register is still opening. Wait a moment and try again.".to_string()
-        })?;
+        let store = store()?;
         let (actor, device) = self.settings.with_untracked(|s| {
             (
                 if s.user.trim().is_empty() {
@@ -182,10 +179,15 @@ impl AppState {
 
     /// Adds events from a backup. Those already held are ignored when folded.
     pub async fn restore(self, events: Vec<Event>) -> Result<usize, String> {
-        let store = STORE.with(|s| s.borrow().clone()).ok_or_else(|| {
-            "The register is still opening. Wait a moment and try again.".to_string()
-        })?;
+        let store = store()?;
         let before = self.register.with_untracked(Register::event_count);
+        // Only what this device does not hold yet is stored, so restoring twice adds nothing.
+        let events: Vec<Event> = self
+            .register
+            .with_untracked(|r| events.into_iter().filter(|e| !r.has_event(e.id)).collect());
+        if events.is_empty() {
+            return Ok(0);
+        }
         store.append_all(&events).await.map_err(|e| e.to_string())?;
         self.catch_up().await;
         tabs::announce();
@@ -194,9 +196,7 @@ impl AppState {
 
     /// The whole log as a backup file, and how many events it holds.
     pub async fn export(self) -> Result<(String, usize), String> {
-        let store = STORE.with(|s| s.borrow().clone()).ok_or_else(|| {
-            "The register is still opening. Wait a moment and try again.".to_string()
-        })?;
+        let store = store()?;
         let events: Vec<Event> = store
             .read_after(0)
             .await
@@ -212,7 +212,7 @@ impl AppState {
 
     /// Reads what other tabs stored since this one last looked.
     pub async fn catch_up(self) {
-        let Some(store) = STORE.with(|s| s.borrow().clone()) else {
+        let Ok(store) = store() else {
             return;
         };
         if let Ok(events) = store.read_after(self.cursor.get_value()).await {
@@ -232,6 +232,13 @@ impl AppState {
         let max = seqs.max().unwrap_or(0);
         self.cursor.update_value(|c| *c = (*c).max(max));
     }
+}
+
+/// The open IndexedDB store, or what to tell the person while it is still opening.
+fn store() -> Result<Rc<Store>, String> {
+    STORE
+        .with(|s| s.borrow().clone())
+        .ok_or_else(|| "The register is still opening. Wait a moment and try again.".to_string())
 }
 
 /// Why a write did not happen, as the message for the person.

@@ -1,7 +1,7 @@
 //! Issuing a key: which key, to whom (a person or a department), when, until when for a
 //! temporary loan, and the taker's confirmation (typed name or a signature drawn on screen).
 
-use crate::components::{today, Back, FormError, FormState, SignaturePad, Submit};
+use crate::components::{today, Back, Choices, FormError, FormState, SignaturePad, Submit};
 use crate::state::use_app;
 use keyward_core::format::{parse_date, uk_date};
 use keyward_core::{Command, Confirmation, Holder, KeyId, KeyKind, KeyState, LockerId, PersonId};
@@ -202,17 +202,7 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
             </Show>
             {move || gone().map(|message| view! { <p class="warning" role="alert">{message}</p> })}
 
-            <fieldset class="segmented">
-                <legend>"Issued to"</legend>
-                <label class="choice">
-                    <input type="radio" name="holder" prop:checked=move || to_person.get() on:change=move |_| to_person.set(true)/>
-                    "A person"
-                </label>
-                <label class="choice">
-                    <input type="radio" name="holder" prop:checked=move || !to_person.get() on:change=move |_| to_person.set(false)/>
-                    "A department"
-                </label>
-            </fieldset>
+            <Choices legend="Issued to" name="holder" value=to_person options=vec![(true, "A person"), (false, "A department")]/>
             <Show
                 when=move || to_person.get()
                 fallback=move || view! {
@@ -266,17 +256,7 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
                 <input id="issue-back-by" inputmode="numeric" autocomplete="off" aria-describedby="issue-back-by-hint" bind:value=back_by/>
             </Show>
 
-            <fieldset class="segmented">
-                <legend>"Confirmation by the person taking the key"</legend>
-                <label class="choice">
-                    <input type="radio" name="confirm" prop:checked=move || !signed.get() on:change=move |_| signed.set(false)/>
-                    "Typed name"
-                </label>
-                <label class="choice">
-                    <input type="radio" name="confirm" prop:checked=move || signed.get() on:change=move |_| signed.set(true)/>
-                    "Signature"
-                </label>
-            </fieldset>
+            <Choices legend="Confirmation by the person taking the key" name="confirm" value=signed options=vec![(false, "Typed name"), (true, "Signature")]/>
             <Show
                 when=move || signed.get()
                 fallback=move || view! {

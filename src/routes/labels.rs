@@ -3,7 +3,7 @@
 //! position on a part-used sheet, with this device's printer offset. The QR codes point at the
 //! site's Keyward address, so a phone's own camera opens the locker or key.
 
-use crate::components::{Back, FormError, FormState};
+use crate::components::{Back, Choices, FormError, FormState};
 use crate::state::use_app;
 use keyward_core::label::{qr_svg, Template};
 use keyward_core::search::natural_cmp;
@@ -256,18 +256,7 @@ fn Labels(site: SiteId) -> impl IntoView {
             <SiteAddress site/>
             <section class="card">
                 <h2>"What to print"</h2>
-                <fieldset class="segmented">
-                    <legend>"Labels for"</legend>
-                    {[(Kind::Lockers, "Lockers"), (Kind::Keys, "Key tags"), (Kind::BlankTags, "Blank key tags")]
-                        .into_iter()
-                        .map(|(k, text)| view! {
-                            <label class="choice">
-                                <input type="radio" name="label-kind" prop:checked=move || kind.get() == k on:change=move |_| kind.set(k)/>
-                                {text}
-                            </label>
-                        })
-                        .collect_view()}
-                </fieldset>
+                <Choices legend="Labels for" name="label-kind" value=kind options=vec![(Kind::Lockers, "Lockers"), (Kind::Keys, "Key tags"), (Kind::BlankTags, "Blank key tags")]/>
                 <Show when=move || kind.get() == Kind::BlankTags>
                     <label for="labels-blank-count">"How many blank tags"</label>
                     <p class="hint" id="labels-blank-count-hint">"Printed in advance with new tag ids; scan one later to put it on a key. Empty for one sheet."</p>
@@ -309,24 +298,8 @@ fn Labels(site: SiteId) -> impl IntoView {
                 <p class="hint" id="labels-start-hint">"On a part-used sheet: the first free label, counting across then down from 1."</p>
                 <input id="labels-start" type="number" inputmode="numeric" min="1" aria-describedby="labels-start-hint" bind:value=start/>
                 <div class="pair">
-                    <div>
-                        <label for="labels-offset-x">"Move right (mm)"</label>
-                        <input id="labels-offset-x" type="number" inputmode="decimal" step="0.5"
-                            prop:value=move || offset.get().0.to_string()
-                            on:change=move |ev| {
-                                let x = event_target_value(&ev).trim().parse().unwrap_or(0.0_f64).clamp(-20.0, 20.0);
-                                state.settings.update(|s| s.print_offset.0 = x);
-                            }/>
-                    </div>
-                    <div>
-                        <label for="labels-offset-y">"Move down (mm)"</label>
-                        <input id="labels-offset-y" type="number" inputmode="decimal" step="0.5"
-                            prop:value=move || offset.get().1.to_string()
-                            on:change=move |ev| {
-                                let y = event_target_value(&ev).trim().parse().unwrap_or(0.0_f64).clamp(-20.0, 20.0);
-                                state.settings.update(|s| s.print_offset.1 = y);
-                            }/>
-                    </div>
+                    <OffsetInput id="labels-offset-x" label="Move right (mm)" down=false/>
+                    <OffsetInput id="labels-offset-y" label="Move down (mm)" down=true/>
                 </div>
                 <p class="hint">"The printer offset is kept on this device. Print a test on plain paper with outlines, hold it over a label sheet against the light, and adjust."</p>
                 <label class="choice">
@@ -367,6 +340,24 @@ fn Labels(site: SiteId) -> impl IntoView {
                     }).collect_view()}
                 </div>
             </For>
+        </div>
+    }
+}
+
+/// One direction of this device's printer offset, in mm, saved as it is changed.
+#[component]
+fn OffsetInput(id: &'static str, label: &'static str, down: bool) -> impl IntoView {
+    let state = use_app();
+    let pick = move |offset: (f64, f64)| if down { offset.1 } else { offset.0 };
+    view! {
+        <div>
+            <label for=id>{label}</label>
+            <input id=id type="number" inputmode="decimal" step="0.5"
+                prop:value=move || state.settings.with(|s| pick(s.print_offset)).to_string()
+                on:change=move |ev| {
+                    let mm = event_target_value(&ev).trim().parse().unwrap_or(0.0_f64).clamp(-20.0, 20.0);
+                    state.settings.update(|s| if down { s.print_offset.1 = mm } else { s.print_offset.0 = mm });
+                }/>
         </div>
     }
 }

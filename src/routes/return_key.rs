@@ -1,6 +1,6 @@
 //! Returning a key: who brought it back, who received it, its condition, notes.
 
-use crate::components::{Back, FormError, FormState, Submit};
+use crate::components::{Back, Choices, FormError, FormState, Submit};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
 use keyward_core::{Command, Condition, KeyId};
@@ -109,17 +109,7 @@ fn ReturnForm(
             />
             <label for="return-received-by">"Received by"</label>
             <input id="return-received-by" autocomplete="name" bind:value=received_by/>
-            <fieldset class="segmented">
-                <legend>"Condition"</legend>
-                <label class="choice">
-                    <input type="radio" name="condition" prop:checked=move || !damaged.get() on:change=move |_| damaged.set(false)/>
-                    "Fine"
-                </label>
-                <label class="choice">
-                    <input type="radio" name="condition" prop:checked=move || damaged.get() on:change=move |_| damaged.set(true)/>
-                    "Damaged"
-                </label>
-            </fieldset>
+            <Choices legend="Condition" name="condition" value=damaged options=vec![(false, "Fine"), (true, "Damaged")]/>
             <label for="return-notes">"Notes (optional)"</label>
             <textarea id="return-notes" rows="2" bind:value=notes></textarea>
             <FormError form/>

@@ -1,6 +1,6 @@
 //! Adding lockers: one by one, or a whole range at once ("A-001" to "A-120"), all or nothing.
 
-use crate::components::{Back, FormError, FormState, Submit};
+use crate::components::{Back, Choices, FormError, FormState, Submit};
 use crate::state::use_app;
 use keyward_core::{parse_locker_range, AreaId, Change, Command};
 use leptos::prelude::*;
@@ -90,17 +90,7 @@ pub fn AddLockersPage() -> impl IntoView {
                     <option value=id.to_string() selected=move || chosen_area() == Some(id)>{name}</option>
                 </For>
             </select>
-            <fieldset class="segmented">
-                <legend>"How many"</legend>
-                <label class="choice">
-                    <input type="radio" name="mode" prop:checked=move || range.get() on:change=move |_| range.set(true)/>
-                    "A range"
-                </label>
-                <label class="choice">
-                    <input type="radio" name="mode" prop:checked=move || !range.get() on:change=move |_| range.set(false)/>
-                    "One locker"
-                </label>
-            </fieldset>
+            <Choices legend="How many" name="mode" value=range options=vec![(true, "A range"), (false, "One locker")]/>
             <Show
                 when=move || range.get()
                 fallback=move || view! {

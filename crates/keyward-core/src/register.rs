@@ -814,6 +814,11 @@ impl Register {
 
     // ----- queries -----
 
+    /// Whether the event was folded in already.
+    pub fn has_event(&self, id: EventId) -> bool {
+        self.applied.contains(&id)
+    }
+
     /// How many distinct events have been folded in.
     pub fn event_count(&self) -> usize {
         self.events

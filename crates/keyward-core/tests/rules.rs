@@ -457,6 +457,7 @@ fn events_round_trip_through_json_and_fold_to_the_same_state() {
     let back: Vec<Event> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, h.log);
     assert_eq!(Register::fold(&back), h.register);
+    assert!(back.iter().all(|e| h.register.has_event(e.id)));
     // Applying an event again changes nothing.
     let mut again = h.register.clone();
     for e in &back {
