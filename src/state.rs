@@ -154,20 +154,15 @@ impl AppState {
                 };
                 register
                     .with_untracked(|r| r.execute(command, &mut ctx))
-                    .map(Some)
                     .map_err(|e| Refusal(e.to_string()))
             })
             .await;
         let result = match outcome {
-            Ok((fresh, Some((seq, event)))) => {
+            Ok((fresh, (seq, event))) => {
                 self.advance(fresh.iter().map(|(s, _)| *s).chain([seq]));
                 register.update(|r| r.apply(&event));
                 tabs::announce();
                 Ok(event)
-            }
-            Ok((fresh, None)) => {
-                self.advance(fresh.iter().map(|(s, _)| *s));
-                Err("Nothing to record.".into())
             }
             Err(Refusal(message)) => Err(message),
         };

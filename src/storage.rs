@@ -52,10 +52,6 @@ pub struct Store {
     db: Database,
 }
 
-/// What a caller decides inside a write: `Ok(Some(event))` appends it, `Ok(None)` appends
-/// nothing, `Err` aborts the transaction.
-pub type Decision<E> = Result<Option<Event>, E>;
-
 impl Store {
     pub async fn open() -> Result<Self, StorageError> {
         let factory = Factory::new()?;
@@ -87,23 +83,20 @@ impl Store {
     }
 
     /// Reads what is new since `cursor`, hands it to `decide`, and appends the event it returns,
-    /// all in one transaction. Returns what was new, and the appended event's sequence number.
+    /// all in one transaction; an `Err` from `decide` aborts it and nothing is written. Returns
+    /// what was new, and the appended event with its sequence number.
     pub async fn write<E: From<StorageError>>(
         &self,
         cursor: u64,
-        decide: impl FnOnce(&Stored) -> Decision<E>,
-    ) -> Result<(Stored, Option<(u64, Event)>), E> {
+        decide: impl FnOnce(&Stored) -> Result<Event, E>,
+    ) -> Result<(Stored, (u64, Event)), E> {
         let tx = self
             .db
             .transaction(&[PACKS, EVENTS], TransactionMode::ReadWrite)
             .map_err(StorageError::from)?;
         let fresh = read(&tx, cursor).await?;
         let event = match decide(&fresh) {
-            Ok(Some(event)) => event,
-            Ok(None) => {
-                tx.await.map_err(StorageError::from)?;
-                return Ok((fresh, None));
-            }
+            Ok(event) => event,
             Err(e) => {
                 let _ = tx.abort();
                 return Err(e);
@@ -118,7 +111,7 @@ impl Store {
             .await
             .map_err(StorageError::from)?;
         commit(tx).await?;
-        Ok((fresh, Some((seq(&key), event))))
+        Ok((fresh, (seq(&key), event)))
     }
 
     /// Appends many events at once (a restored backup). The register ignores any it already

@@ -471,8 +471,7 @@ impl Register {
     ) -> Result<Change, CommandError> {
         let key = self.key(key).ok_or(CommandError::UnknownKey)?;
         let locker = self.locker(locker).ok_or(CommandError::UnknownLocker)?;
-        if self.lock(key.lock).map(|l| l.locker) != Some(locker.id) || locker.lock != Some(key.lock)
-        {
+        if locker.lock != Some(key.lock) {
             return Err(CommandError::KeyNotForLocker {
                 tag: key.tag.to_string(),
                 number: locker.number.clone(),
