@@ -1,7 +1,8 @@
 //! Commands: what a person asks the register to do. Validation lives in
 //! [`crate::Register::execute`]; a command that passes becomes one event.
 
-use crate::ids::{AreaId, DeviceId, KeyId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::conflict::Resolution;
+use crate::ids::{AreaId, DeviceId, EventId, KeyId, LockId, LockerId, PersonId, SiteId, TagId};
 use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,12 @@ pub enum Command {
         brought_by: String,
         received_by: String,
         condition: Condition,
+        notes: String,
+    },
+    /// Decides a conflict between devices.
+    ResolveConflict {
+        conflict: EventId,
+        choice: Resolution,
         notes: String,
     },
 }

@@ -108,6 +108,16 @@ pub enum CommandError {
     NothingToLabel,
     #[error("Locker {number} is already in service.")]
     AlreadyInService { number: String },
+    #[error("That conflict is not in the register on this device. Sync, then try again.")]
+    UnknownConflict,
+    #[error("{by} already decided this conflict on {on}.")]
+    ConflictDecided { by: String, on: String },
+    #[error("That choice does not fit this conflict. Choose one of the options shown.")]
+    ChoiceNotOffered,
+    #[error("The key has been returned or issued again since. Keep the first issue, then issue the key afresh if needed.")]
+    KeyMovedOn,
+    #[error("{0}")]
+    NotAllowed(String),
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

@@ -1,6 +1,7 @@
 //! Events: the append-only log and the unit of sync. An event is self-contained (it carries
 //! every id it creates), so it can be shipped to another device and folded there unchanged.
 
+use crate::conflict::Resolution;
 use crate::ids::{
     AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
 };
@@ -119,6 +120,12 @@ pub enum Change {
         brought_by: String,
         received_by: String,
         condition: Condition,
+        notes: String,
+    },
+    /// A person's decision on a conflict (named by the later event that caused it).
+    ConflictResolved {
+        conflict: EventId,
+        choice: Resolution,
         notes: String,
     },
 }

@@ -11,6 +11,7 @@
 
 pub mod backup;
 mod command;
+mod conflict;
 mod error;
 mod event;
 pub mod format;
@@ -19,10 +20,13 @@ pub mod label;
 mod model;
 mod normalise;
 mod register;
+mod role;
 pub mod search;
+pub mod sync;
 mod timeline;
 
 pub use command::{Command, Context, Entropy, SplitMix};
+pub use conflict::{Conflict, ConflictKind, ConflictText, Decision, Resolution};
 pub use error::CommandError;
 pub use event::{Change, Event, NewKey, NewLabel, NewLocker};
 pub use ids::{
@@ -35,4 +39,5 @@ pub use model::{
 };
 pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
 pub use register::{Register, Resolved};
+pub use role::{Action, Role};
 pub use timeline::{Entry, What};

@@ -2,6 +2,7 @@
 //! events, and the queries the screens ask.
 
 use crate::command::{Command, Context};
+use crate::conflict::{Conflict, ConflictKind, Decision, Resolution};
 use crate::error::CommandError;
 use crate::event::{Change, Event, NewKey, NewLabel, NewLocker};
 use crate::format::uk_date;
@@ -21,6 +22,18 @@ pub const MAX_KEYS_AT_ONCE: u32 = 50;
 pub const MAX_BLANK_TAGS: u32 = 650;
 /// Collisions named in a refused range; the rest are counted.
 const COLLISIONS_SHOWN: usize = 10;
+
+/// How a change fits the register as it stands: the one judgement both the fold and the
+/// server's check of a pushed change make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fit {
+    /// It applies cleanly.
+    Fits,
+    /// It breaks a rule because it was made against an older view: kept, with a conflict.
+    Conflicts(ConflictKind),
+    /// It refers to something this register does not hold: it cannot be applied at all.
+    Unknown(&'static str),
+}
 
 /// Where a scanned code leads, with the site it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +60,8 @@ pub struct Register {
     labels: BTreeMap<LabelRef, LockerId>,
     blank_tags: BTreeMap<TagId, SiteId>,
     timelines: BTreeMap<LockerId, Vec<Entry>>,
+    /// Keyed by the later event that caused each one.
+    conflicts: BTreeMap<EventId, Conflict>,
     applied: BTreeSet<EventId>,
     events: usize,
 }
@@ -332,6 +347,46 @@ impl Register {
                     previous: key.tag.clone(),
                 })
             }
+            Command::ResolveConflict {
+                conflict,
+                choice,
+                notes,
+            } => {
+                let c = self
+                    .conflicts
+                    .get(&conflict)
+                    .ok_or(CommandError::UnknownConflict)?;
+                if let Some(d) = &c.decision {
+                    return Err(CommandError::ConflictDecided {
+                        by: d.by.clone(),
+                        on: uk_date(d.at.date_naive()),
+                    });
+                }
+                if !c.kind.choices().contains(&choice) {
+                    return Err(CommandError::ChoiceNotOffered);
+                }
+                if let (
+                    ConflictKind::KeyNotInStore {
+                        key,
+                        loan,
+                        standing,
+                    },
+                    Resolution::KeepLater,
+                ) = (&c.kind, choice)
+                {
+                    let key = self.key(*key).ok_or(CommandError::UnknownKey)?;
+                    let later_open = self.loan(*loan).is_some_and(|l| l.returned.is_none());
+                    let key_free = !key.state.is_out() || key.loan == *standing;
+                    if !later_open || !key_free {
+                        return Err(CommandError::KeyMovedOn);
+                    }
+                }
+                Ok(Change::ConflictResolved {
+                    conflict,
+                    choice,
+                    notes: notes.trim().to_string(),
+                })
+            }
             Command::ReturnKey {
                 key,
                 brought_by,
@@ -549,6 +604,14 @@ impl Register {
             return;
         }
         self.events += 1;
+        let conflict = match self.assess(&event.change) {
+            Fit::Unknown(_) => return,
+            Fit::Conflicts(kind) => {
+                self.record_conflict(event, kind.clone());
+                Some(kind)
+            }
+            Fit::Fits => None,
+        };
         let entry = |what| Entry {
             event: event.id,
             at: event.at,
@@ -642,7 +705,10 @@ impl Register {
                 suite,
             } => {
                 if let Some(l) = self.lockers.get_mut(locker) {
-                    l.lock = Some(*lock);
+                    // A second lock recorded offline is kept, but not fitted, until decided.
+                    if conflict.is_none() {
+                        l.lock = Some(*lock);
+                    }
                     self.locks.insert(
                         *lock,
                         Lock {
@@ -721,12 +787,15 @@ impl Register {
                 let Some(k) = self.keys.get_mut(key) else {
                     return;
                 };
-                k.state = if expected_return.is_some() {
-                    KeyState::SignedOut
-                } else {
-                    KeyState::Issued
-                };
-                k.loan = Some(*loan);
+                // Issued twice: the later loan is kept as a record, the key stays where it is.
+                if !matches!(conflict, Some(ConflictKind::KeyNotInStore { .. })) {
+                    k.state = if expected_return.is_some() {
+                        KeyState::SignedOut
+                    } else {
+                        KeyState::Issued
+                    };
+                    k.loan = Some(*loan);
+                }
                 self.loans.insert(
                     *loan,
                     Loan {
@@ -784,6 +853,9 @@ impl Register {
                 condition,
                 notes,
             } => {
+                if conflict.is_some() {
+                    return; // returned twice: the first return stands
+                }
                 let (Some(k), Some(l)) = (self.keys.get_mut(key), self.loans.get_mut(loan)) else {
                     return;
                 };
@@ -804,6 +876,279 @@ impl Register {
                 let locker = l.locker;
                 self.log(locker, entry(What::Returned { loan: *loan }));
             }
+            Change::ConflictResolved {
+                conflict: decided,
+                choice,
+                notes,
+            } => {
+                if conflict.is_some() {
+                    return; // decided twice: the first decision stands
+                }
+                let Some(c) = self.conflicts.get_mut(decided) else {
+                    return;
+                };
+                c.decision = Some(Decision {
+                    choice: *choice,
+                    notes: notes.clone(),
+                    by: event.actor.clone(),
+                    at: event.at,
+                    event: event.id,
+                });
+                let kind = c.kind.clone();
+                let mut note = format!("Closed when {} decided a conflict", event.actor);
+                if !notes.is_empty() {
+                    note.push_str(&format!(": {notes}"));
+                }
+                match (&kind, choice) {
+                    (ConflictKind::KeyNotInStore { loan, .. }, Resolution::KeepFirst)
+                    | (ConflictKind::HolderHasKey { loan, .. }, Resolution::KeepFirst)
+                    | (ConflictKind::HolderHasKey { standing: loan, .. }, Resolution::KeepLater) => {
+                        self.close_loan(*loan, event, &note)
+                    }
+                    (
+                        ConflictKind::KeyNotInStore {
+                            key,
+                            loan,
+                            standing,
+                        },
+                        Resolution::KeepLater,
+                    ) => {
+                        if let Some(standing) = standing {
+                            self.close_loan(*standing, event, &note);
+                        }
+                        let open = self.loans.get(loan).filter(|l| l.returned.is_none());
+                        let signed_out = open.map(|l| l.expected_return.is_some());
+                        if let (Some(k), Some(signed_out)) = (self.keys.get_mut(key), signed_out) {
+                            if !k.state.is_out() {
+                                k.loan = Some(*loan);
+                                k.state = if signed_out {
+                                    KeyState::SignedOut
+                                } else {
+                                    KeyState::Issued
+                                };
+                            }
+                        }
+                    }
+                    (
+                        ConflictKind::LockAlreadyFitted { locker, lock, .. },
+                        Resolution::KeepLater,
+                    ) => {
+                        if let Some(l) = self.lockers.get_mut(locker) {
+                            l.lock = Some(*lock);
+                        }
+                    }
+                    _ => {}
+                }
+                if let Some(locker) = self.conflict_locker(&kind) {
+                    self.log(locker, entry(What::Decided { conflict: *decided }));
+                }
+            }
+        }
+    }
+
+    /// Closes a loan that a decision ended; its key goes back to the store if it was on it.
+    fn close_loan(&mut self, loan: LoanId, event: &Event, note: &str) {
+        let Some(l) = self.loans.get_mut(&loan) else {
+            return;
+        };
+        if l.returned.is_none() {
+            l.returned = Some(Return {
+                brought_by: String::new(),
+                received_by: event.actor.clone(),
+                condition: crate::model::Condition::Fine,
+                notes: note.to_string(),
+                at: event.at,
+            });
+        }
+        if let Some(k) = self.keys.get_mut(&l.key) {
+            if k.loan == Some(loan) {
+                k.loan = None;
+                k.state = KeyState::InStore;
+            }
+        }
+    }
+
+    fn record_conflict(&mut self, event: &Event, kind: ConflictKind) {
+        if let Some(locker) = self.conflict_locker(&kind) {
+            self.log(
+                locker,
+                Entry {
+                    event: event.id,
+                    at: event.at,
+                    actor: event.actor.clone(),
+                    what: What::Conflict { event: event.id },
+                },
+            );
+        }
+        self.conflicts.insert(
+            event.id,
+            Conflict {
+                event: event.id,
+                actor: event.actor.clone(),
+                device: event.device,
+                at: event.at,
+                kind,
+                decision: None,
+            },
+        );
+    }
+
+    /// The locker whose history shows a conflict.
+    fn conflict_locker(&self, kind: &ConflictKind) -> Option<LockerId> {
+        match kind {
+            ConflictKind::KeyNotInStore { key, .. } | ConflictKind::TagNotAttached { key, .. } => {
+                self.locker_of_key(*key).map(|l| l.id)
+            }
+            ConflictKind::HolderHasKey { locker, .. }
+            | ConflictKind::LockAlreadyFitted { locker, .. } => Some(*locker),
+            ConflictKind::ReturnedTwice { loan } => self.loan(*loan).map(|l| l.locker),
+            ConflictKind::DecidedTwice { conflict } => self
+                .conflicts
+                .get(conflict)
+                .and_then(|c| self.conflict_locker(&c.kind)),
+            ConflictKind::LockerNumbersTaken { .. } => None,
+        }
+    }
+
+    /// How a change fits the register as it stands. The fold records a conflict for
+    /// [`Fit::Conflicts`] and skips [`Fit::Unknown`]; the server answers a pushed change with
+    /// the same judgement.
+    pub fn assess(&self, change: &Change) -> Fit {
+        use Fit::{Conflicts, Fits, Unknown};
+        let site_known = |site: &SiteId| self.sites.contains_key(site);
+        match change {
+            Change::SiteCreated { .. } => Fits,
+            Change::AreaAdded { site, .. }
+            | Change::PersonAdded { site, .. }
+            | Change::SiteLabelsSet { site, .. }
+            | Change::BlankTagsMade { site, .. } => {
+                if site_known(site) {
+                    Fits
+                } else {
+                    Unknown("its site is not in the register")
+                }
+            }
+            Change::LockersAdded {
+                site,
+                area,
+                lockers,
+            } => {
+                if !site_known(site) || self.area(*area).is_none_or(|a| a.site != *site) {
+                    return Unknown("its site or area is not in the register");
+                }
+                let numbers: Vec<String> = lockers
+                    .iter()
+                    .filter(|l| {
+                        self.numbers.contains_key(&(*site, l.number.clone()))
+                            && self.numbers.get(&(*site, l.number.clone())) != Some(&l.id)
+                    })
+                    .map(|l| l.number.clone())
+                    .collect();
+                if numbers.is_empty() {
+                    Fits
+                } else {
+                    Conflicts(ConflictKind::LockerNumbersTaken {
+                        site: *site,
+                        numbers,
+                    })
+                }
+            }
+            Change::LockerServiceChanged { locker, .. } => match self.locker(*locker) {
+                Some(_) => Fits,
+                None => Unknown("its locker is not in the register"),
+            },
+            Change::LockFitted { lock, locker, .. } => match self.locker(*locker) {
+                None => Unknown("its locker is not in the register"),
+                Some(l) => match l.lock {
+                    Some(standing) if standing != *lock => {
+                        Conflicts(ConflictKind::LockAlreadyFitted {
+                            locker: *locker,
+                            lock: *lock,
+                            standing,
+                        })
+                    }
+                    _ => Fits,
+                },
+            },
+            Change::KeysAdded { lock, .. } => match self.lock(*lock) {
+                Some(_) => Fits,
+                None => Unknown("its lock is not in the register"),
+            },
+            Change::PersonEdited { person, .. } => match self.person(*person) {
+                Some(_) => Fits,
+                None => Unknown("that person is not in the register"),
+            },
+            Change::KeyIssued {
+                loan,
+                key,
+                locker,
+                holder,
+                ..
+            } => {
+                let (Some(k), Some(_)) = (self.key(*key), self.locker(*locker)) else {
+                    return Unknown("its key or locker is not in the register");
+                };
+                if k.kind == KeyKind::Master {
+                    return Unknown("master keys are signed out, not issued");
+                }
+                if let Holder::Person(p) = holder {
+                    if self.person(*p).is_none() {
+                        return Unknown("the person it was issued to is not in the register");
+                    }
+                }
+                if k.state != KeyState::InStore {
+                    return Conflicts(ConflictKind::KeyNotInStore {
+                        key: *key,
+                        loan: *loan,
+                        standing: k.loan.filter(|_| k.state.is_out()),
+                    });
+                }
+                if let Holder::Person(_) = holder {
+                    if let Some(standing) = self
+                        .keys_of_locker(*locker)
+                        .into_iter()
+                        .filter_map(|k| self.current_loan(k.id))
+                        .find(|l| l.holder == *holder)
+                    {
+                        return Conflicts(ConflictKind::HolderHasKey {
+                            locker: *locker,
+                            loan: *loan,
+                            standing: standing.id,
+                        });
+                    }
+                }
+                Fits
+            }
+            Change::LockerLabelsIssued { .. } => Fits,
+            Change::TagAttached { key, tag, previous } => match self.key(*key) {
+                None => Unknown("its key is not in the register"),
+                Some(k) if self.tags.contains_key(tag) || k.tag != *previous => {
+                    Conflicts(ConflictKind::TagNotAttached {
+                        key: *key,
+                        tag: tag.clone(),
+                    })
+                }
+                Some(_) => Fits,
+            },
+            Change::KeyReturned { loan, key, .. } => match (self.loan(*loan), self.key(*key)) {
+                (Some(l), Some(_)) if l.returned.is_some() => {
+                    Conflicts(ConflictKind::ReturnedTwice { loan: *loan })
+                }
+                (Some(_), Some(_)) => Fits,
+                _ => Unknown("its loan or key is not in the register"),
+            },
+            Change::ConflictResolved {
+                conflict, choice, ..
+            } => match self.conflicts.get(conflict) {
+                None => Unknown("that conflict is not in the register"),
+                Some(c) if !c.kind.choices().contains(choice) => {
+                    Unknown("that choice does not fit the conflict")
+                }
+                Some(c) if c.decision.is_some() => Conflicts(ConflictKind::DecidedTwice {
+                    conflict: *conflict,
+                }),
+                Some(_) => Fits,
+            },
         }
     }
 
@@ -816,6 +1161,31 @@ impl Register {
     /// Whether the event was folded in already.
     pub fn has_event(&self, id: EventId) -> bool {
         self.applied.contains(&id)
+    }
+
+    /// Every conflict, newest first.
+    pub fn conflicts(&self) -> Vec<&Conflict> {
+        self.conflicts.values().rev().collect()
+    }
+    pub fn conflict(&self, event: EventId) -> Option<&Conflict> {
+        self.conflicts.get(&event)
+    }
+    /// Conflicts of a site nobody has decided yet, newest first.
+    pub fn open_conflicts(&self, site: SiteId) -> Vec<&Conflict> {
+        self.conflicts
+            .values()
+            .rev()
+            .filter(|c| c.decision.is_none() && self.conflict_site(&c.kind) == Some(site))
+            .collect()
+    }
+    pub fn conflict_site(&self, kind: &ConflictKind) -> Option<SiteId> {
+        match kind {
+            ConflictKind::LockerNumbersTaken { site, .. } => Some(*site),
+            kind => self
+                .conflict_locker(kind)
+                .and_then(|l| self.locker(l))
+                .map(|l| l.site),
+        }
     }
 
     /// How many distinct events have been folded in.

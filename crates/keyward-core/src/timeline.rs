@@ -40,6 +40,13 @@ pub enum What {
         previous: TagId,
         tag: TagId,
     },
+    /// A conflict between devices, named by its later event.
+    Conflict {
+        event: EventId,
+    },
+    Decided {
+        conflict: EventId,
+    },
 }
 
 impl Register {
@@ -102,6 +109,30 @@ impl Register {
             What::TagReplaced { key, previous, tag } => {
                 let copy = self.key(*key).map(|k| k.copy).unwrap_or(0);
                 format!("Key copy {copy} tagged {tag}; its old tag {previous} no longer works")
+            }
+            What::Conflict { event } => match self.conflict(*event) {
+                Some(c) => format!("Conflict: {}", self.describe_conflict(c).title),
+                None => "Conflict between devices".into(),
+            },
+            What::Decided { conflict } => {
+                let Some(c) = self.conflict(*conflict) else {
+                    return "Conflict decided".into();
+                };
+                let text = self.describe_conflict(c);
+                let Some(d) = &c.decision else {
+                    return "Conflict decided".into();
+                };
+                let choice = text
+                    .choices
+                    .iter()
+                    .find(|(r, _)| *r == d.choice)
+                    .map(|(_, t)| t.clone())
+                    .unwrap_or_default();
+                let mut line = format!("Conflict decided ({}): {choice}", text.title);
+                if !d.notes.is_empty() {
+                    line.push_str(&format!(". Notes: {}", d.notes));
+                }
+                line
             }
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {

@@ -1,0 +1,288 @@
+//! Conflicts: two devices recorded facts offline that cannot both stand (the same key issued
+//! twice, the same locker numbers added twice). Both facts stay in the log; the fold, run in
+//! the one global order every device shares, records a [`Conflict`] for the later one, and a
+//! person decides it with a [`Change::ConflictResolved`](crate::Change) event.
+
+use crate::format::uk_date;
+use crate::ids::{DeviceId, EventId, KeyId, LoanId, LockId, LockerId, SiteId, TagId};
+use crate::register::Register;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What the later fact ran into.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum ConflictKind {
+    /// A key issued when it was no longer in store: already issued on another device
+    /// (`standing`), or lost or damaged meanwhile (`standing` is `None`).
+    KeyNotInStore {
+        key: KeyId,
+        loan: LoanId,
+        standing: Option<LoanId>,
+    },
+    /// A person given a key to a locker they already held a key to.
+    HolderHasKey {
+        locker: LockerId,
+        loan: LoanId,
+        standing: LoanId,
+    },
+    /// Lockers added with numbers another device had added first.
+    LockerNumbersTaken { site: SiteId, numbers: Vec<String> },
+    /// A lock recorded on a locker that another device had recorded a lock on first.
+    LockAlreadyFitted {
+        locker: LockerId,
+        lock: LockId,
+        standing: LockId,
+    },
+    /// A loan returned on two devices.
+    ReturnedTwice { loan: LoanId },
+    /// A tag put on a key whose tag another device had changed first (or a tag used twice).
+    TagNotAttached { key: KeyId, tag: TagId },
+    /// A conflict decided on two devices; the first decision stands.
+    DecidedTwice { conflict: EventId },
+}
+
+/// How a person decided a conflict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The first fact stands; the later one is closed.
+    KeepFirst,
+    /// The later fact stands; the first one is closed.
+    KeepLater,
+    /// Nothing to choose: the register already keeps the first fact; seen and noted.
+    Noted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub choice: Resolution,
+    pub notes: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub event: EventId,
+}
+
+/// A conflict, named by the later event that caused it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    pub event: EventId,
+    pub actor: String,
+    pub device: DeviceId,
+    pub at: DateTime<Utc>,
+    pub kind: ConflictKind,
+    pub decision: Option<Decision>,
+}
+
+impl ConflictKind {
+    /// The choices a person has, first the default.
+    pub fn choices(&self) -> &'static [Resolution] {
+        match self {
+            ConflictKind::KeyNotInStore { .. }
+            | ConflictKind::HolderHasKey { .. }
+            | ConflictKind::LockAlreadyFitted { .. } => {
+                &[Resolution::KeepFirst, Resolution::KeepLater]
+            }
+            _ => &[Resolution::Noted],
+        }
+    }
+}
+
+/// A conflict in plain words for the inbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConflictText {
+    pub title: String,
+    pub detail: String,
+    /// Each choice with what it means, e.g. "Sam Jones has the key: cancel the issue to Ali".
+    pub choices: Vec<(Resolution, String)>,
+}
+
+impl Register {
+    /// The conflict and how it reads: what happened, and what each choice does.
+    pub fn describe_conflict(&self, conflict: &Conflict) -> ConflictText {
+        let tag = |key: KeyId| {
+            self.key(key)
+                .map(|k| k.tag.to_string())
+                .unwrap_or_else(|| "?".into())
+        };
+        let loan_words = |loan: LoanId| match self.loan(loan) {
+            Some(l) => format!(
+                "{} issued it to {} on {}",
+                l.issued_by,
+                self.holder_name(&l.holder),
+                uk_date(l.date)
+            ),
+            None => "it was issued".into(),
+        };
+        let holder = |loan: LoanId| {
+            self.loan(loan)
+                .map(|l| self.holder_name(&l.holder))
+                .unwrap_or_else(|| "the holder".into())
+        };
+        let number = |locker: LockerId| {
+            self.locker(locker)
+                .map(|l| l.number.clone())
+                .unwrap_or_else(|| "?".into())
+        };
+        let noted = || vec![(Resolution::Noted, "Noted".to_string())];
+        match &conflict.kind {
+            ConflictKind::KeyNotInStore {
+                key,
+                loan,
+                standing: Some(standing),
+            } => ConflictText {
+                title: format!("Key {} was issued twice", tag(*key)),
+                detail: format!(
+                    "First {}. Then, on another device that had not heard of it yet, {}. Only one of them can have the key.",
+                    loan_words(*standing),
+                    loan_words(*loan)
+                ),
+                choices: vec![
+                    (
+                        Resolution::KeepFirst,
+                        format!(
+                            "{} has the key: cancel the issue to {}",
+                            holder(*standing),
+                            holder(*loan)
+                        ),
+                    ),
+                    (
+                        Resolution::KeepLater,
+                        format!(
+                            "{} has the key: close the loan to {}",
+                            holder(*loan),
+                            holder(*standing)
+                        ),
+                    ),
+                ],
+            },
+            ConflictKind::KeyNotInStore {
+                key,
+                loan,
+                standing: None,
+            } => ConflictText {
+                title: format!("Key {} was issued when it was not in store", tag(*key)),
+                detail: format!(
+                    "{}, but another device had already recorded the key as {}.",
+                    loan_words(*loan),
+                    self.key(*key)
+                        .map(|k| k.state.label().to_lowercase())
+                        .unwrap_or_default()
+                ),
+                choices: vec![
+                    (
+                        Resolution::KeepFirst,
+                        format!("{} does not have it: cancel the issue", holder(*loan)),
+                    ),
+                    (
+                        Resolution::KeepLater,
+                        format!("{} has the key: record it as issued", holder(*loan)),
+                    ),
+                ],
+            },
+            ConflictKind::HolderHasKey {
+                locker,
+                loan,
+                standing,
+            } => {
+                let key_of = |l: LoanId| self.loan(l).map(|l| tag(l.key)).unwrap_or_default();
+                ConflictText {
+                    title: format!(
+                        "{} was given two keys to locker {}",
+                        holder(*loan),
+                        number(*locker)
+                    ),
+                    detail: format!(
+                        "First {}. Then, on another device, {}.",
+                        loan_words(*standing),
+                        loan_words(*loan)
+                    ),
+                    choices: vec![
+                        (
+                            Resolution::KeepFirst,
+                            format!(
+                                "Keep key {}: key {} goes back to the store",
+                                key_of(*standing),
+                                key_of(*loan)
+                            ),
+                        ),
+                        (
+                            Resolution::KeepLater,
+                            format!(
+                                "Keep key {}: key {} goes back to the store",
+                                key_of(*loan),
+                                key_of(*standing)
+                            ),
+                        ),
+                    ],
+                }
+            }
+            ConflictKind::LockerNumbersTaken { numbers, .. } => ConflictText {
+                title: match numbers.len() {
+                    1 => format!("Locker {} was added twice", numbers[0]),
+                    n => format!("{n} lockers were added twice"),
+                },
+                detail: format!(
+                    "{} added {} on another device after they were already in the register. The register keeps the first; no locker appears twice.",
+                    conflict.actor,
+                    numbers.join(", ")
+                ),
+                choices: noted(),
+            },
+            ConflictKind::LockAlreadyFitted {
+                locker,
+                lock,
+                standing,
+            } => {
+                let code = |l: LockId| self.lock(l).map(|l| l.code.clone()).unwrap_or_default();
+                ConflictText {
+                    title: format!("Two locks were recorded on locker {}", number(*locker)),
+                    detail: format!(
+                        "Lock code {} was recorded first; {} recorded lock code {} on another device.",
+                        code(*standing),
+                        conflict.actor,
+                        code(*lock)
+                    ),
+                    choices: vec![
+                        (
+                            Resolution::KeepFirst,
+                            format!("Lock code {} is on the door", code(*standing)),
+                        ),
+                        (
+                            Resolution::KeepLater,
+                            format!("Lock code {} is on the door", code(*lock)),
+                        ),
+                    ],
+                }
+            }
+            ConflictKind::ReturnedTwice { loan } => ConflictText {
+                title: format!(
+                    "Key {} was returned twice",
+                    self.loan(*loan).map(|l| tag(l.key)).unwrap_or_default()
+                ),
+                detail: format!(
+                    "{} recorded a second return on another device. The first return is kept.",
+                    conflict.actor
+                ),
+                choices: noted(),
+            },
+            ConflictKind::TagNotAttached { key, tag: new } => ConflictText {
+                title: format!("Tag {new} was not put on key {}", tag(*key)),
+                detail: format!(
+                    "{} put tag {new} on the key, but another device had changed the key's tag (or used that tag) first. The key keeps tag {}.",
+                    conflict.actor,
+                    tag(*key)
+                ),
+                choices: noted(),
+            },
+            ConflictKind::DecidedTwice { .. } => ConflictText {
+                title: "A conflict was decided twice".into(),
+                detail: format!(
+                    "{} decided a conflict on another device after it had been decided. The first decision stands.",
+                    conflict.actor
+                ),
+                choices: noted(),
+            },
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The sync protocol, shared word for word by the app and the server.
+//!
+//! - Each device numbers the events it records 1, 2, 3 … (`n`). A **push** sends a batch of
+//!   them; the server answers each with a [`Receipt`]: applied or conflict (with its place in
+//!   the site's one global order, `pos`) or rejected with a reason. A change already seen is
+//!   answered again with the same receipt, never applied twice.
+//! - A **pull** returns the site's events after the device's cursor, in global order, plus the
+//!   receipts of the device's own changes. The device shows the fold of those events with its
+//!   still-pending changes replayed on top.
+//! - Conflicts are not a separate record to ship: the fold of the one global order derives the
+//!   same [`Conflict`](crate::Conflict)s on every device.
+
+use crate::event::Event;
+use crate::ids::{DeviceId, EventId, SiteId};
+use crate::register::{Fit, Register};
+use crate::role::Role;
+use serde::{Deserialize, Serialize};
+
+/// The most changes one push may carry, and one pull page returns.
+pub const BATCH: usize = 500;
+
+/// One of a device's changes, numbered by that device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Numbered {
+    pub n: u64,
+    pub event: Event,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub device: DeviceId,
+    pub changes: Vec<Numbered>,
+}
+
+/// What became of one pushed change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Applied {
+        pos: u64,
+    },
+    /// Kept, at `pos`, but it broke a rule against what others did first: the fold records a
+    /// conflict for a person to decide.
+    Conflict {
+        pos: u64,
+    },
+    /// Not kept: the reason says why, in plain words.
+    Rejected {
+        reason: String,
+    },
+}
+
+impl Outcome {
+    pub fn pos(&self) -> Option<u64> {
+        match self {
+            Outcome::Applied { pos } | Outcome::Conflict { pos } => Some(*pos),
+            Outcome::Rejected { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub n: u64,
+    pub event: EventId,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub receipts: Vec<Receipt>,
+    /// The site's last position after this push.
+    pub head: u64,
+}
+
+/// An event in the site's global order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logged {
+    pub pos: u64,
+    pub event: Event,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Events after the cursor, in order; at most [`BATCH`].
+    pub events: Vec<Logged>,
+    /// The site's last position: more to pull while the last event's `pos` is below it.
+    pub head: u64,
+    /// Receipts of this device's changes numbered above the `since` it asked with.
+    pub receipts: Vec<Receipt>,
+}
+
+/// What a person signed in as: returned at sign-in and by `/api/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token: String,
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub site: SiteId,
+    pub site_name: String,
+}
+
+/// The server's judgement of a pushed change, before it is stored: the same rules the app
+/// applied, checked against the site's register as it now stands.
+pub fn judge(
+    register: &Register,
+    site: SiteId,
+    device: DeviceId,
+    role: Role,
+    event: &Event,
+) -> Result<bool, String> {
+    if event.device != device {
+        return Err("it was recorded on another device, so that device must send it".into());
+    }
+    role.check(event.change.action())?;
+    if let crate::event::Change::SiteCreated { site: created, .. } = &event.change {
+        if *created != site || register.site(site).is_some() {
+            return Err("a site can be created only once, when it is registered".into());
+        }
+    } else if register.site(site).is_none() {
+        return Err("the site is not set up on the server yet".into());
+    }
+    match register.assess(&event.change) {
+        Fit::Fits => Ok(false),
+        Fit::Conflicts(_) => Ok(true),
+        Fit::Unknown(why) => Err(format!("The server could not record it: {why}.")),
+    }
+}
