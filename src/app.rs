@@ -32,6 +32,21 @@ pub fn App() -> impl IntoView {
             .with(|r| site.and_then(|s| r.site(s)).map(|s| s.name.clone()))
     };
 
+    let sync_class = move || {
+        let status = state.sync.get();
+        if !state.settings.with(|s| s.enrolled()) {
+            "local"
+        } else if status.unreachable || !online.get() {
+            "offline"
+        } else if status.problem.is_some() {
+            "problem"
+        } else if state.pending.get() > 0 || status.running {
+            "waiting"
+        } else {
+            "synced"
+        }
+    };
+
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
@@ -42,9 +57,23 @@ pub fn App() -> impl IntoView {
                 </A>
                 <span class="site-name">{site_name}</span>
             </header>
+            <div class="statusbar">
+                <A href="/sync" attr:class="sync-chip">
+                    <span class=move || format!("dot {}", sync_class())></span>
+                    <span>{move || status_text(state)}</span>
+                </A>
+                {move || {
+                    let open = if state.load.get() == Load::Ready { open_conflicts().len() } else { 0 };
+                    (open > 0).then(|| view! {
+                        <A href="/conflicts" attr:class="conflict-chip">
+                            {if open == 1 { "1 conflict".to_string() } else { format!("{open} conflicts") }}
+                        </A>
+                    })
+                }}
+            </div>
             <Show when=move || !online.get()>
                 <p class="banner offline" role="status">
-                    "Offline. Everything you record is kept on this device."
+                    "Offline. Everything you record is kept on this device and sent when back online."
                 </p>
             </Show>
             <Show when=move || update_ready.get()>
@@ -84,6 +113,8 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/setup/lockers") view=AddLockersPage/>
                             <Route path=path!("/setup/backup") view=BackupPage/>
                             <Route path=path!("/labels") view=LabelsPage/>
+                            <Route path=path!("/sync") view=SyncPage/>
+                            <Route path=path!("/conflicts") view=ConflictsPage/>
                         </Routes>
                     }.into_any(),
                 }}

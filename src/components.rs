@@ -3,7 +3,7 @@
 
 use crate::state::{use_app, AppState};
 use chrono::{DateTime, Local, NaiveDate, Utc};
-use keyward_core::{AreaId, Command, Event, LockerStatus};
+use keyward_core::{Action, AreaId, Command, Event, LockerStatus};
 use leptos::prelude::*;
 
 mod signature;
@@ -117,13 +117,21 @@ pub fn FormError(form: FormState) -> impl IntoView {
     }
 }
 
-/// The submit button, disabled while the command is being stored.
+/// The submit button, disabled while the command is being stored, and disabled with the
+/// reason when the person's role may not take `action`.
 #[component]
-pub fn Submit(form: FormState, #[prop(into)] label: String) -> impl IntoView {
+pub fn Submit(
+    form: FormState,
+    #[prop(into)] label: String,
+    #[prop(optional)] action: Option<Action>,
+) -> impl IntoView {
+    let state = use_app();
+    let refusal = move || action.and_then(|a| state.allowed(a).err());
     view! {
-        <button type="submit" class="button primary" disabled=move || form.busy.get()>
+        <button type="submit" class="button primary" disabled=move || form.busy.get() || refusal().is_some()>
             {label}
         </button>
+        {move || refusal().map(|reason| view! { <p class="not-allowed">{reason}</p> })}
     }
 }
 
@@ -170,4 +178,24 @@ pub fn StatusBadge(status: LockerStatus) -> impl IntoView {
 #[component]
 pub fn Back(#[prop(into)] href: String, #[prop(into)] label: String) -> impl IntoView {
     view! { <p class="back"><leptos_router::components::A href=href>"‹ "{label}</leptos_router::components::A></p> }
+}
+
+/// Shows its children only when the person's role allows the action (buttons a role cannot
+/// use are hidden; a [`RoleNote`] nearby says why).
+#[component]
+pub fn Allowed(action: Action, children: ChildrenFn) -> impl IntoView {
+    let state = use_app();
+    move || state.allowed(action).is_ok().then(|| children())
+}
+
+/// Why the person's role cannot take an action here; nothing when it can.
+#[component]
+pub fn RoleNote(action: Action) -> impl IntoView {
+    let state = use_app();
+    move || {
+        state
+            .allowed(action)
+            .err()
+            .map(|reason| view! { <p class="not-allowed">{reason}</p> })
+    }
 }

@@ -1,5 +1,6 @@
 //! Keyward in the browser: a Leptos CSR app over keyward-core. See ARCHITECTURE.md.
 
+mod api;
 mod app;
 mod camera;
 mod components;
@@ -8,6 +9,7 @@ mod routes;
 mod settings;
 mod state;
 mod storage;
+mod sync;
 mod tabs;
 
 fn main() {

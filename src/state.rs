@@ -2,10 +2,12 @@
 //! settings, and the one function that changes the register, [`AppState::dispatch`].
 //! Screens read the register and send commands; they never touch storage or decide validity.
 
-use crate::settings::Settings;
-use crate::storage::{mark, StorageError, Store};
+use crate::settings::{Account, Settings};
+use crate::storage::{mark, Outgoing, Refused, StorageError, Store};
 use crate::tabs;
-use keyward_core::{search::Index, Command, Context, DeviceId, Entropy, Event, Register, SiteId};
+use keyward_core::{
+    search::Index, Action, Command, Context, DeviceId, Entropy, Event, Register, Role, SiteId,
+};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -32,7 +34,16 @@ pub struct AppState {
     pub index: RwSignal<Arc<Index>>,
     /// A short confirmation shown on the next screen ("Key 7KQ2M9P issued to Sam Jones").
     pub flash: RwSignal<Option<String>>,
-    cursor: StoredValue<u64>,
+    /// Changes recorded here and not yet confirmed by the server.
+    pub pending: RwSignal<usize>,
+    /// Changes the server refused, until dismissed.
+    pub refused: RwSignal<Vec<Refused>>,
+    pub sync: RwSignal<crate::sync::Status>,
+    /// The fold of the confirmed log; the register shown is this with the outbox on top.
+    confirmed: StoredValue<Register>,
+    outbox: StoredValue<Vec<Outgoing>>,
+    /// How far this tab has read: the confirmed log's sequence and the outbox's change number.
+    seen: StoredValue<(u64, u64)>,
 }
 
 pub fn use_app() -> AppState {
@@ -52,7 +63,12 @@ impl AppState {
             load: RwSignal::new(Load::Loading),
             index: RwSignal::new(Arc::new(Index::default())),
             flash: RwSignal::new(None),
-            cursor: StoredValue::new(0),
+            pending: RwSignal::new(0),
+            refused: RwSignal::new(Vec::new()),
+            sync: RwSignal::new(Default::default()),
+            confirmed: StoredValue::new(Register::new()),
+            outbox: StoredValue::new(Vec::new()),
+            seen: StoredValue::new((0, 0)),
         };
         // One place mirrors settings to storage, so no screen writes them itself.
         Effect::new(move |_| state.settings.with(Settings::save));
@@ -72,18 +88,27 @@ impl AppState {
         let opened = async {
             let store = Store::open().await?;
             mark("keyward:store-opened");
-            let events = store.read_after(0).await?;
+            let snapshot = store.snapshot().await?;
             mark("keyward:log-read");
-            Ok::<_, StorageError>((store, events))
+            let refused = store.rejected().await?;
+            Ok::<_, StorageError>((store, snapshot, refused))
         };
         match opened.await {
-            Ok((store, events)) => {
+            Ok((store, snapshot, refused)) => {
                 let store = Rc::new(store);
                 STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
-                self.absorb(&events);
+                let confirmed = Register::fold(snapshot.confirmed.iter().map(|(_, e)| e));
+                let last_seq = snapshot.confirmed.last().map_or(0, |(s, _)| *s);
+                let last_n = snapshot.outbox.last().map_or(0, |o| o.n);
+                self.seen.set_value((last_seq, last_n));
+                self.confirmed.set_value(confirmed);
+                self.outbox.set_value(snapshot.outbox);
+                self.refused.set(refused);
+                self.rebuild();
                 mark("keyward:log-folded");
                 self.load.set(Load::Ready);
-                tabs::listen(move || leptos::task::spawn_local(self.catch_up()));
+                tabs::listen(move || leptos::task::spawn_local(self.refresh()));
+                crate::sync::start(self);
                 // Tidy the log's storage for the next opening, once this one is on screen.
                 leptos::task::spawn_local(async move {
                     if let Err(e) = store.pack().await {
@@ -93,6 +118,61 @@ impl AppState {
             }
             Err(e) => self.load.set(Load::Failed(e.to_string())),
         }
+    }
+
+    /// The register shown: the confirmed fold with the outbox replayed on top.
+    fn rebuild(&self) {
+        let view = self.view();
+        self.pending.set(
+            self.outbox
+                .with_value(|o| o.iter().filter(|p| p.pos.is_none()).count()),
+        );
+        self.register.set(view);
+    }
+
+    /// Takes in what storage gained since this tab last looked (another tab's change, or a
+    /// sync) and rebuilds the register shown.
+    pub async fn refresh(self) {
+        let Ok(store) = store() else {
+            return;
+        };
+        let Ok((fresh, outbox, refused)) = store.changes(self.seen.get_value().0).await else {
+            return;
+        };
+        let last_seq = fresh.last().map(|(s, _)| *s);
+        let last_n = outbox.last().map(|o| o.n);
+        self.confirmed
+            .update_value(|c| fresh.iter().for_each(|(_, e)| c.apply(e)));
+        self.seen.update_value(|(seq, n)| {
+            *seq = last_seq.unwrap_or(*seq);
+            *n = (*n).max(last_n.unwrap_or(0));
+        });
+        self.outbox.set_value(outbox);
+        if self.refused.with_untracked(|r| r.len()) != refused.len() {
+            self.refused.set(refused);
+        }
+        self.rebuild();
+    }
+
+    /// The outbox as it stands in memory.
+    pub fn outbox(&self) -> Vec<Outgoing> {
+        self.outbox.get_value()
+    }
+
+    /// The account in use on this device, if it has signed in.
+    pub fn account(&self) -> Option<Account> {
+        self.settings.with(|s| s.account().cloned())
+    }
+
+    /// The role of whoever is using the device; `None` on a device that has never signed in,
+    /// where the one person using it may do everything.
+    pub fn role(&self) -> Option<Role> {
+        self.account().map(|a| a.role)
+    }
+
+    /// Whether the person using the device may take this action, with the reason if not.
+    pub fn allowed(&self, action: Action) -> Result<(), String> {
+        self.role().map_or(Ok(()), |r| r.check(action))
     }
 
     /// The site this device shows: the one chosen, or the first there is.
@@ -123,27 +203,34 @@ impl AppState {
         self.settings.with(|s| s.user.clone())
     }
 
+    /// The name recorded on events: the signed-in person, or the name typed on this device.
+    fn actor(&self) -> String {
+        self.settings.with_untracked(|s| match s.account() {
+            Some(a) => a.name.clone(),
+            None if s.user.trim().is_empty() => "Unnamed user".to_string(),
+            None => s.user.trim().to_string(),
+        })
+    }
+
     /// Checks a command against the latest register (including other tabs' changes), stores
     /// the event, and only then shows it. The error is a message for the person.
     pub async fn dispatch(self, command: Command) -> Result<Event, String> {
+        self.allowed(command.action())?;
         let store = store()?;
-        let (actor, device) = self.settings.with_untracked(|s| {
+        let actor = self.actor();
+        let (user, device) = self.settings.with_untracked(|s| {
             (
-                if s.user.trim().is_empty() {
-                    "Unnamed user".to_string()
-                } else {
-                    s.user.trim().to_string()
-                },
+                s.account().map(|a| a.username.clone()).unwrap_or_default(),
                 s.device.expect("a device id is made at start"),
             )
         });
         let register = self.register;
         let mut caught_up = false;
         let outcome = store
-            .write(self.cursor.get_value(), |fresh| {
-                if !fresh.is_empty() {
+            .write(self.seen.get_value(), &user, |fresh| {
+                if !fresh.confirmed.is_empty() || !fresh.outbox.is_empty() {
                     caught_up = true;
-                    register.update_untracked(|r| fresh.iter().for_each(|(_, e)| r.apply(e)));
+                    self.take_in(&fresh.confirmed, fresh.outbox.clone());
                 }
                 let mut entropy = Crypto::new();
                 let mut ctx = Context {
@@ -158,10 +245,14 @@ impl AppState {
             })
             .await;
         let result = match outcome {
-            Ok((fresh, (seq, event))) => {
-                self.advance(fresh.iter().map(|(s, _)| *s).chain([seq]));
+            Ok((_, outgoing)) => {
+                let event = outgoing.event.clone();
+                self.seen.update_value(|(_, n)| *n = (*n).max(outgoing.n));
+                self.outbox.update_value(|o| o.push(outgoing));
                 register.update(|r| r.apply(&event));
+                self.pending.update(|p| *p += 1);
                 tabs::announce();
+                crate::sync::soon(self);
                 Ok(event)
             }
             Err(Refusal(message)) => Err(message),
@@ -172,8 +263,47 @@ impl AppState {
         result
     }
 
+    /// Folds what another tab stored into this one, without notifying (inside a write).
+    fn take_in(&self, confirmed: &[(u64, Event)], outbox: Vec<Outgoing>) {
+        if let Some((seq, _)) = confirmed.last() {
+            self.seen.update_value(|(s, _)| *s = *seq);
+        }
+        if let Some(last) = outbox.last() {
+            self.seen.update_value(|(_, n)| *n = (*n).max(last.n));
+        }
+        if confirmed.is_empty() {
+            self.register
+                .update_untracked(|r| outbox.iter().for_each(|p| r.apply(&p.event)));
+            self.outbox.update_value(|o| o.extend(outbox));
+            return;
+        }
+        // Confirmed events go beneath the pending ones: fold again in that order.
+        self.confirmed
+            .update_value(|c| confirmed.iter().for_each(|(_, e)| c.apply(e)));
+        self.confirmed.with_value(|c| {
+            self.outbox.update_value(|o| {
+                o.retain(|p| !c.has_event(p.event.id));
+                o.extend(outbox);
+            })
+        });
+        let view = self.view();
+        self.register.update_untracked(|r| *r = view);
+    }
+
+    fn view(&self) -> Register {
+        self.confirmed.with_value(|confirmed| {
+            let mut view = confirmed.clone();
+            self.outbox
+                .with_value(|o| o.iter().for_each(|p| view.apply(&p.event)));
+            view
+        })
+    }
+
     /// Adds events from a backup. Those already held are ignored when folded.
     pub async fn restore(self, events: Vec<Event>) -> Result<usize, String> {
+        if self.account().is_some() {
+            return Err("This device syncs with a server, which keeps the register. Restore a backup on a device that has not signed in.".into());
+        }
         let store = store()?;
         let before = self.register.with_untracked(Register::event_count);
         // Only what this device does not hold yet is stored, so restoring twice adds nothing.
@@ -184,53 +314,31 @@ impl AppState {
             return Ok(0);
         }
         store.append_all(&events).await.map_err(|e| e.to_string())?;
-        self.catch_up().await;
+        self.refresh().await;
         tabs::announce();
         Ok(self.register.with_untracked(Register::event_count) - before)
     }
 
     /// The whole log as a backup file, and how many events it holds.
     pub async fn export(self) -> Result<(String, usize), String> {
+        self.allowed(Action::ExportData)?;
         let store = store()?;
-        let events: Vec<Event> = store
-            .read_after(0)
-            .await
-            .map_err(|e| e.to_string())?
+        let snapshot = store.snapshot().await.map_err(|e| e.to_string())?;
+        let events: Vec<Event> = snapshot
+            .confirmed
             .into_iter()
             .map(|(_, e)| e)
+            .chain(snapshot.outbox.into_iter().map(|o| o.event))
             .collect();
         let count = events.len();
         serde_json::to_string(&keyward_core::backup::Backup::new(events))
             .map(|json| (json, count))
             .map_err(|e| e.to_string())
     }
-
-    /// Reads what other tabs stored since this one last looked.
-    pub async fn catch_up(self) {
-        let Ok(store) = store() else {
-            return;
-        };
-        if let Ok(events) = store.read_after(self.cursor.get_value()).await {
-            if !events.is_empty() {
-                self.absorb(&events);
-            }
-        }
-    }
-
-    fn absorb(&self, events: &[(u64, Event)]) {
-        self.advance(events.iter().map(|(s, _)| *s));
-        self.register
-            .update(|r| events.iter().for_each(|(_, e)| r.apply(e)));
-    }
-
-    fn advance(&self, seqs: impl Iterator<Item = u64>) {
-        let max = seqs.max().unwrap_or(0);
-        self.cursor.update_value(|c| *c = (*c).max(max));
-    }
 }
 
 /// The open IndexedDB store, or what to tell the person while it is still opening.
-fn store() -> Result<Rc<Store>, String> {
+pub fn store() -> Result<Rc<Store>, String> {
     STORE
         .with(|s| s.borrow().clone())
         .ok_or_else(|| "The register is still opening. Wait a moment and try again.".to_string())

@@ -1,7 +1,16 @@
 //! The one module that talks to IndexedDB. The register lives there as its event log, each
-//! event as its JSON with a local sequence number:
+//! event as its JSON:
 //!
-//! - `events`: one record per event, keyed by its sequence number (auto-increment);
+//! - `events`: the confirmed log, one record per event keyed by a local sequence number
+//!   (auto-increment). On a device that syncs, it holds the site's events in the server's one
+//!   global order, appended page by page as they are pulled; a restored backup lands here too.
+//! - `outbox`: the events recorded on this device and not yet confirmed by a pull, keyed by
+//!   the device's change number `n` (1, 2, 3 …), each with the user who recorded it. The
+//!   register shown is the confirmed log with the outbox replayed on top. A device that never
+//!   syncs keeps its changes here; they are sent when it first signs in.
+//! - `rejected`: changes the server refused, with its reason, until someone dismisses them.
+//! - `meta`: the pull cursor (last global position held), the next change number, and the
+//!   highest change number whose receipt has been read.
 //! - `packs`: runs of older events packed into one record (a JSON array of `[seq, event]`),
 //!   keyed by the last sequence number they hold. Reading 50,000 small records is what made a
 //!   large register slow to open; reading a few packs is not. Packing moves records, it never
@@ -13,14 +22,21 @@
 //! transactions for us; nothing else needs a lock.
 
 use idb::{Database, Factory, KeyRange, ObjectStoreParams, Query, Transaction, TransactionMode};
+use keyward_core::sync::{Logged, Outcome, Receipt};
 use keyward_core::Event;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::fmt;
 use wasm_bindgen::JsValue;
 
 const DB_NAME: &str = "keyward";
-const DB_VERSION: u32 = 2;
+const DB_VERSION: u32 = 3;
 const EVENTS: &str = "events";
 const PACKS: &str = "packs";
+const OUTBOX: &str = "outbox";
+const REJECTED: &str = "rejected";
+const META: &str = "meta";
+const ALL: [&str; 5] = [PACKS, EVENTS, OUTBOX, REJECTED, META];
 /// Single records beyond which the log is packed when the app opens.
 const PACK_AFTER: u32 = 2_000;
 
@@ -48,6 +64,49 @@ impl From<idb::Error> for StorageError {
 /// Events read from the log, with the sequence number of each, oldest first.
 pub type Stored = Vec<(u64, Event)>;
 
+/// A change recorded on this device, waiting to be confirmed by the server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outgoing {
+    pub n: u64,
+    /// The username whose sign-in sends it; empty when recorded before this device signed in.
+    pub user: String,
+    pub event: Event,
+    /// Set once the server has acknowledged it (applied or in conflict) at this position.
+    #[serde(default)]
+    pub pos: Option<u64>,
+}
+
+/// A change the server refused, with its reason.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Refused {
+    pub n: u64,
+    pub event: Event,
+    pub reason: String,
+}
+
+/// Where this device's sync stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// The last global position held in `events`.
+    pub cursor: u64,
+    /// The number the next change recorded here gets.
+    pub next_n: u64,
+    /// The highest change number whose receipt has been read.
+    pub since: u64,
+}
+
+/// Everything the register on this device is made of.
+pub struct Snapshot {
+    pub confirmed: Stored,
+    pub outbox: Vec<Outgoing>,
+}
+
+/// What a write found new since the caller last looked.
+pub struct Fresh {
+    pub confirmed: Stored,
+    pub outbox: Vec<Outgoing>,
+}
+
 pub struct Store {
     db: Database,
 }
@@ -65,36 +124,41 @@ impl Store {
                 params.auto_increment(true);
                 let _ = db.create_object_store(EVENTS, params);
             }
-            if !names.iter().any(|n| n == PACKS) {
-                let _ = db.create_object_store(PACKS, ObjectStoreParams::new());
+            for name in [PACKS, OUTBOX, REJECTED, META] {
+                if !names.iter().any(|n| n == name) {
+                    let _ = db.create_object_store(name, ObjectStoreParams::new());
+                }
             }
         });
         Ok(Self { db: request.await? })
     }
 
-    /// Every event after `cursor`, oldest first.
-    pub async fn read_after(&self, cursor: u64) -> Result<Stored, StorageError> {
-        let tx = self
-            .db
-            .transaction(&[PACKS, EVENTS], TransactionMode::ReadOnly)?;
-        // Every request has answered, so the reads are complete: waiting for the read-only
-        // transaction's own completion event only delays opening (by ~200 ms at 50,000 events).
-        read(&tx, cursor).await
+    /// The confirmed log and the outbox, read together.
+    pub async fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadOnly)?;
+        Ok(Snapshot {
+            confirmed: read(&tx, 0).await?,
+            outbox: read_outbox(&tx, 0).await?,
+        })
     }
 
-    /// Reads what is new since `cursor`, hands it to `decide`, and appends the event it returns,
-    /// all in one transaction; an `Err` from `decide` aborts it and nothing is written. Returns
-    /// what was new, and the appended event with its sequence number.
+    /// Reads what is new since `seen` (confirmed sequence, change number), hands it to
+    /// `decide`, and puts the event it returns in the outbox under the next change number, all
+    /// in one transaction; an `Err` from `decide` aborts it and nothing is written.
     pub async fn write<E: From<StorageError>>(
         &self,
-        cursor: u64,
-        decide: impl FnOnce(&Stored) -> Result<Event, E>,
-    ) -> Result<(Stored, (u64, Event)), E> {
+        seen: (u64, u64),
+        user: &str,
+        decide: impl FnOnce(&Fresh) -> Result<Event, E>,
+    ) -> Result<(Fresh, Outgoing), E> {
         let tx = self
             .db
-            .transaction(&[PACKS, EVENTS], TransactionMode::ReadWrite)
+            .transaction(&ALL, TransactionMode::ReadWrite)
             .map_err(StorageError::from)?;
-        let fresh = read(&tx, cursor).await?;
+        let fresh = Fresh {
+            confirmed: read(&tx, seen.0).await?,
+            outbox: read_outbox(&tx, seen.1).await?,
+        };
         let event = match decide(&fresh) {
             Ok(event) => event,
             Err(e) => {
@@ -102,16 +166,124 @@ impl Store {
                 return Err(e);
             }
         };
-        let json = serde_json::to_string(&event).map_err(|e| StorageError(e.to_string()))?;
-        let key = tx
-            .object_store(EVENTS)
-            .map_err(StorageError::from)?
-            .add(&JsValue::from_str(&json), None)
-            .map_err(StorageError::from)?
-            .await
-            .map_err(StorageError::from)?;
+        let mut meta = read_meta(&tx).await?;
+        let outgoing = Outgoing {
+            n: meta.next_n.max(1),
+            user: user.to_string(),
+            event,
+            pos: None,
+        };
+        meta.next_n = outgoing.n + 1;
+        put_json(&tx, OUTBOX, outgoing.n, &outgoing)?;
+        write_meta(&tx, meta)?;
         commit(tx).await?;
-        Ok((fresh, (seq(&key), event)))
+        Ok((fresh, outgoing))
+    }
+
+    /// Records the server's receipts: acknowledged changes get their position, refused ones
+    /// move from the outbox to `rejected`. Returns how many were refused.
+    pub async fn record_receipts(&self, receipts: &[Receipt]) -> Result<usize, StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadWrite)?;
+        let refused = settle(&tx, receipts).await?;
+        commit(tx).await?;
+        Ok(refused)
+    }
+
+    /// Appends a pulled page in one transaction: its events to the confirmed log, the cursor
+    /// moved past them, this device's own events taken out of the outbox, and the receipts.
+    pub async fn absorb_pull(
+        &self,
+        events: &[Logged],
+        receipts: &[Receipt],
+    ) -> Result<Meta, StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadWrite)?;
+        let mut meta = read_meta(&tx).await?;
+        let store = tx.object_store(EVENTS)?;
+        let mut ids = HashSet::new();
+        let held = meta.cursor;
+        for logged in events.iter().filter(|l| l.pos > held) {
+            let json =
+                serde_json::to_string(&logged.event).map_err(|e| StorageError(e.to_string()))?;
+            store.add(&JsValue::from_str(&json), None)?;
+            ids.insert(logged.event.id);
+            meta.cursor = logged.pos;
+        }
+        let outbox = tx.object_store(OUTBOX)?;
+        for pending in read_outbox(&tx, 0).await? {
+            if ids.contains(&pending.event.id) {
+                outbox.delete(Query::Key(JsValue::from_f64(pending.n as f64)))?;
+            }
+        }
+        settle(&tx, receipts).await?;
+        let mut after = read_meta(&tx).await?;
+        after.cursor = meta.cursor;
+        write_meta(&tx, after)?;
+        commit(tx).await?;
+        Ok(after)
+    }
+
+    /// What changed since `seen_seq`: new confirmed events, and the whole outbox and refusals
+    /// as they stand now (a sync in another tab shrinks them).
+    pub async fn changes(
+        &self,
+        seen_seq: u64,
+    ) -> Result<(Stored, Vec<Outgoing>, Vec<Refused>), StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadOnly)?;
+        let confirmed = read(&tx, seen_seq).await?;
+        let outbox = read_outbox(&tx, 0).await?;
+        let values = tx.object_store(REJECTED)?.get_all(None, None)?.await?;
+        let refused = values
+            .into_iter()
+            .map(|v| parse(&v.as_string().unwrap_or_default()))
+            .collect::<Result<_, _>>()?;
+        Ok((confirmed, outbox, refused))
+    }
+
+    /// The outbox as it stands, oldest first.
+    pub async fn outbox(&self) -> Result<Vec<Outgoing>, StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadOnly)?;
+        read_outbox(&tx, 0).await
+    }
+
+    /// The sync position.
+    pub async fn meta(&self) -> Result<Meta, StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadOnly)?;
+        read_meta(&tx).await
+    }
+
+    /// The changes the server refused, oldest first.
+    pub async fn rejected(&self) -> Result<Vec<Refused>, StorageError> {
+        let tx = self
+            .db
+            .transaction(&[REJECTED], TransactionMode::ReadOnly)?;
+        let values = tx.object_store(REJECTED)?.get_all(None, None)?.await?;
+        values
+            .into_iter()
+            .map(|v| parse(&v.as_string().unwrap_or_default()))
+            .collect()
+    }
+
+    /// Forgets a refused change once someone has read it.
+    pub async fn dismiss(&self, n: u64) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(&[REJECTED], TransactionMode::ReadWrite)?;
+        tx.object_store(REJECTED)?
+            .delete(Query::Key(JsValue::from_f64(n as f64)))?
+            .await?;
+        commit(tx).await
+    }
+
+    /// Gives the changes recorded before this device signed in to `user`, who sends them.
+    pub async fn claim_unsigned(&self, user: &str) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadWrite)?;
+        for mut pending in read_outbox(&tx, 0).await? {
+            if pending.user.is_empty() {
+                pending.user = user.to_string();
+                put_json(&tx, OUTBOX, pending.n, &pending)?;
+            }
+        }
+        commit(tx).await
     }
 
     /// Appends many events at once (a restored backup). The register ignores any it already
@@ -172,6 +344,115 @@ impl Store {
         commit(tx).await?;
         Ok(keys.len())
     }
+}
+
+/// Acknowledged receipts mark their outbox entry; refused ones move it to `rejected`.
+async fn settle(tx: &Transaction, receipts: &[Receipt]) -> Result<usize, StorageError> {
+    let mut meta = read_meta(tx).await?;
+    let outbox = tx.object_store(OUTBOX)?;
+    let mut refused = 0;
+    for receipt in receipts {
+        meta.since = meta.since.max(receipt.n);
+        let key = JsValue::from_f64(receipt.n as f64);
+        let Some(value) = outbox.get(Query::Key(key.clone()))?.await? else {
+            continue;
+        };
+        let mut pending: Outgoing = parse(&value.as_string().unwrap_or_default())?;
+        if pending.event.id != receipt.event {
+            continue;
+        }
+        match &receipt.outcome {
+            Outcome::Applied { pos } | Outcome::Conflict { pos } => {
+                pending.pos = Some(*pos);
+                put_json(tx, OUTBOX, pending.n, &pending)?;
+            }
+            Outcome::Rejected { reason } => {
+                outbox.delete(Query::Key(key))?;
+                let refusal = Refused {
+                    n: pending.n,
+                    event: pending.event,
+                    reason: reason.clone(),
+                };
+                put_json(tx, REJECTED, refusal.n, &refusal)?;
+                refused += 1;
+            }
+        }
+    }
+    write_meta(tx, meta)?;
+    Ok(refused)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StorageError> {
+    serde_json::from_str(json)
+        .map_err(|e| StorageError(format!("a stored record could not be read: {e}")))
+}
+
+fn put_json<T: Serialize>(
+    tx: &Transaction,
+    store: &str,
+    key: u64,
+    value: &T,
+) -> Result<(), StorageError> {
+    let json = serde_json::to_string(value).map_err(|e| StorageError(e.to_string()))?;
+    tx.object_store(store)?.put(
+        &JsValue::from_str(&json),
+        Some(&JsValue::from_f64(key as f64)),
+    )?;
+    Ok(())
+}
+
+/// Outbox entries numbered above `after`, in order.
+async fn read_outbox(tx: &Transaction, after: u64) -> Result<Vec<Outgoing>, StorageError> {
+    let range = KeyRange::lower_bound(&JsValue::from_f64(after as f64), Some(true))?;
+    let values = tx
+        .object_store(OUTBOX)?
+        .get_all(Some(Query::KeyRange(range)), None)?
+        .await?;
+    values
+        .into_iter()
+        .map(|v| parse(&v.as_string().unwrap_or_default()))
+        .collect()
+}
+
+async fn read_meta(tx: &Transaction) -> Result<Meta, StorageError> {
+    let store = tx.object_store(META)?;
+    let mut values = [0u64; 3];
+    for (value, name) in values.iter_mut().zip(["cursor", "next_n", "since"]) {
+        *value = store
+            .get(Query::Key(JsValue::from_str(name)))?
+            .await?
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0) as u64;
+    }
+    let [cursor, next_n, since] = values;
+    // A device that recorded changes before numbering existed still numbers onwards.
+    let last = tx
+        .object_store(OUTBOX)?
+        .get_all_keys(None, None)?
+        .await?
+        .last()
+        .map(seq)
+        .unwrap_or(0);
+    Ok(Meta {
+        cursor,
+        next_n: next_n.max(last + 1).max(since + 1),
+        since,
+    })
+}
+
+fn write_meta(tx: &Transaction, meta: Meta) -> Result<(), StorageError> {
+    let store = tx.object_store(META)?;
+    for (name, value) in [
+        ("cursor", meta.cursor),
+        ("next_n", meta.next_n),
+        ("since", meta.since),
+    ] {
+        store.put(
+            &JsValue::from_f64(value as f64),
+            Some(&JsValue::from_str(name)),
+        )?;
+    }
+    Ok(())
 }
 
 async fn commit(tx: Transaction) -> Result<(), StorageError> {

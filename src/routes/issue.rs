@@ -4,7 +4,9 @@
 use crate::components::{today, Back, Choices, FormError, FormState, SignaturePad, Submit};
 use crate::state::use_app;
 use keyward_core::format::{parse_date, uk_date};
-use keyward_core::{Command, Confirmation, Holder, KeyId, KeyKind, KeyState, LockerId, PersonId};
+use keyward_core::{
+    Action, Command, Confirmation, Holder, KeyId, KeyKind, KeyState, LockerId, PersonId,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
@@ -270,7 +272,7 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
             <label for="issue-notes">"Notes (optional)"</label>
             <textarea id="issue-notes" rows="2" bind:value=notes></textarea>
             <FormError form/>
-            <Submit form label="Issue key"/>
+            <Submit form label="Issue key" action=Action::IssueReturn/>
         </form>
     }
 }

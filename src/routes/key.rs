@@ -1,10 +1,10 @@
 //! A key's page, where a scanned key tag lands: what the key is, where it is, and issue or
 //! return one tap away.
 
-use crate::components::Back;
+use crate::components::{Back, RoleNote};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
-use keyward_core::{KeyId, KeyKind, KeyState};
+use keyward_core::{Action, KeyId, KeyKind, KeyState};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -60,7 +60,8 @@ pub fn KeyPage() -> impl IntoView {
                     {storage.filter(|_| key_state == KeyState::InStore).map(|s| view! { <dt>"Kept at"</dt><dd>{s}</dd> })}
                     {locker.clone().map(|(l, n)| view! { <dt>"Opens"</dt><dd><A href=format!("/lockers/{l}")>{format!("Locker {n}")}</A></dd> })}
                 </dl>
-                {match (key_state, locker) {
+                <RoleNote action=Action::IssueReturn/>
+                {state.allowed(Action::IssueReturn).is_ok().then(|| match (key_state, locker) {
                     (KeyState::InStore, Some((l, _))) if kind != KeyKind::Master => Some(view! {
                         <A href=format!("/lockers/{l}/issue?key={id}") attr:class="button primary">"Issue this key"</A>
                     }.into_any()),
@@ -68,7 +69,7 @@ pub fn KeyPage() -> impl IntoView {
                         <A href=format!("/keys/{id}/return") attr:class="button primary">"Return this key"</A>
                     }.into_any()),
                     _ => None,
-                }}
+                })}
             </section>
         }
         .into_any(),

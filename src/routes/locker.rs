@@ -1,9 +1,11 @@
 //! A locker's page: its state, its lock, its keys (issue and return one tap away), the forms to
 //! fit a lock and add keys, and its full history.
 
-use crate::components::{local_date_time, Back, FormError, FormState, StatusBadge, Submit};
+use crate::components::{
+    local_date_time, Allowed, Back, FormError, FormState, RoleNote, StatusBadge, Submit,
+};
 use crate::state::use_app;
-use keyward_core::{Command, Confirmation, KeyKind, KeyState, LockKind, LockerId, What};
+use keyward_core::{Action, Command, Confirmation, KeyKind, KeyState, LockKind, LockerId, What};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -93,10 +95,13 @@ fn Locker(id: LockerId) -> impl IntoView {
             {move || summary.get().map(|(number, ..)| {
                 let number = String::from(js_sys::encode_uri_component(&number));
                 view! {
+                <Allowed action=Action::ManageKeys>
                 <p class="actions">
                     <A href=format!("/labels?locker={number}") attr:class="button small">"Print its label"</A>
                     <A href=format!("/labels?locker={number}&keys=1") attr:class="button small">"Print its key tags"</A>
                 </p>
+                </Allowed>
+                <RoleNote action=Action::ManageKeys/>
             }})}
         </section>
         <Service id/>
@@ -144,7 +149,7 @@ fn FitLock(id: LockerId) -> impl IntoView {
             <label for="lock-suite">"Master-key suite (optional)"</label>
             <input id="lock-suite" bind:value=suite/>
             <FormError form/>
-            <Submit form label="Fit lock"/>
+            <Submit form label="Fit lock" action=Action::ManageKeys/>
         </form>
     }
 }
@@ -152,6 +157,7 @@ fn FitLock(id: LockerId) -> impl IntoView {
 #[component]
 fn Keys(id: LockerId) -> impl IntoView {
     let state = use_app();
+    let may_issue = Memo::new(move |_| state.allowed(Action::IssueReturn).is_ok());
     let keys = Memo::new(move |_| {
         state.register.with(|r| {
             r.keys_of_locker(id)
@@ -200,7 +206,7 @@ fn Keys(id: LockerId) -> impl IntoView {
                                 {(key_state == KeyState::InStore).then(|| storage.map(|s| format!(" · {s}"))).flatten()}
                             </div>
                         </div>
-                        {match key_state {
+                        {let tag = tag.clone(); move || may_issue.get().then(|| match key_state {
                             KeyState::InStore if kind != KeyKind::Master => Some(view! {
                                 <A href=format!("/lockers/{id}/issue?key={key}") attr:class="button small" attr:aria-label=format!("Issue key {tag}")>"Issue"</A>
                             }.into_any()),
@@ -208,10 +214,11 @@ fn Keys(id: LockerId) -> impl IntoView {
                                 <A href=format!("/keys/{key}/return") attr:class="button small" attr:aria-label=format!("Return key {tag}")>"Return"</A>
                             }.into_any()),
                             _ => None,
-                        }}
+                        })}
                     </li>
                 </For>
             </ul>
+            <RoleNote action=Action::IssueReturn/>
         </section>
     }
 }
@@ -269,7 +276,7 @@ fn AddKeys(lock: Signal<Option<keyward_core::LockId>>) -> impl IntoView {
             <label for="key-storage">"Kept at (optional)"</label>
             <input id="key-storage" placeholder="Cabinet 1, hook 12" bind:value=storage/>
             <FormError form/>
-            <Submit form label="Add keys"/>
+            <Submit form label="Add keys" action=Action::ManageKeys/>
         </form>
     }
 }
@@ -304,11 +311,11 @@ fn Service(id: LockerId) -> impl IntoView {
                     <label for="service-reason">"Reason to take it out of service"</label>
                     <input id="service-reason" placeholder="Door hinge broken" bind:value=reason/>
                     <FormError form/>
-                    <Submit form label="Take out of service"/>
+                    <Submit form label="Take out of service" action=Action::ChangeService/>
                 }
             >
                 <FormError form/>
-                <Submit form label="Put back in service"/>
+                <Submit form label="Put back in service" action=Action::ChangeService/>
             </Show>
         </form>
     }

@@ -1,8 +1,10 @@
 //! One module per screen, named as people call it. Each reads the register from context and
 //! sends commands; none decides what is valid (keyward-core does).
 
+mod account;
 mod backup;
 mod blank_tag;
+mod conflicts;
 mod issue;
 mod key;
 mod labels;
@@ -16,8 +18,10 @@ mod scan;
 mod setup;
 mod setup_lockers;
 
+pub use account::{status_text, SyncPage};
 pub use backup::BackupPage;
 pub use blank_tag::BlankTagPage;
+pub use conflicts::{open_conflicts, ConflictsPage};
 pub use issue::IssuePage;
 pub use key::KeyPage;
 pub use labels::LabelsPage;

@@ -1,9 +1,9 @@
 //! People: the list with its search, and the form to add someone.
 
-use crate::components::{Back, FormError, FormState, Submit};
+use crate::components::{Allowed, Back, FormError, FormState, Submit};
 use crate::state::use_app;
 use keyward_core::format::thousands;
-use keyward_core::{Change, Command, PersonDetails, PersonKind};
+use keyward_core::{Action, Change, Command, PersonDetails, PersonKind};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
@@ -39,7 +39,7 @@ pub fn PeoplePage() -> impl IntoView {
     view! {
         <header class="page-head">
             <h1>"People"</h1>
-            <A href="/people/new" attr:class="button primary small">"Add person"</A>
+            <Allowed action=Action::ManagePeople><A href="/people/new" attr:class="button primary small">"Add person"</A></Allowed>
         </header>
         <form role="search" class="search" on:submit=|ev| ev.prevent_default()>
             <label for="people-search" class="visually-hidden">"Search people"</label>
@@ -157,7 +157,7 @@ pub fn NewPersonPage() -> impl IntoView {
         <form class="card" on:submit=submit novalidate>
             <PersonFields input/>
             <FormError form/>
-            <Submit form label="Add person"/>
+            <Submit form label="Add person" action=Action::ManagePeople/>
         </form>
     }
 }

@@ -1,10 +1,10 @@
 //! A person's page (keys held now, every loan) and the form to edit them.
 
-use crate::components::{local_date_time, Back, FormError, FormState, Submit};
+use crate::components::{local_date_time, Allowed, Back, FormError, FormState, Submit};
 use crate::routes::people::{PersonFields, PersonInput};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
-use keyward_core::{Command, PersonId};
+use keyward_core::{Action, Command, PersonId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -92,7 +92,7 @@ fn Person(id: PersonId) -> impl IntoView {
         {move || details.get().map(|d| view! {
             <header class="page-head">
                 <h1>{d.name.clone()}</h1>
-                <A href=format!("/people/{id}/edit") attr:class="button small">"Edit"</A>
+                <Allowed action=Action::ManagePeople><A href=format!("/people/{id}/edit") attr:class="button small">"Edit"</A></Allowed>
             </header>
             <p class="meta">
                 {d.kind.label()}
@@ -115,7 +115,9 @@ fn Person(id: PersonId) -> impl IntoView {
                             })}
                             <div class="meta">{since}</div>
                         </div>
-                        <A href=format!("/keys/{key}/return") attr:class="button small" attr:aria-label=format!("Return key {tag}")>"Return"</A>
+                        <Allowed action=Action::IssueReturn>
+                            <A href=format!("/keys/{key}/return") attr:class="button small" attr:aria-label=format!("Return key {tag}")>"Return"</A>
+                        </Allowed>
                     </li>
                 </For>
             </ul>
@@ -169,7 +171,7 @@ pub fn EditPersonPage() -> impl IntoView {
         <form class="card" on:submit=submit novalidate>
             <PersonFields input/>
             <FormError form/>
-            <Submit form label="Save changes"/>
+            <Submit form label="Save changes" action=Action::ManagePeople/>
         </form>
     }
     .into_any()

@@ -2,12 +2,12 @@
 //! key tag, filtered by state and area, a page at a time. A new device starts here with a
 //! walk-through to set up its first site.
 
-use crate::components::{RegisterFilter, StatusBadge};
+use crate::components::{Allowed, RegisterFilter, StatusBadge};
 use crate::routes::setup::FirstSite;
 use crate::state::use_app;
 use keyward_core::format::thousands;
 use keyward_core::search::{Query, Row};
-use keyward_core::{AreaId, LockerStatus};
+use keyward_core::{Action, AreaId, LockerStatus};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -28,7 +28,7 @@ pub fn RegisterPage() -> impl IntoView {
             <div class="empty">
                 <p>"This site has no lockers yet."</p>
                 <p>"Add them one by one or a whole range at once (A-001 to A-120), then fit locks and add keys from each locker's page."</p>
-                <A href="/setup/lockers" attr:class="button primary">"Add lockers"</A>
+                <Allowed action=Action::AddLockers><A href="/setup/lockers" attr:class="button primary">"Add lockers"</A></Allowed>
             </div>
         }
         .into_any(),

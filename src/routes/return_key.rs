@@ -3,7 +3,7 @@
 use crate::components::{Back, Choices, FormError, FormState, Submit};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
-use keyward_core::{Command, Condition, KeyId};
+use keyward_core::{Action, Command, Condition, KeyId};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
@@ -113,7 +113,7 @@ fn ReturnForm(
             <label for="return-notes">"Notes (optional)"</label>
             <textarea id="return-notes" rows="2" bind:value=notes></textarea>
             <FormError form/>
-            <Submit form label="Record return"/>
+            <Submit form label="Record return" action=Action::IssueReturn/>
         </form>
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::components::{FormError, FormState, Submit};
 use crate::state::use_app;
-use keyward_core::{Change, Command};
+use keyward_core::{Action, Change, Command};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -65,6 +65,11 @@ pub fn FirstSite() -> impl IntoView {
             <FormError form/>
             <Submit form label="Create site"/>
         </form>
+        <section class="card">
+            <h2>"Joining a site?"</h2>
+            <p>"If your site already uses Keyward on a server, sign in instead: the whole register is downloaded to this device."</p>
+            <p><A href="/sync" attr:class="button">"Sign in to a site"</A></p>
+        </section>
     }
 }
 
@@ -89,7 +94,9 @@ pub fn SetupPage() -> impl IntoView {
                     <p><A href="/labels" attr:class="button">"Print labels and key tags"</A></p>
                 </section>
                 <Areas/>
-                <Sites/>
+                <Show when=move || !state.settings.with(|s| s.enrolled())>
+                    <Sites/>
+                </Show>
                 <section class="card">
                     <h2>"Backup"</h2>
                     <p><A href="/setup/backup" attr:class="button">"Back up or restore the register"</A></p>
@@ -124,6 +131,28 @@ fn DeviceUser() -> impl IntoView {
         state.settings.update(|s| s.user = value);
         saved.set(true);
     };
+    let account = move || state.account();
+    view! {
+        <Show when=move || account().is_some() fallback=move || view! { <DeviceName name saved error submit/> }>
+            <section class="card">
+                <h2>"This device"</h2>
+                {move || account().map(|a| view! {
+                    <p>"Used by "<strong>{a.name}</strong>" ("{a.role.label()}"). Everything recorded here is in their name."</p>
+                })}
+                <p><A href="/sync" attr:class="button">"Sync, sign-in and users"</A></p>
+            </section>
+        </Show>
+    }
+}
+
+/// The name typed on a device that has not signed in.
+#[component]
+fn DeviceName(
+    name: RwSignal<String>,
+    saved: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    submit: impl Fn(leptos::ev::SubmitEvent) + 'static,
+) -> impl IntoView {
     view! {
         <form class="card" on:submit=submit novalidate>
             <h2>"This device"</h2>
@@ -132,6 +161,7 @@ fn DeviceUser() -> impl IntoView {
             {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <button type="submit" class="button">"Save name"</button>
             <span role="status" class="saved">{move || saved.get().then_some("Saved.")}</span>
+            <p class="hint">"To share the register with other devices, "<A href="/sync">"sign in to a Keyward server"</A>"."</p>
         </form>
     }
 }
@@ -165,7 +195,7 @@ fn Areas() -> impl IntoView {
                 <label for="new-area">"New area"</label>
                 <input id="new-area" placeholder="Science block, first floor" bind:value=name/>
                 <FormError form/>
-                <Submit form label="Add area"/>
+                <Submit form label="Add area" action=Action::SetUpSite/>
             </form>
         </section>
     }

@@ -2,7 +2,7 @@
 
 use crate::components::{Back, Choices, FormError, FormState, Submit};
 use crate::state::use_app;
-use keyward_core::{parse_locker_range, AreaId, Change, Command};
+use keyward_core::{parse_locker_range, Action, AreaId, Change, Command};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -111,7 +111,7 @@ pub fn AddLockersPage() -> impl IntoView {
                 <p class="hint" aria-live="polite">{preview}</p>
             </Show>
             <FormError form/>
-            <Submit form label="Add lockers"/>
+            <Submit form label="Add lockers" action=Action::AddLockers/>
         </form>
         <p><A href="/">"Go to the register"</A></p>
     }
