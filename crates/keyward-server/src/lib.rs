@@ -1,9 +1,15 @@
-//! Keyward's server: serves the built PWA (trunk's `dist/` folder) and, in a
-//! later issue, the sync API under `/api`.
+//! Keyward's server: serves the built PWA (trunk's `dist/` folder) and the sync
+//! API under `/api`.
 //!
-//! The PWA works offline on its own; this server only has to deliver its files
-//! with the right types and cache rules (see [`static_files`]) so that the
-//! service worker and the browser cache behave.
+//! - [`static_files`] delivers the app's files with the right types and cache
+//!   rules, so that the service worker and the browser cache behave.
+//! - [`api`] is the JSON API: sites (tenants), users and sessions, and the sync
+//!   protocol of `keyward_core::sync` (push, pull, a stream of the site's head).
+//!   Every pushed change is judged with the same rules the app applied.
+//! - [`store`] keeps it all in embedded SQLite (`keyward.db` in the data
+//!   folder) or in PostgreSQL when a database URL is given; one `sqlx::Any`
+//!   code path serves both, and several server processes may share one
+//!   PostgreSQL database.
 
 use std::future::Future;
 use std::io;
@@ -15,16 +21,25 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub mod api;
 pub mod static_files;
+pub mod store;
 
-/// Where the server finds its files.
+pub use store::Store;
+
+/// The SQLite file's name in the data folder.
+pub const SQLITE_FILE: &str = "keyward.db";
+
+/// Where the server finds its files and keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Trunk's output folder; must contain `index.html`.
     pub dist: PathBuf,
-    /// Folder for server-side state. Only created for now; the sync issue puts
-    /// the SQLite file here.
+    /// Folder for server-side state: the SQLite file [`SQLITE_FILE`] unless
+    /// `database_url` names another database.
     pub data: PathBuf,
+    /// `postgres://…` (or `sqlite://…`); `None` for the SQLite file in `data`.
+    pub database_url: Option<String>,
 }
 
 impl Config {
@@ -43,6 +58,26 @@ impl Config {
             source,
         })
     }
+
+    /// The database to use: `database_url`, else the SQLite file in `data`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_string(),
+            _ => store::sqlite_url(&self.data.join(SQLITE_FILE)),
+        }
+    }
+
+    /// Opens the database (creating the SQLite file on first run) and brings
+    /// its schema up to date.
+    pub async fn open_store(&self) -> Result<Store, StartError> {
+        let url = self.database_url();
+        Store::open(&url)
+            .await
+            .map_err(|source| StartError::Database {
+                url: store::redact(&url),
+                source,
+            })
+    }
 }
 
 /// Why the server could not start.
@@ -52,6 +87,8 @@ pub enum StartError {
     PwaNotBuilt { dist: PathBuf },
     /// The data folder could not be created.
     DataDir { data: PathBuf, source: io::Error },
+    /// The database could not be opened or migrated.
+    Database { url: String, source: sqlx::Error },
 }
 
 impl std::fmt::Display for StartError {
@@ -66,6 +103,9 @@ impl std::fmt::Display for StartError {
             StartError::DataDir { data, source } => {
                 write!(f, "cannot create the data folder {}: {source}", show(data))
             }
+            StartError::Database { url, source } => {
+                write!(f, "cannot open the database {url}: {source}")
+            }
         }
     }
 }
@@ -75,6 +115,7 @@ impl std::error::Error for StartError {
         match self {
             StartError::PwaNotBuilt { .. } => None,
             StartError::DataDir { source, .. } => Some(source),
+            StartError::Database { source, .. } => Some(source),
         }
     }
 }
@@ -88,22 +129,14 @@ fn show(path: &Path) -> String {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application: the API routes of [`api::router`] in front,
+/// the static files as the router's *fallback*.
 ///
-/// Static files are the router's *fallback*, so API routes can be added in
-/// front of them without touching the static side. The sync API goes here,
-/// before the layers so that it is compressed and gets `nosniff` too:
-///
-/// ```text
-/// Router::new()
-///     .nest("/api", api::router(config))
-///     .fallback_service(static_files::service(&config.dist))
-/// ```
-///
-/// Unmatched `/api/...` paths reach the fallback, which answers 404 for them
-/// (never the SPA's `index.html`, which would confuse API clients).
-pub fn app(config: &Config) -> Router {
-    Router::new()
+/// Unknown `/api/...` paths get a JSON 404 from the API router (never the SPA's
+/// `index.html`, which would confuse API clients). The layers apply to both, so
+/// API answers are compressed (but not the event stream) and get `nosniff` too.
+pub fn app(config: &Config, store: Store) -> Router {
+    api::router(store)
         .fallback_service(static_files::service(&config.dist))
         // Default predicate: compresses everything above 32 bytes except images
         // (already compressed), gRPC and SSE; `application/wasm` is included.
@@ -117,16 +150,25 @@ pub fn app(config: &Config) -> Router {
         ))
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish.
+/// Serves [`app`] on `listener` until `shutdown` resolves, then ends the open
+/// event streams and lets in-flight requests finish.
 ///
 /// Takes a bound listener (rather than an address) so callers can bind port 0
 /// and learn the real port before serving.
-pub async fn serve<F>(listener: TcpListener, config: &Config, shutdown: F) -> io::Result<()>
+pub async fn serve<F>(
+    listener: TcpListener,
+    config: &Config,
+    store: Store,
+    shutdown: F,
+) -> io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, app(config))
-        .with_graceful_shutdown(shutdown)
+    let closer = store.clone();
+    axum::serve(listener, app(config, store))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closer.close_streams();
+        })
         .await
 }

@@ -1,4 +1,8 @@
-//! `keyward-server`: serves the built Keyward PWA.
+//! `keyward-server`: serves the built Keyward PWA and its sync API.
+//!
+//! Data lives in `<--data>/keyward.db` (SQLite, created on first run) unless
+//! `--database-url` or `DATABASE_URL` names a PostgreSQL database
+//! (`postgres://user@host:5432/name`); the schema is migrated at start.
 //!
 //! Prints one line, `Keyward is running at http://<addr>/`, once it is
 //! listening (tools may read it to learn the port when `--addr` uses port 0),
@@ -23,9 +27,13 @@ struct Args {
     /// Address to listen on, HOST:PORT (a host name is resolved); port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     addr: String,
-    /// Folder for server data (created if missing).
+    /// Folder for server data (created if missing); holds the SQLite file keyward.db.
     #[arg(long, value_name = "DIR", default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL database to use instead of the SQLite file, e.g.
+    /// postgres://keyward@127.0.0.1:5432/keyward.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
 
 #[tokio::main]
@@ -44,8 +52,10 @@ async fn run(args: Args) -> Result<(), String> {
     let config = Config {
         dist: args.dist,
         data: args.data,
+        database_url: args.database_url,
     };
     config.prepare().map_err(|e| e.to_string())?;
+    let store = config.open_store().await.map_err(|e| e.to_string())?;
 
     let listener = TcpListener::bind(args.addr.as_str())
         .await
@@ -65,9 +75,11 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
 
-    serve(listener, &config, shutdown)
+    let served = serve(listener, &config, store.clone(), shutdown)
         .await
-        .map_err(|e| format!("server error: {e}"))
+        .map_err(|e| format!("server error: {e}"));
+    store.close().await;
+    served
 }
 
 /// Resolves on the first SIGINT or SIGTERM (Ctrl-C elsewhere).

@@ -72,11 +72,16 @@ impl Dist {
         Config {
             dist: self.path().to_owned(),
             data: self.path().join("data"),
+            database_url: None,
         }
     }
 
-    fn app(&self) -> Router {
-        app(&self.config())
+    /// The whole app, over a fresh SQLite file in the dist's `data` folder.
+    async fn app(&self) -> Router {
+        let config = self.config();
+        config.prepare().unwrap();
+        let store = config.open_store().await.unwrap();
+        app(&config, store)
     }
 }
 
@@ -121,11 +126,11 @@ async fn request(app: Router, method: Method, path: &str, accept_encoding: Optio
 }
 
 async fn get(dist: &Dist, path: &str) -> Reply {
-    request(dist.app(), Method::GET, path, None).await
+    request(dist.app().await, Method::GET, path, None).await
 }
 
 async fn get_encoded(dist: &Dist, path: &str, accept_encoding: &str) -> Reply {
-    request(dist.app(), Method::GET, path, Some(accept_encoding)).await
+    request(dist.app().await, Method::GET, path, Some(accept_encoding)).await
 }
 
 const NO_CACHE: &str = "no-cache";
@@ -305,16 +310,19 @@ async fn api_paths_never_fall_back_to_index_html() {
     for path in ["/api", "/api/", "/api/anything", "/api/events/since/42"] {
         let reply = get(&dist, path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
-        assert!(reply.body.is_empty(), "{path}");
+        assert_eq!(reply.content_type(), Some("application/json"), "{path}");
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert!(body["error"].as_str().unwrap().ends_with('.'), "{path}");
     }
-    let post = request(dist.app(), Method::POST, "/api/events", None).await;
+    let post = request(dist.app().await, Method::POST, "/api/events", None).await;
     assert_eq!(post.status, StatusCode::NOT_FOUND);
+    assert_eq!(post.content_type(), Some("application/json"));
 }
 
 #[tokio::test]
 async fn head_works() {
     let dist = Dist::new();
-    let reply = request(dist.app(), Method::HEAD, &wasm_path(), None).await;
+    let reply = request(dist.app().await, Method::HEAD, &wasm_path(), None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.content_type(), Some("application/wasm"));
     assert_eq!(reply.cache_control(), Some(IMMUTABLE));
@@ -322,7 +330,7 @@ async fn head_works() {
     assert_eq!(reply.header(header::CONTENT_LENGTH), Some(length.as_str()));
     assert!(reply.body.is_empty());
 
-    let route = request(dist.app(), Method::HEAD, "/lockers/abc", None).await;
+    let route = request(dist.app().await, Method::HEAD, "/lockers/abc", None).await;
     assert_eq!(route.status, StatusCode::OK);
     assert_eq!(route.content_type(), Some("text/html"));
     assert_eq!(route.cache_control(), Some(NO_CACHE));
@@ -353,7 +361,7 @@ async fn nosniff_everywhere() {
 async fn api_routes_can_sit_beside_the_static_files() {
     let dist = Dist::new();
     let api = Router::new().route("/api/ping", axum::routing::get(|| async { "pong" }));
-    let app = api.merge(dist.app());
+    let app = api.merge(dist.app().await);
 
     let ping = request(app.clone(), Method::GET, "/api/ping", None).await;
     assert_eq!(ping.status, StatusCode::OK);
@@ -367,7 +375,7 @@ async fn api_routes_can_sit_beside_the_static_files() {
 #[tokio::test]
 async fn other_methods_are_not_allowed() {
     let dist = Dist::new();
-    let reply = request(dist.app(), Method::POST, "/index.html", None).await;
+    let reply = request(dist.app().await, Method::POST, "/index.html", None).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -377,6 +385,7 @@ fn prepare_requires_a_built_pwa_and_creates_the_data_folder() {
     let config = Config {
         dist: empty.path().join("dist"),
         data: empty.path().join("data"),
+        database_url: None,
     };
     let err = config.prepare().unwrap_err();
     assert!(matches!(err, StartError::PwaNotBuilt { .. }));
@@ -392,6 +401,7 @@ fn prepare_requires_a_built_pwa_and_creates_the_data_folder() {
     let config = Config {
         dist: dist.path().to_owned(),
         data: dist.path().join("state/data"),
+        database_url: None,
     };
     config.prepare().unwrap();
     assert!(config.data.is_dir());
@@ -402,12 +412,14 @@ async fn serves_over_a_real_socket_and_shuts_down() {
     let dist = Dist::new();
     let config = dist.config();
     config.prepare().unwrap();
+    let store = config.open_store().await.unwrap();
+    assert!(config.data.join(keyward_server::SQLITE_FILE).is_file());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     assert_ne!(addr.port(), 0);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        serve(listener, &config, async {
+        serve(listener, &config, store, async {
             let _ = stopped.await;
         })
         .await

@@ -1,0 +1,201 @@
+//! The JSON API under `/api`: sites and accounts ([`accounts`]) and sync ([`sync`]).
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | `POST /api/sites` `{site, site_name, username, name, password, device}` | 201 [`Session`](keyward_core::sync::Session), the site's first admin |
+//! | `POST /api/login` `{username, password, device}` | 200 `Session`; 401; 429 after 5 failures in 15 minutes |
+//! | `POST /api/logout` | 204, the token stops working |
+//! | `GET /api/me` | `Session` for the token |
+//! | `GET /api/users` / `POST /api/users` `{username, name, role, password}` | the site's users / 201 a new one (admins) |
+//! | `POST /api/push` [`PushRequest`](keyward_core::sync::PushRequest) | [`PushResponse`](keyward_core::sync::PushResponse) |
+//! | `GET /api/pull?after=&since=&device=` | [`PullResponse`](keyward_core::sync::PullResponse) |
+//! | `GET /api/stream?token=` | server-sent events: `event: head`, `data: <pos>` |
+//!
+//! Every request but `sites` and `login` needs `Authorization: Bearer <token>` (the stream
+//! also takes `?token=`, as `EventSource` cannot set headers). Every error is
+//! `{"error": "<sentence saying what to do>"}`, shown by the app as it is. Only 5xx answers
+//! are worth retrying: a change the server refuses is a 200 with a rejected receipt.
+
+use std::borrow::Cow;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::store::Store;
+
+pub mod accounts;
+pub mod sync;
+
+/// The most a push's body may weigh: 500 changes with signatures fit easily.
+const PUSH_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The `/api/...` routes, with a JSON 404 for any other path under `/api`.
+pub fn router(store: Store) -> Router {
+    Router::new()
+        .route("/api/sites", post(accounts::register_site))
+        .route("/api/login", post(accounts::login))
+        .route("/api/logout", post(accounts::logout))
+        .route("/api/me", get(accounts::me))
+        .route("/api/users", get(accounts::users).post(accounts::add_user))
+        .route(
+            "/api/push",
+            post(sync::push).layer(DefaultBodyLimit::max(PUSH_BODY_LIMIT)),
+        )
+        .route("/api/pull", get(sync::pull))
+        .route("/api/stream", get(sync::stream))
+        .route("/api", axum::routing::any(unknown))
+        .route("/api/", axum::routing::any(unknown))
+        .route("/api/{*rest}", axum::routing::any(unknown))
+        .with_state(store)
+}
+
+async fn unknown() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "The server does not know this request. Update the app and try again.",
+    )
+}
+
+/// An error answer: a status and a sentence for the person.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: Cow<'static, str>,
+}
+
+pub const SIGNED_OUT: &str = "Your sign-in has ended. Sign in again.";
+const SERVER_TROUBLE: &str =
+    "The server could not read or save its data just now. Nothing was lost: try again in a moment.";
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn signed_out() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, SIGNED_OUT)
+    }
+
+    /// A failure on the server's side (logged); worth retrying.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        eprintln!("keyward-server: {what}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, SERVER_TROUBLE)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (
+            self.status,
+            Json(ErrorBody {
+                error: &self.message,
+            }),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        res
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::internal(format!("database: {e}"))
+    }
+}
+
+/// `Json` whose rejections are [`ApiError`]s (400 with a sentence) rather than plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = match rejection {
+        JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            "That request is too large for the server. Send fewer changes at once.",
+        );
+    }
+    ApiError::new(
+        status,
+        format!(
+            "The server could not read that request ({}). Update the app and try again.",
+            rejection.body_text()
+        ),
+    )
+}
+
+/// The bearer token of a request, if it has one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+impl FromRequestParts<Store> for accounts::Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, store: &Store) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or_else(ApiError::signed_out)?;
+        accounts::authenticate(store, token).await
+    }
+}
+
+/// Seconds since the Unix epoch, in milliseconds, from the server's clock.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A position or device number as stored (`BIGINT`).
+pub(crate) fn to_db(n: u64) -> Result<i64, ApiError> {
+    i64::try_from(n).map_err(|_| {
+        ApiError::bad_request("That number is too large. Update the app and try again.")
+    })
+}
+
+/// A stored `BIGINT` back to a position.
+pub(crate) fn from_db(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
