@@ -1181,6 +1181,11 @@ impl Register {
     pub fn conflict_site(&self, kind: &ConflictKind) -> Option<SiteId> {
         match kind {
             ConflictKind::LockerNumbersTaken { site, .. } => Some(*site),
+            // Its site is the decided conflict's (which may name no locker).
+            ConflictKind::DecidedTwice { conflict } => self
+                .conflicts
+                .get(conflict)
+                .and_then(|c| self.conflict_site(&c.kind)),
             kind => self
                 .conflict_locker(kind)
                 .and_then(|l| self.locker(l))

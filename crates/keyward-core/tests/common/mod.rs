@@ -154,3 +154,58 @@ impl Harness {
         }
     }
 }
+
+/// Another device working offline from a copy of a register: its events are not in the
+/// harness's log until merged.
+pub struct Offline {
+    pub register: Register,
+    /// This device's own events, in the order it recorded them.
+    pub log: Vec<Event>,
+    pub entropy: SplitMix,
+    pub now: DateTime<Utc>,
+    pub device: DeviceId,
+    pub actor: String,
+}
+
+impl Harness {
+    /// A second device that took a copy of this register and went offline.
+    pub fn offline(&self, seed: u64, actor: &str) -> Offline {
+        Offline::from_register(&self.register, self.now, seed, actor)
+    }
+}
+
+impl Offline {
+    pub fn from_register(register: &Register, now: DateTime<Utc>, seed: u64, actor: &str) -> Self {
+        let mut entropy = SplitMix(seed);
+        let device = DeviceId::generate(now, &mut entropy);
+        Self {
+            register: register.clone(),
+            log: Vec::new(),
+            entropy,
+            now,
+            device,
+            actor: actor.into(),
+        }
+    }
+
+    pub fn run(&mut self, command: Command) -> Result<Event, CommandError> {
+        self.now += Duration::seconds(1);
+        let mut ctx = Context {
+            actor: self.actor.clone(),
+            device: self.device,
+            now: self.now,
+            entropy: &mut self.entropy,
+        };
+        let event = self.register.execute(command, &mut ctx)?;
+        self.register.apply(&event);
+        self.log.push(event.clone());
+        Ok(event)
+    }
+
+    pub fn ok(&mut self, command: Command) -> Event {
+        match self.run(command.clone()) {
+            Ok(e) => e,
+            Err(e) => panic!("{command:?} refused: {e}"),
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The role table: every command against every role, written out here by hand (not derived
+//! from `Role::may`), checked against the table in the core and against the server's `judge`.
+
+mod common;
+
+use common::Harness;
+use keyward_core::sync::judge;
+use keyward_core::*;
+
+/// Who may do what. Columns: Admin, Custodian, Staff, Auditor, Viewer.
+const EXPECTED: [(&str, [bool; 5]); 16] = [
+    ("CreateSite", [true, false, false, false, false]),
+    ("AddArea", [true, false, false, false, false]),
+    ("SetSiteLabels", [true, false, false, false, false]),
+    ("AddLocker", [true, true, false, false, false]),
+    ("AddLockerRange", [true, true, false, false, false]),
+    ("SetLockerService", [true, true, true, false, false]),
+    ("FitLock", [true, true, false, false, false]),
+    ("AddKeys", [true, true, false, false, false]),
+    ("IssueLockerLabels", [true, true, false, false, false]),
+    ("MakeBlankTags", [true, true, false, false, false]),
+    ("AttachTag", [true, true, false, false, false]),
+    ("IssueKey", [true, true, true, false, false]),
+    ("ReturnKey", [true, true, true, false, false]),
+    ("AddPerson", [true, true, true, false, false]),
+    ("EditPerson", [true, true, true, false, false]),
+    ("ResolveConflict", [true, true, false, false, false]),
+];
+
+const ROLES: [Role; 5] = [
+    Role::Admin,
+    Role::Custodian,
+    Role::Staff,
+    Role::Auditor,
+    Role::Viewer,
+];
+
+/// The variant's name. No wildcard: a new command fails to compile here until it is added to
+/// the table.
+fn name(command: &Command) -> &'static str {
+    match command {
+        Command::CreateSite { .. } => "CreateSite",
+        Command::AddArea { .. } => "AddArea",
+        Command::AddLocker { .. } => "AddLocker",
+        Command::AddLockerRange { .. } => "AddLockerRange",
+        Command::SetLockerService { .. } => "SetLockerService",
+        Command::FitLock { .. } => "FitLock",
+        Command::AddKeys { .. } => "AddKeys",
+        Command::AddPerson { .. } => "AddPerson",
+        Command::EditPerson { .. } => "EditPerson",
+        Command::IssueKey { .. } => "IssueKey",
+        Command::SetSiteLabels { .. } => "SetSiteLabels",
+        Command::IssueLockerLabels { .. } => "IssueLockerLabels",
+        Command::MakeBlankTags { .. } => "MakeBlankTags",
+        Command::AttachTag { .. } => "AttachTag",
+        Command::ReturnKey { .. } => "ReturnKey",
+        Command::ResolveConflict { .. } => "ResolveConflict",
+    }
+}
+
+fn expected(command: &Command) -> [bool; 5] {
+    let name = name(command);
+    EXPECTED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("{name} is missing from the expected table"))
+        .1
+}
+
+/// A register in which every command below is valid, and one command of each variant.
+fn fixture() -> (Harness, SiteId, Vec<Command>) {
+    let mut h = Harness::new(21);
+    let (site, area) = h.site("Northgate School");
+    let locker = h.locker(site, area, "A1");
+    let keys = h.lock_with_keys(locker, 3);
+    let lock = h.register.locker(locker).unwrap().lock.unwrap();
+    let empty = h.locker(site, area, "A2");
+    let sam = h.person(site, "Sam Jones", "P1");
+    let alex = h.person(site, "Alex Smith", "P2");
+    h.ok(h.issue(keys[0], locker, Holder::Person(sam)));
+    let tag = match h.ok(Command::MakeBlankTags { site, count: 1 }).change {
+        Change::BlankTagsMade { tags, .. } => tags[0].clone(),
+        c => panic!("{c:?}"),
+    };
+    // A conflict to decide: another device issued key 2 while this one did too.
+    let mut other = h.offline(22, "Jo Office");
+    let offline = other.ok(h.issue(keys[1], locker, Holder::Department("Maths".into())));
+    h.ok(h.issue(keys[1], locker, Holder::Department("Science".into())));
+    h.register.apply(&offline);
+    h.log.push(offline.clone());
+    assert!(h.register.conflict(offline.id).is_some());
+
+    let details = |name: &str| PersonDetails {
+        name: name.into(),
+        kind: PersonKind::Staff,
+        reference: String::new(),
+        department: String::new(),
+    };
+    let commands = vec![
+        Command::CreateSite {
+            name: "Southgate Leisure".into(),
+        },
+        Command::AddArea {
+            site,
+            name: "Sports hall".into(),
+        },
+        Command::SetSiteLabels {
+            site,
+            host: "keys.northgate.sch.uk".into(),
+            front_desk: "the school office".into(),
+        },
+        Command::AddLocker {
+            site,
+            area,
+            number: "A3".into(),
+        },
+        Command::AddLockerRange {
+            site,
+            area,
+            from: "B1".into(),
+            to: "B4".into(),
+        },
+        Command::SetLockerService {
+            locker,
+            out_of_service: Some("Door hinge broken".into()),
+        },
+        Command::FitLock {
+            locker: empty,
+            kind: LockKind::Keyed,
+            code: "K 202".into(),
+            suite: String::new(),
+        },
+        Command::AddKeys {
+            lock,
+            kind: KeyKind::Spare,
+            count: 1,
+            storage: String::new(),
+        },
+        Command::IssueLockerLabels {
+            lockers: vec![locker, empty],
+        },
+        Command::MakeBlankTags { site, count: 2 },
+        Command::AttachTag { key: keys[0], tag },
+        h.issue(keys[2], locker, Holder::Person(alex)),
+        h.ret(keys[0]),
+        Command::AddPerson {
+            site,
+            details: details("Kim Lee"),
+        },
+        Command::EditPerson {
+            person: sam,
+            details: details("Sam Jones-Smith"),
+        },
+        Command::ResolveConflict {
+            conflict: offline.id,
+            choice: Resolution::KeepFirst,
+            notes: String::new(),
+        },
+    ];
+    (h, site, commands)
+}
+
+#[test]
+fn the_expected_table_names_every_command_once() {
+    let (_, _, commands) = fixture();
+    let mut names: Vec<&str> = commands.iter().map(name).collect();
+    names.sort();
+    let mut table: Vec<&str> = EXPECTED.iter().map(|(n, _)| *n).collect();
+    table.sort();
+    assert_eq!(names, table, "one sample command per row of the table");
+    table.dedup();
+    assert_eq!(table.len(), EXPECTED.len());
+}
+
+#[test]
+fn every_command_and_role_matches_the_table() {
+    let (_, _, commands) = fixture();
+    for command in &commands {
+        let row = expected(command);
+        for (role, allowed) in ROLES.into_iter().zip(row) {
+            assert_eq!(
+                role.may(command.action()),
+                allowed,
+                "{role:?} {} {}",
+                if allowed { "may" } else { "may not" },
+                name(command)
+            );
+            match role.check(command.action()) {
+                Ok(()) => assert!(allowed),
+                Err(message) => {
+                    assert!(!allowed);
+                    assert!(
+                        message.contains(&format!("({})", role.label().to_lowercase())),
+                        "{message}"
+                    );
+                    assert!(message.contains(command.action().phrase()), "{message}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_server_rejects_a_change_by_a_role_that_may_not_make_it_naming_the_role() {
+    let (mut h, site, commands) = fixture();
+    for command in commands {
+        let row = expected(&command);
+        let event = h
+            .register
+            .execute(
+                command.clone(),
+                &mut Context {
+                    actor: "Pat Caretaker".into(),
+                    device: h.device,
+                    now: h.now,
+                    entropy: &mut h.entropy,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{} refused in the fixture: {e}", name(&command)));
+        assert_eq!(
+            event.change.action(),
+            command.action(),
+            "{}",
+            name(&command)
+        );
+        // A new site is judged as the site being registered.
+        let judged_site = match &event.change {
+            Change::SiteCreated { site, .. } => *site,
+            _ => site,
+        };
+        for (role, allowed) in ROLES.into_iter().zip(row) {
+            let verdict = judge(&h.register, judged_site, h.device, role, &event);
+            if allowed {
+                assert_eq!(verdict, Ok(false), "{role:?} {}", name(&command));
+            } else {
+                let reason = verdict.expect_err(name(&command));
+                assert!(
+                    reason.contains(&format!(
+                        "Your role ({}) cannot",
+                        role.label().to_lowercase()
+                    )),
+                    "{role:?} {}: {reason}",
+                    name(&command)
+                );
+            }
+        }
+        // Whatever the role, a change must come from the device that recorded it.
+        let stranger = h.offline(99, "Jo Office").device;
+        assert!(judge(&h.register, judged_site, stranger, Role::Admin, &event).is_err());
+    }
+}
+
+/// The actions that are not commands (or not only), by hand. Columns as in `EXPECTED`.
+const ACTIONS: [(Action, [bool; 5]); 10] = [
+    (Action::SetUpSite, [true, false, false, false, false]),
+    (Action::AddLockers, [true, true, false, false, false]),
+    (Action::ChangeService, [true, true, true, false, false]),
+    (Action::ManageKeys, [true, true, false, false, false]),
+    (Action::IssueReturn, [true, true, true, false, false]),
+    (Action::ManagePeople, [true, true, true, false, false]),
+    (Action::ResolveConflicts, [true, true, false, false, false]),
+    (Action::ExportData, [true, true, false, false, false]),
+    (Action::ManageUsers, [true, false, false, false, false]),
+    (Action::Audit, [true, true, false, true, false]),
+];
+
+#[test]
+fn every_action_and_role_matches_the_table() {
+    assert_eq!(
+        ACTIONS.map(|(a, _)| a),
+        Action::ALL,
+        "one row per action, in order"
+    );
+    for (action, row) in ACTIONS {
+        for (role, allowed) in ROLES.into_iter().zip(row) {
+            assert_eq!(role.may(action), allowed, "{role:?} {action:?}");
+        }
+    }
+}
+
+#[test]
+fn roles_read_and_write_their_stored_names() {
+    for role in Role::ALL {
+        assert_eq!(Role::parse(role.as_str()), Some(role));
+    }
+    assert_eq!(Role::ALL, ROLES);
+    assert_eq!(Role::parse("owner"), None);
+}

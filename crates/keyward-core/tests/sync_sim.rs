@@ -1,0 +1,1377 @@
+//! A deterministic simulation of the sync protocol (`keyward_core::sync`).
+//!
+//! An in-memory reference server, the "hub", follows the documented protocol: it judges every
+//! pushed change with [`judge`], applies it at most once by (device, n) and by event id, gives
+//! it a place in the site's one global order, and answers each change with a receipt. Three
+//! devices (an admin, a key custodian and a staff member) record random commands against their
+//! own view, go offline and online, push in batches, pull in pages, crash between sending and
+//! hearing back, send the same batch twice and send an old change again under a new number.
+//! The staff member's device sometimes believes it is the custodian: those changes must be
+//! rejected, reported to it and dropped, and nothing else in the batch lost.
+//!
+//! After a final round with everyone online, every device must hold the hub's register, every
+//! accepted change must be in the global log exactly once and no rejected one at all, and an
+//! independent oracle replaying the global log must find exactly the conflicts the fold found.
+//!
+//! Everything is seeded with [`SplitMix`] and the clock is fake, so a seed replays exactly.
+//! `SIM_SEEDS=20000 cargo test -p keyward-core --test sync_sim` runs more seeds;
+//! `SIM_SEED=1234` runs one seed (the seed of a failure is printed); `SIM_STEPS` sets the steps
+//! per seed. `-- --nocapture` prints what the runs covered (conflicts by kind, rejections,
+//! crashes, and "stranded" loans: open loans a KeepLater decision could not give the key to,
+//! because the key had been issued again meanwhile; counted, not asserted).
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use keyward_core::sync::{
+    judge, Logged, Numbered, Outcome, PullResponse, PushRequest, PushResponse, Receipt, BATCH,
+};
+use keyward_core::*;
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Seeds the test suite runs.
+const SEEDS: u64 = 1_000;
+/// Random steps per seed, before the final sync round.
+const STEPS: usize = 200;
+
+// ----- randomness -----
+
+struct Rng(SplitMix);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        (self.0.next_u64() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.0.next_u64() % 100 < percent
+    }
+    /// From `lo` to `hi` inclusive.
+    fn between(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.0.next_u64() % (hi - lo + 1) as u64) as i64
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> Option<T> {
+        (!items.is_empty()).then(|| items[self.below(items.len())])
+    }
+}
+
+// ----- the hub: a reference server -----
+
+struct Hub {
+    site: SiteId,
+    roles: HashMap<DeviceId, Role>,
+    /// The global order: `log[pos - 1]`.
+    log: Vec<Event>,
+    register: Register,
+    by_change: BTreeMap<(DeviceId, u64), Receipt>,
+    by_event: HashMap<EventId, Outcome>,
+    /// Events per pull page (at most `BATCH`).
+    page: usize,
+}
+
+impl Hub {
+    fn new(site: SiteId, roles: HashMap<DeviceId, Role>, page: usize) -> Self {
+        assert!(page <= BATCH);
+        Self {
+            site,
+            roles,
+            log: Vec::new(),
+            register: Register::new(),
+            by_change: BTreeMap::new(),
+            by_event: HashMap::new(),
+            page,
+        }
+    }
+
+    fn head(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    fn push(&mut self, request: &PushRequest) -> PushResponse {
+        assert!(
+            request.changes.len() <= BATCH,
+            "a push carries at most BATCH"
+        );
+        let role = self.roles[&request.device];
+        let mut receipts = Vec::new();
+        for change in &request.changes {
+            let numbered = (request.device, change.n);
+            if let Some(receipt) = self.by_change.get(&numbered) {
+                assert_eq!(receipt.event, change.event.id, "a device reused a number");
+                receipts.push(receipt.clone());
+                continue;
+            }
+            let seen = self
+                .by_event
+                .get(&change.event.id)
+                .filter(|_| change.event.device == request.device);
+            let outcome = match seen {
+                Some(outcome) => outcome.clone(),
+                None => match judge(
+                    &self.register,
+                    self.site,
+                    request.device,
+                    role,
+                    &change.event,
+                ) {
+                    Err(reason) => Outcome::Rejected { reason },
+                    Ok(conflict) => {
+                        self.log.push(change.event.clone());
+                        self.register.apply(&change.event);
+                        assert_eq!(
+                            self.register.conflict(change.event.id).is_some(),
+                            conflict,
+                            "judge and the fold disagree about a conflict"
+                        );
+                        let pos = self.head();
+                        if conflict {
+                            Outcome::Conflict { pos }
+                        } else {
+                            Outcome::Applied { pos }
+                        }
+                    }
+                },
+            };
+            self.by_event
+                .entry(change.event.id)
+                .or_insert_with(|| outcome.clone());
+            let receipt = Receipt {
+                n: change.n,
+                event: change.event.id,
+                outcome,
+            };
+            self.by_change.insert(numbered, receipt.clone());
+            receipts.push(receipt);
+        }
+        PushResponse {
+            receipts,
+            head: self.head(),
+        }
+    }
+
+    fn pull(&self, device: DeviceId, cursor: u64, since: u64) -> PullResponse {
+        let from = cursor as usize;
+        let to = (from + self.page).min(self.log.len());
+        PullResponse {
+            events: self.log[from..to]
+                .iter()
+                .enumerate()
+                .map(|(i, event)| Logged {
+                    pos: (from + i + 1) as u64,
+                    event: event.clone(),
+                })
+                .collect(),
+            head: self.head(),
+            receipts: self
+                .by_change
+                .range((device, since + 1)..=(device, u64::MAX))
+                .map(|(_, r)| r.clone())
+                .collect(),
+        }
+    }
+}
+
+// ----- a device -----
+
+/// One of the device's own changes, not yet in its confirmed log.
+struct Pending {
+    change: Numbered,
+    /// The receipt's outcome once heard (applied or conflict; a rejection drops the change).
+    outcome: Option<Outcome>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Push {
+    Normal,
+    /// The server applies the batch but the device never hears back.
+    Crash,
+    /// The same batch is sent twice.
+    Twice,
+}
+
+struct Device {
+    name: &'static str,
+    id: DeviceId,
+    actor: String,
+    /// The role the hub knows.
+    role: Role,
+    /// The staff device sometimes acts as if it were the custodian (a stale session).
+    believes_custodian: bool,
+    /// This device's clock runs this many seconds off the fake clock.
+    skew: i64,
+    entropy: SplitMix,
+    online: bool,
+    /// Events in the global order, up to `cursor`.
+    confirmed: Vec<Event>,
+    confirmed_register: Register,
+    cursor: u64,
+    outbox: Vec<Pending>,
+    next_n: u64,
+    /// Every receipt heard, by n.
+    receipts: BTreeMap<u64, Receipt>,
+    /// Receipts are heard for every n up to here.
+    since: u64,
+    /// Receipts the hub sent that a crash lost: the resend must be answered the same.
+    lost: BTreeMap<u64, Receipt>,
+    rejected: Vec<(u64, EventId, String)>,
+    /// Every change this device numbered.
+    created: Vec<Numbered>,
+    /// Blank tags this device has heard of.
+    blank_tags: Vec<TagId>,
+    /// fold(confirmed) with the outbox replayed on top.
+    view: Register,
+}
+
+impl Device {
+    fn new(name: &'static str, role: Role, seed: u64, skew: i64, start: DateTime<Utc>) -> Self {
+        let mut entropy = SplitMix(seed);
+        let id = DeviceId::generate(start, &mut entropy);
+        Self {
+            name,
+            id,
+            actor: format!("{name} ({})", role.label()),
+            role,
+            believes_custodian: false,
+            skew,
+            entropy,
+            online: true,
+            confirmed: Vec::new(),
+            confirmed_register: Register::new(),
+            cursor: 0,
+            outbox: Vec::new(),
+            next_n: 1,
+            receipts: BTreeMap::new(),
+            since: 0,
+            lost: BTreeMap::new(),
+            rejected: Vec::new(),
+            created: Vec::new(),
+            blank_tags: Vec::new(),
+            view: Register::new(),
+        }
+    }
+
+    /// What this device lets its user do.
+    fn may(&self, action: Action) -> bool {
+        if self.believes_custodian {
+            Role::Custodian.may(action)
+        } else {
+            self.role.may(action)
+        }
+    }
+
+    fn record(&mut self, command: Command, now: DateTime<Utc>) -> Result<Event, CommandError> {
+        let mut ctx = Context {
+            actor: self.actor.clone(),
+            device: self.id,
+            now: now + Duration::seconds(self.skew),
+            entropy: &mut self.entropy,
+        };
+        let event = self.view.execute(command, &mut ctx)?;
+        self.view.apply(&event);
+        self.note_blank_tags(&event);
+        let change = Numbered {
+            n: self.next_n,
+            event: event.clone(),
+        };
+        self.next_n += 1;
+        self.created.push(change.clone());
+        self.outbox.push(Pending {
+            change,
+            outcome: None,
+        });
+        Ok(event)
+    }
+
+    fn note_blank_tags(&mut self, event: &Event) {
+        if let Change::BlankTagsMade { tags, .. } = &event.change {
+            self.blank_tags.extend(tags.iter().cloned());
+        }
+    }
+
+    /// Sends one of its own changes that was already answered again, under a new number (as a
+    /// device restored from a backup might): the hub must answer it as before.
+    fn resend(&mut self, rng: &mut Rng) -> bool {
+        let pending: HashSet<EventId> = self.outbox.iter().map(|p| p.change.event.id).collect();
+        let answered: Vec<u64> = self
+            .receipts
+            .values()
+            .filter(|r| !pending.contains(&r.event))
+            .map(|r| r.n)
+            .collect();
+        let Some(n) = rng.pick(&answered) else {
+            return false;
+        };
+        let event = self.created[n as usize - 1].event.clone();
+        let change = Numbered {
+            n: self.next_n,
+            event,
+        };
+        self.next_n += 1;
+        self.view.apply(&change.event);
+        self.created.push(change.clone());
+        self.outbox.push(Pending {
+            change,
+            outcome: None,
+        });
+        true
+    }
+
+    fn rebuild_view(&mut self) {
+        let mut view = self.confirmed_register.clone();
+        for p in &self.outbox {
+            view.apply(&p.change.event);
+        }
+        self.view = view;
+    }
+
+    /// Drops answered changes that the confirmed log now holds, and rebuilds the view.
+    fn settle(&mut self) {
+        let cursor = self.cursor;
+        let confirmed = &self.confirmed;
+        self.outbox
+            .retain(|p| match p.outcome.as_ref().and_then(Outcome::pos) {
+                Some(pos) if pos <= cursor => {
+                    assert_eq!(confirmed[pos as usize - 1].id, p.change.event.id);
+                    false
+                }
+                _ => true,
+            });
+        self.rebuild_view();
+    }
+
+    fn take_receipt(&mut self, receipt: &Receipt, stats: &mut Stats) {
+        if let Some(heard) = self.receipts.get(&receipt.n) {
+            assert_eq!(heard, receipt, "a change is answered with the same receipt");
+            return;
+        }
+        if let Some(lost) = self.lost.remove(&receipt.n) {
+            assert_eq!(&lost, receipt, "a resent change is answered as before");
+            stats.crash_receipts_matched += 1;
+        }
+        let i = self
+            .outbox
+            .iter()
+            .position(|p| p.change.n == receipt.n)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: a receipt for n={} not in the outbox",
+                    self.name, receipt.n
+                )
+            });
+        assert_eq!(self.outbox[i].change.event.id, receipt.event);
+        self.receipts.insert(receipt.n, receipt.clone());
+        while self.receipts.contains_key(&(self.since + 1)) {
+            self.since += 1;
+        }
+        match &receipt.outcome {
+            Outcome::Rejected { reason } => {
+                let pending = self.outbox.remove(i);
+                let action = pending.change.event.change.action();
+                if self.role.may(action) {
+                    assert!(
+                        reason.starts_with("The server could not record it: "),
+                        "{}: an allowed change rejected for: {reason}",
+                        self.name
+                    );
+                    stats.rejected_unknown += 1;
+                } else {
+                    assert_eq!(Err(reason.clone()), self.role.check(action));
+                    assert!(
+                        reason.contains(&format!("({})", self.role.label().to_lowercase())),
+                        "the reason names the role: {reason}"
+                    );
+                    stats.rejected_role += 1;
+                }
+                self.rejected
+                    .push((receipt.n, receipt.event, reason.clone()));
+            }
+            outcome => self.outbox[i].outcome = Some(outcome.clone()),
+        }
+    }
+
+    fn after_receipts(&mut self, rejected_before: usize) {
+        self.settle();
+        for (_, id, _) in &self.rejected[rejected_before..] {
+            if self.outbox.iter().any(|p| p.change.event.id == *id) {
+                continue; // sent again under a newer number, not answered yet
+            }
+            assert!(!self.view.has_event(*id), "a rejected change left the view");
+        }
+    }
+
+    fn push(&mut self, hub: &mut Hub, max: usize, mode: Push, stats: &mut Stats) {
+        let changes: Vec<Numbered> = self
+            .outbox
+            .iter()
+            .filter(|p| p.outcome.is_none())
+            .take(max)
+            .map(|p| p.change.clone())
+            .collect();
+        if changes.is_empty() {
+            return;
+        }
+        let request = PushRequest {
+            device: self.id,
+            changes,
+        };
+        let response = hub.push(&request);
+        assert_eq!(response.head, hub.head());
+        assert_eq!(response.receipts.len(), request.changes.len());
+        for (change, receipt) in request.changes.iter().zip(&response.receipts) {
+            assert_eq!((receipt.n, receipt.event), (change.n, change.event.id));
+            // Nothing accepted is lost, whatever else the batch held.
+            if let Some(pos) = receipt.outcome.pos() {
+                assert_eq!(hub.log[pos as usize - 1], change.event);
+            }
+        }
+        match mode {
+            Push::Crash => {
+                stats.crashes += 1;
+                for receipt in response.receipts {
+                    if !self.receipts.contains_key(&receipt.n) {
+                        self.lost.insert(receipt.n, receipt);
+                    }
+                }
+                return;
+            }
+            Push::Twice => {
+                stats.pushed_twice += 1;
+                let again = hub.push(&request);
+                assert_eq!(again, response, "the same batch is answered the same");
+            }
+            Push::Normal => {}
+        }
+        let before = self.rejected.len();
+        for receipt in &response.receipts {
+            self.take_receipt(receipt, stats);
+        }
+        self.after_receipts(before);
+    }
+
+    /// One page; true while there is more to pull.
+    fn pull_page(&mut self, hub: &Hub, stats: &mut Stats) -> bool {
+        let response = hub.pull(self.id, self.cursor, self.since);
+        stats.pages += 1;
+        for logged in &response.events {
+            assert_eq!(logged.pos, self.cursor + 1, "pulled events are in order");
+            self.confirmed_register.apply(&logged.event);
+            self.confirmed.push(logged.event.clone());
+            self.note_blank_tags(&logged.event);
+            self.cursor = logged.pos;
+        }
+        let before = self.rejected.len();
+        for receipt in &response.receipts {
+            self.take_receipt(receipt, stats);
+        }
+        self.after_receipts(before);
+        if self.outbox.is_empty() && self.cursor == hub.head() {
+            assert_eq!(self.view, hub.register, "{}: caught up", self.name);
+        }
+        self.cursor < response.head
+    }
+
+    fn pull_all(&mut self, hub: &Hub, stats: &mut Stats) {
+        while self.pull_page(hub, stats) {}
+    }
+}
+
+// ----- random commands against a device's view -----
+
+fn random_command(
+    rng: &mut Rng,
+    device: &Device,
+    site: SiteId,
+    today: NaiveDate,
+) -> Option<Command> {
+    let view = &device.view;
+    let areas: Vec<AreaId> = view.areas_of(site).iter().map(|a| a.id).collect();
+    let lockers: Vec<&Locker> = view.lockers().collect();
+    let people: Vec<PersonId> = view.people_of(site).iter().map(|p| p.id).collect();
+    let command = match rng.below(100) {
+        0..=9 => Command::AddLocker {
+            site,
+            area: rng.pick(&areas)?,
+            number: format!(" a{} ", rng.between(1, 30)),
+        },
+        10..=14 => {
+            let from = rng.between(1, 30);
+            Command::AddLockerRange {
+                site,
+                area: rng.pick(&areas)?,
+                from: format!("A{from}"),
+                to: format!("a{}", from + rng.between(1, 3)),
+            }
+        }
+        15..=23 => {
+            let free: Vec<LockerId> = lockers
+                .iter()
+                .filter(|l| l.lock.is_none())
+                .map(|l| l.id)
+                .collect();
+            Command::FitLock {
+                locker: rng.pick(&free)?,
+                kind: if rng.chance(90) {
+                    LockKind::Keyed
+                } else {
+                    LockKind::Combination
+                },
+                code: format!("K{}", rng.between(100, 999)),
+                suite: String::new(),
+            }
+        }
+        24..=32 => {
+            let keyed: Vec<LockId> = lockers
+                .iter()
+                .filter_map(|l| l.lock)
+                .filter(|lock| view.lock(*lock).is_some_and(|l| l.kind == LockKind::Keyed))
+                .collect();
+            Command::AddKeys {
+                lock: rng.pick(&keyed)?,
+                kind: if rng.chance(80) {
+                    KeyKind::User
+                } else {
+                    KeyKind::Spare
+                },
+                count: rng.between(1, 3) as u32,
+                storage: String::new(),
+            }
+        }
+        33..=39 => Command::AddPerson {
+            site,
+            details: PersonDetails {
+                name: format!("Person {}", rng.between(1, 99)),
+                kind: PersonKind::Pupil,
+                reference: String::new(),
+                department: String::new(),
+            },
+        },
+        40..=61 => {
+            let keys: Vec<(KeyId, LockerId)> = view
+                .keys()
+                .filter(|k| k.state == KeyState::InStore && k.kind != KeyKind::Master)
+                .filter_map(|k| {
+                    let locker = view.locker_of_key(k.id)?;
+                    (locker.lock == Some(k.lock) && locker.out_of_service.is_none())
+                        .then_some((k.id, locker.id))
+                })
+                .collect();
+            let (key, locker) = rng.pick(&keys)?;
+            // A few people, so that one person is given two keys to a locker now and then.
+            let few = &people[..people.len().min(5)];
+            let holder = match rng.pick(few) {
+                Some(p) if rng.chance(85) => Holder::Person(p),
+                _ => Holder::Department("Maths".into()),
+            };
+            Command::IssueKey {
+                key,
+                locker,
+                holder,
+                date: today,
+                expected_return: rng.chance(30).then(|| today + Duration::days(7)),
+                confirmation: Confirmation::TypedName("Sam Jones".into()),
+                notes: String::new(),
+            }
+        }
+        62..=75 => {
+            let out: Vec<KeyId> = view
+                .keys()
+                .filter(|k| k.state.is_out())
+                .map(|k| k.id)
+                .collect();
+            Command::ReturnKey {
+                key: rng.pick(&out)?,
+                brought_by: String::new(),
+                received_by: device.actor.clone(),
+                condition: if rng.chance(10) {
+                    Condition::Damaged
+                } else {
+                    Condition::Fine
+                },
+                notes: String::new(),
+            }
+        }
+        76..=87 => {
+            let open: Vec<(EventId, &'static [Resolution])> = view
+                .conflicts()
+                .into_iter()
+                .filter(|c| c.decision.is_none())
+                .map(|c| (c.event, c.kind.choices()))
+                .collect();
+            let (conflict, choices) = rng.pick(&open)?;
+            Command::ResolveConflict {
+                conflict,
+                choice: rng.pick(choices)?,
+                notes: if rng.chance(50) {
+                    "Checked with the holder".into()
+                } else {
+                    String::new()
+                },
+            }
+        }
+        88..=91 => {
+            let locker = rng.pick(&lockers)?;
+            Command::SetLockerService {
+                locker: locker.id,
+                out_of_service: (locker.out_of_service.is_none() || rng.chance(30))
+                    .then(|| "Door hinge broken".to_string()),
+            }
+        }
+        92..=95 => Command::MakeBlankTags {
+            site,
+            count: rng.between(1, 2) as u32,
+        },
+        _ => {
+            let blank: Vec<&TagId> = device
+                .blank_tags
+                .iter()
+                .filter(|t| view.is_blank_tag(site, t))
+                .collect();
+            let keys: Vec<KeyId> = view.keys().map(|k| k.id).collect();
+            let tag = rng.pick(&blank)?.clone();
+            Command::AttachTag {
+                key: rng.pick(&keys)?,
+                tag,
+            }
+        }
+    };
+    device.may(command.action()).then_some(command)
+}
+
+// ----- the oracle: the rules, replayed independently over the global log -----
+
+struct OKey {
+    kind: KeyKind,
+    tag: TagId,
+    state: KeyState,
+    loan: Option<LoanId>,
+}
+
+struct OLoan {
+    holder: Holder,
+    temporary: bool,
+    open: bool,
+}
+
+#[derive(Default)]
+struct Oracle {
+    sites: HashSet<SiteId>,
+    areas: HashMap<AreaId, SiteId>,
+    numbers: HashMap<(SiteId, String), LockerId>,
+    /// Locker → the lock fitted to it.
+    fitted: HashMap<LockerId, Option<LockId>>,
+    /// Lock → its keys, in order.
+    locks: HashMap<LockId, Vec<KeyId>>,
+    keys: HashMap<KeyId, OKey>,
+    tags: HashMap<TagId, KeyId>,
+    people: HashSet<PersonId>,
+    loans: HashMap<LoanId, OLoan>,
+    /// Conflict (its later event) → kind, and the event that decided it.
+    conflicts: BTreeMap<EventId, (ConflictKind, Option<EventId>)>,
+}
+
+impl Oracle {
+    fn close(&mut self, loan: LoanId) {
+        let l = self.loans.get_mut(&loan).expect("a decided loan");
+        l.open = false;
+        for key in self.keys.values_mut() {
+            if key.loan == Some(loan) {
+                key.loan = None;
+                key.state = KeyState::InStore;
+            }
+        }
+    }
+
+    /// One event of the global log. The hub judged each against the register at its position,
+    /// so nothing it refers to may be missing.
+    fn replay(&mut self, event: &Event) {
+        use ConflictKind as K;
+        let conflict = match &event.change {
+            Change::SiteCreated { site, .. } => {
+                self.sites.insert(*site);
+                None
+            }
+            Change::AreaAdded { area, site, .. } => {
+                assert!(self.sites.contains(site));
+                self.areas.insert(*area, *site);
+                None
+            }
+            Change::LockersAdded {
+                site,
+                area,
+                lockers,
+            } => {
+                assert_eq!(self.areas.get(area), Some(site));
+                let mut taken = Vec::new();
+                for new in lockers {
+                    match self.numbers.entry((*site, new.number.clone())) {
+                        MapEntry::Occupied(_) => taken.push(new.number.clone()),
+                        MapEntry::Vacant(slot) => {
+                            slot.insert(new.id);
+                            self.fitted.insert(new.id, None);
+                        }
+                    }
+                }
+                (!taken.is_empty()).then_some(K::LockerNumbersTaken {
+                    site: *site,
+                    numbers: taken,
+                })
+            }
+            Change::LockerServiceChanged { locker, .. } => {
+                assert!(self.fitted.contains_key(locker));
+                None
+            }
+            Change::LockFitted { lock, locker, .. } => {
+                let fitted = self.fitted.get_mut(locker).expect("a known locker");
+                self.locks.insert(*lock, Vec::new());
+                match *fitted {
+                    Some(standing) => Some(K::LockAlreadyFitted {
+                        locker: *locker,
+                        lock: *lock,
+                        standing,
+                    }),
+                    None => {
+                        *fitted = Some(*lock);
+                        None
+                    }
+                }
+            }
+            Change::KeysAdded {
+                lock, kind, keys, ..
+            } => {
+                let of_lock = self.locks.get_mut(lock).expect("a known lock");
+                for new in keys {
+                    assert!(!self.tags.contains_key(&new.tag), "tags are unique");
+                    of_lock.push(new.id);
+                    self.tags.insert(new.tag.clone(), new.id);
+                    self.keys.insert(
+                        new.id,
+                        OKey {
+                            kind: *kind,
+                            tag: new.tag.clone(),
+                            state: KeyState::InStore,
+                            loan: None,
+                        },
+                    );
+                }
+                None
+            }
+            Change::PersonAdded { person, site, .. } => {
+                assert!(self.sites.contains(site));
+                self.people.insert(*person);
+                None
+            }
+            Change::PersonEdited { person, .. } => {
+                assert!(self.people.contains(person));
+                None
+            }
+            Change::KeyIssued {
+                loan,
+                key,
+                locker,
+                holder,
+                expected_return,
+                ..
+            } => {
+                assert!(self.fitted.contains_key(locker), "a known locker");
+                if let Holder::Person(p) = holder {
+                    assert!(self.people.contains(p), "a known person");
+                }
+                let k = &self.keys[key];
+                assert_ne!(k.kind, KeyKind::Master);
+                let conflict = if k.state != KeyState::InStore {
+                    // Already out, or not in store for another reason.
+                    Some(K::KeyNotInStore {
+                        key: *key,
+                        loan: *loan,
+                        standing: if k.state.is_out() { k.loan } else { None },
+                    })
+                } else if matches!(holder, Holder::Person(_)) {
+                    // The same person already holding a key of the locker's lock.
+                    self.fitted[locker]
+                        .and_then(|lock| {
+                            self.locks[&lock].iter().find_map(|other| {
+                                let o = &self.keys[other];
+                                let l = o.loan.filter(|_| o.state.is_out())?;
+                                (self.loans[&l].holder == *holder).then_some(l)
+                            })
+                        })
+                        .map(|standing| K::HolderHasKey {
+                            locker: *locker,
+                            loan: *loan,
+                            standing,
+                        })
+                } else {
+                    None
+                };
+                if !matches!(conflict, Some(K::KeyNotInStore { .. })) {
+                    let k = self.keys.get_mut(key).unwrap();
+                    k.state = if expected_return.is_some() {
+                        KeyState::SignedOut
+                    } else {
+                        KeyState::Issued
+                    };
+                    k.loan = Some(*loan);
+                }
+                self.loans.insert(
+                    *loan,
+                    OLoan {
+                        holder: holder.clone(),
+                        temporary: expected_return.is_some(),
+                        open: true,
+                    },
+                );
+                conflict
+            }
+            Change::SiteLabelsSet { .. }
+            | Change::LockerLabelsIssued { .. }
+            | Change::BlankTagsMade { .. } => None,
+            Change::TagAttached { key, tag, previous } => {
+                let in_use = self.tags.contains_key(tag);
+                let k = self.keys.get_mut(key).expect("a known key");
+                if in_use || k.tag != *previous {
+                    Some(K::TagNotAttached {
+                        key: *key,
+                        tag: tag.clone(),
+                    })
+                } else {
+                    self.tags.remove(previous);
+                    self.tags.insert(tag.clone(), *key);
+                    k.tag = tag.clone();
+                    None
+                }
+            }
+            Change::KeyReturned {
+                loan,
+                key,
+                condition,
+                ..
+            } => {
+                let l = self.loans.get_mut(loan).expect("a known loan");
+                if !l.open {
+                    Some(K::ReturnedTwice { loan: *loan })
+                } else {
+                    l.open = false;
+                    let k = self.keys.get_mut(key).expect("a known key");
+                    if k.loan == Some(*loan) {
+                        k.loan = None;
+                        k.state = match condition {
+                            Condition::Fine => KeyState::InStore,
+                            Condition::Damaged => KeyState::Damaged,
+                        };
+                    }
+                    None
+                }
+            }
+            Change::ConflictResolved {
+                conflict, choice, ..
+            } => {
+                let (kind, decided) = self
+                    .conflicts
+                    .get(conflict)
+                    .cloned()
+                    .expect("decides a conflict of the log");
+                let offered: &[Resolution] = match kind {
+                    K::KeyNotInStore { .. }
+                    | K::HolderHasKey { .. }
+                    | K::LockAlreadyFitted { .. } => {
+                        &[Resolution::KeepFirst, Resolution::KeepLater]
+                    }
+                    _ => &[Resolution::Noted],
+                };
+                assert!(offered.contains(choice));
+                if decided.is_some() {
+                    Some(K::DecidedTwice {
+                        conflict: *conflict,
+                    })
+                } else {
+                    self.conflicts.get_mut(conflict).unwrap().1 = Some(event.id);
+                    match (kind, choice) {
+                        (K::KeyNotInStore { loan, .. }, Resolution::KeepFirst)
+                        | (K::HolderHasKey { loan, .. }, Resolution::KeepFirst)
+                        | (K::HolderHasKey { standing: loan, .. }, Resolution::KeepLater) => {
+                            self.close(loan)
+                        }
+                        (
+                            K::KeyNotInStore {
+                                key,
+                                loan,
+                                standing,
+                            },
+                            Resolution::KeepLater,
+                        ) => {
+                            if let Some(standing) = standing {
+                                self.close(standing);
+                            }
+                            let later = &self.loans[&loan];
+                            if later.open {
+                                let temporary = later.temporary;
+                                let k = self.keys.get_mut(&key).unwrap();
+                                if !k.state.is_out() {
+                                    k.loan = Some(loan);
+                                    k.state = if temporary {
+                                        KeyState::SignedOut
+                                    } else {
+                                        KeyState::Issued
+                                    };
+                                }
+                            }
+                        }
+                        (K::LockAlreadyFitted { locker, lock, .. }, Resolution::KeepLater) => {
+                            self.fitted.insert(locker, Some(lock));
+                        }
+                        _ => {}
+                    }
+                    None
+                }
+            }
+        };
+        if let Some(kind) = conflict {
+            self.conflicts.insert(event.id, (kind, None));
+        }
+    }
+}
+
+// ----- one run -----
+
+#[derive(Default)]
+struct Stats {
+    seeds: u64,
+    events: usize,
+    commands: usize,
+    refused: usize,
+    rejected_role: usize,
+    rejected_unknown: usize,
+    crashes: usize,
+    crash_receipts_matched: usize,
+    pushed_twice: usize,
+    resent: usize,
+    pages: usize,
+    decided: usize,
+    /// Open loans whose key is not on them, with no open conflict to settle them.
+    stranded: usize,
+    conflicts: BTreeMap<&'static str, usize>,
+}
+
+impl Stats {
+    fn add(&mut self, other: Stats) {
+        self.seeds += other.seeds;
+        self.events += other.events;
+        self.commands += other.commands;
+        self.refused += other.refused;
+        self.rejected_role += other.rejected_role;
+        self.rejected_unknown += other.rejected_unknown;
+        self.crashes += other.crashes;
+        self.crash_receipts_matched += other.crash_receipts_matched;
+        self.pushed_twice += other.pushed_twice;
+        self.resent += other.resent;
+        self.pages += other.pages;
+        self.decided += other.decided;
+        self.stranded += other.stranded;
+        for (kind, n) in other.conflicts {
+            *self.conflicts.entry(kind).or_default() += n;
+        }
+    }
+}
+
+const KINDS: [&str; 7] = [
+    "KeyNotInStore",
+    "HolderHasKey",
+    "LockerNumbersTaken",
+    "LockAlreadyFitted",
+    "ReturnedTwice",
+    "TagNotAttached",
+    "DecidedTwice",
+];
+
+fn kind_name(kind: &ConflictKind) -> &'static str {
+    match kind {
+        ConflictKind::KeyNotInStore { .. } => KINDS[0],
+        ConflictKind::HolderHasKey { .. } => KINDS[1],
+        ConflictKind::LockerNumbersTaken { .. } => KINDS[2],
+        ConflictKind::LockAlreadyFitted { .. } => KINDS[3],
+        ConflictKind::ReturnedTwice { .. } => KINDS[4],
+        ConflictKind::TagNotAttached { .. } => KINDS[5],
+        ConflictKind::DecidedTwice { .. } => KINDS[6],
+    }
+}
+
+fn simulate(seed: u64, steps: usize, stats: &mut Stats) {
+    let mut rng = Rng(SplitMix(seed));
+    let mut clock = Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap();
+    let mut devices: Vec<Device> = [
+        ("Ash", Role::Admin),
+        ("Bea", Role::Custodian),
+        ("Cal", Role::Staff),
+    ]
+    .into_iter()
+    .map(|(name, role)| {
+        let device_seed = rng.0.next_u64();
+        let skew = rng.between(-600, 600);
+        Device::new(name, role, device_seed, skew, clock)
+    })
+    .collect();
+
+    // The admin registers the site and its areas; everyone pulls them.
+    let site = match devices[0]
+        .record(
+            Command::CreateSite {
+                name: "Northgate School".into(),
+            },
+            clock,
+        )
+        .unwrap()
+        .change
+    {
+        Change::SiteCreated { site, .. } => site,
+        c => panic!("{c:?}"),
+    };
+    for name in ["Main corridor", "Sports hall"] {
+        devices[0]
+            .record(
+                Command::AddArea {
+                    site,
+                    name: name.into(),
+                },
+                clock,
+            )
+            .unwrap();
+    }
+    let roles = devices.iter().map(|d| (d.id, d.role)).collect();
+    let mut hub = Hub::new(site, roles, rng.between(1, 12) as usize);
+    devices[0].push(&mut hub, BATCH, Push::Normal, stats);
+    for d in &mut devices {
+        d.pull_all(&hub, stats);
+    }
+
+    for _ in 0..steps {
+        clock += Duration::seconds(rng.between(1, 90));
+        let d = &mut devices[rng.below(3)];
+        match rng.below(100) {
+            0..=54 => {
+                let today = (clock + Duration::seconds(d.skew)).date_naive();
+                if let Some(command) = random_command(&mut rng, d, site, today) {
+                    stats.commands += 1;
+                    if d.record(command, clock).is_err() {
+                        stats.refused += 1;
+                    }
+                }
+            }
+            55..=66 if d.online => {
+                let max = rng.between(1, 8) as usize;
+                d.push(&mut hub, max, Push::Normal, stats);
+            }
+            67..=78 if d.online => {
+                if rng.chance(50) {
+                    d.pull_page(&hub, stats);
+                } else {
+                    d.pull_all(&hub, stats);
+                }
+            }
+            79..=86 => d.online = !d.online,
+            87..=90 if d.online => {
+                let max = rng.between(1, 8) as usize;
+                d.push(&mut hub, max, Push::Crash, stats);
+            }
+            91..=93 if d.online => {
+                let max = rng.between(1, 8) as usize;
+                d.push(&mut hub, max, Push::Twice, stats);
+            }
+            94..=95 if d.resend(&mut rng) => {
+                stats.resent += 1;
+            }
+            96..=99 if d.role == Role::Staff => d.believes_custodian = !d.believes_custodian,
+            _ => {}
+        }
+    }
+
+    // Everyone online: push everything, pull everything, twice round so all hear all.
+    for _ in 0..2 {
+        for d in &mut devices {
+            d.online = true;
+            while d.outbox.iter().any(|p| p.outcome.is_none()) {
+                d.push(&mut hub, 8, Push::Normal, stats);
+            }
+            d.pull_all(&hub, stats);
+        }
+    }
+    check_final(&hub, &devices, site, stats);
+}
+
+fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
+    stats.seeds += 1;
+    stats.events += hub.log.len();
+
+    // Every device holds the hub's register.
+    for d in devices {
+        assert!(d.outbox.is_empty(), "{}: outbox not empty", d.name);
+        assert!(
+            d.lost.is_empty(),
+            "{}: a lost receipt never came again",
+            d.name
+        );
+        assert_eq!(d.since, d.next_n - 1, "{}: every change answered", d.name);
+        assert_eq!(d.cursor, hub.head());
+        assert!(d.confirmed == hub.log, "{}: confirmed log differs", d.name);
+        assert!(
+            Register::fold(&d.confirmed) == hub.register,
+            "{}: fold differs",
+            d.name
+        );
+        assert!(d.view == hub.register, "{}: view differs", d.name);
+    }
+    assert!(Register::fold(&hub.log) == hub.register);
+
+    // Every accepted change exactly once, no rejected change at all.
+    let mut in_log = HashSet::new();
+    for event in &hub.log {
+        assert!(in_log.insert(event.id), "an event twice in the global log");
+    }
+    let mut created = HashSet::new();
+    for d in devices {
+        let mut rejected = Vec::new();
+        for change in &d.created {
+            created.insert(change.event.id);
+            let receipt = &d.receipts[&change.n];
+            assert_eq!(receipt.event, change.event.id);
+            assert_eq!(
+                hub.by_change[&(d.id, change.n)],
+                *receipt,
+                "device and hub agree"
+            );
+            assert_eq!(hub.by_event[&change.event.id], receipt.outcome);
+            match &receipt.outcome {
+                Outcome::Applied { pos } | Outcome::Conflict { pos } => {
+                    assert_eq!(hub.log[*pos as usize - 1], change.event);
+                    assert_eq!(
+                        matches!(receipt.outcome, Outcome::Conflict { .. }),
+                        hub.register.conflict(change.event.id).is_some(),
+                        "a conflict receipt iff the fold records a conflict"
+                    );
+                }
+                Outcome::Rejected { reason } => {
+                    assert!(
+                        !in_log.contains(&change.event.id),
+                        "a rejected change logged"
+                    );
+                    rejected.push((change.n, change.event.id, reason.clone()));
+                }
+            }
+        }
+        assert_eq!(d.rejected, rejected, "{}: every rejection reported", d.name);
+    }
+    assert!(
+        hub.log.iter().all(|e| created.contains(&e.id)),
+        "only devices' changes are logged"
+    );
+
+    // The oracle finds exactly the fold's conflicts, and the same keys, loans and locks.
+    let mut oracle = Oracle::default();
+    for event in &hub.log {
+        oracle.replay(event);
+    }
+    let found: BTreeMap<EventId, (ConflictKind, Option<EventId>)> = hub
+        .register
+        .conflicts()
+        .into_iter()
+        .map(|c| {
+            (
+                c.event,
+                (c.kind.clone(), c.decision.as_ref().map(|d| d.event)),
+            )
+        })
+        .collect();
+    for (event, (kind, _)) in &oracle.conflicts {
+        assert_eq!(
+            found.get(event).map(|(k, _)| k),
+            Some(kind),
+            "a rule-breaking change without its conflict"
+        );
+    }
+    for (event, (kind, _)) in &found {
+        assert!(
+            oracle.conflicts.contains_key(event),
+            "a conflict without a reason: {kind:?}"
+        );
+    }
+    assert_eq!(oracle.conflicts, found, "decisions differ");
+    for (id, key) in &oracle.keys {
+        let k = hub.register.key(*id).expect("a key of the log");
+        assert_eq!((k.state, k.loan, &k.tag), (key.state, key.loan, &key.tag));
+    }
+    assert_eq!(hub.register.keys().count(), oracle.keys.len());
+    for (id, loan) in &oracle.loans {
+        let l = hub.register.loan(*id).expect("a loan of the log");
+        assert_eq!(l.returned.is_none(), loan.open, "loan open");
+        assert_eq!(l.holder, loan.holder);
+    }
+    for (id, lock) in &oracle.fitted {
+        assert_eq!(hub.register.locker(*id).expect("a locker").lock, *lock);
+    }
+    assert_eq!(hub.register.lockers().count(), oracle.fitted.len());
+    assert_eq!(hub.register.locker_count(site), oracle.numbers.len());
+
+    // The register's own invariants hold, conflicts and all.
+    for key in hub.register.keys() {
+        if key.state.is_out() {
+            let loan = hub.register.loan(key.loan.expect("an out key has a loan"));
+            let loan = loan.expect("its loan exists");
+            assert_eq!(loan.key, key.id);
+            assert!(loan.returned.is_none(), "an out key's loan is open");
+        } else {
+            assert!(key.loan.is_none(), "a key not out has no loan");
+        }
+    }
+    let undecided: Vec<EventId> = hub
+        .register
+        .conflicts()
+        .into_iter()
+        .filter(|c| c.decision.is_none())
+        .map(|c| c.event)
+        .collect();
+    let open: Vec<EventId> = hub
+        .register
+        .open_conflicts(site)
+        .into_iter()
+        .map(|c| c.event)
+        .collect();
+    for c in hub.register.conflicts() {
+        if c.decision.is_none() && !open.contains(&c.event) {
+            let site_of = hub.register.conflict_site(&c.kind);
+            panic!("an undecided conflict missing from the site's open conflicts (its site: {site_of:?}): {:?}", c.kind);
+        }
+    }
+    assert_eq!(
+        open, undecided,
+        "the site's open conflicts are all undecided ones"
+    );
+    let undecided_issues: HashSet<LoanId> = hub
+        .register
+        .conflicts()
+        .into_iter()
+        .filter(|c| c.decision.is_none())
+        .filter_map(|c| match c.kind {
+            ConflictKind::KeyNotInStore { loan, .. } => Some(loan),
+            _ => None,
+        })
+        .collect();
+    for (id, loan) in &oracle.loans {
+        let key = hub.register.loan(*id).unwrap().key;
+        if loan.open
+            && hub.register.key(key).unwrap().loan != Some(*id)
+            && !undecided_issues.contains(id)
+        {
+            stats.stranded += 1;
+        }
+    }
+    for c in hub.register.conflicts() {
+        *stats.conflicts.entry(kind_name(&c.kind)).or_default() += 1;
+        stats.decided += usize::from(c.decision.is_some());
+        let text = hub.register.describe_conflict(c);
+        assert!(!text.title.is_empty() && !text.choices.is_empty());
+        assert!(!text.title.contains('?'), "{}", text.title);
+    }
+}
+
+fn message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().map(|v| {
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number"))
+    })
+}
+
+#[test]
+fn devices_converge_on_the_hub_and_every_broken_rule_is_a_conflict() {
+    let steps = env_number("SIM_STEPS").map_or(STEPS, |s| s as usize);
+    if let Some(seed) = env_number("SIM_SEED") {
+        let mut stats = Stats::default();
+        simulate(seed, steps, &mut stats);
+        return;
+    }
+    let seeds = env_number("SIM_SEEDS").unwrap_or(SEEDS);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8) as u64;
+    let started = std::time::Instant::now();
+    let results: Vec<(Stats, Vec<(u64, String)>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let mut stats = Stats::default();
+                    let mut failures = Vec::new();
+                    for seed in (t..seeds).step_by(threads as usize) {
+                        let run = catch_unwind(AssertUnwindSafe(|| {
+                            let mut one = Stats::default();
+                            simulate(seed, steps, &mut one);
+                            one
+                        }));
+                        match run {
+                            Ok(one) => stats.add(one),
+                            Err(panic) => {
+                                eprintln!("sync simulation failed for seed {seed}; rerun it with SIM_SEED={seed}");
+                                failures.push((seed, message(&*panic)));
+                                if failures.len() >= 3 {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    (stats, failures)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut stats = Stats::default();
+    let mut failures = Vec::new();
+    for (s, f) in results {
+        stats.add(s);
+        failures.extend(f);
+    }
+    eprintln!(
+        "sync simulation: {} seeds × {steps} steps in {:.1?}: {} events logged, {} commands ({} refused), \
+         {} rejected by role, {} rejected as unknown, {} crashes ({} lost receipts re-heard), \
+         {} batches sent twice, {} changes re-sent, {} pull pages, conflicts {:?} ({} decided), {} stranded open loans",
+        stats.seeds,
+        started.elapsed(),
+        stats.events,
+        stats.commands,
+        stats.refused,
+        stats.rejected_role,
+        stats.rejected_unknown,
+        stats.crashes,
+        stats.crash_receipts_matched,
+        stats.pushed_twice,
+        stats.resent,
+        stats.pages,
+        stats.conflicts,
+        stats.decided,
+        stats.stranded,
+    );
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "sync simulation failed for seeds {:?}; first: {}",
+        failures.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        failures[0].1
+    );
+    if seeds >= 500 {
+        // The runs must actually exercise what they claim to.
+        for kind in KINDS {
+            assert!(
+                stats.conflicts.get(kind).copied().unwrap_or(0) > 0,
+                "no {kind} conflict in any run"
+            );
+        }
+        assert!(stats.rejected_role > 0 && stats.rejected_unknown > 0);
+        assert!(stats.crash_receipts_matched > 0 && stats.pushed_twice > 0 && stats.resent > 0);
+        assert!(stats.decided > 0);
+    }
+}
