@@ -24,7 +24,8 @@ Commands:
                            (default address 127.0.0.1:8080; data in ./data); Ctrl-C stops it
   test                     fmt, clippy (host and wasm), cargo test, release build with sizes,
                            browser tests (Playwright + Chromium) against a fresh server
-  bench [-- ARGS]          release build, fresh server, `node bench/register.mjs ARGS` in tests/e2e
+  bench [-- ARGS]          release build, fresh server, `node bench/register.mjs ARGS` in tests/e2e,
+                           then keyward-server's sync bench (examples/sync_bench.rs)
   setup                    only install the missing tools (wasm target, trunk, wasm-bindgen-cli)
   help                     this text
 
@@ -268,6 +269,13 @@ fn cmd_bench(root: &Path, script_args: Vec<String>) -> Result<(), String> {
                 .env("KEYWARD_BENCH_OUT", &out_dir)
                 .current_dir(&e2e))
         })
+    })?;
+    // The sync server: 10,000 changes pushed over loopback vs plain INSERTs (SQLite, PostgreSQL).
+    steps.run("sync bench (keyward-server)", || {
+        run(cargo()
+            .args(["run", "--release", "--package", SERVER_BIN])
+            .args(["--example", "sync_bench"])
+            .current_dir(root))
     })?;
     steps.print_summary();
     Ok(())
