@@ -918,8 +918,11 @@ impl Register {
                         }
                         let open = self.loans.get(loan).filter(|l| l.returned.is_none());
                         let signed_out = open.map(|l| l.expected_return.is_some());
+                        let mut moved_on = false;
                         if let (Some(k), Some(signed_out)) = (self.keys.get_mut(key), signed_out) {
-                            if !k.state.is_out() {
+                            if k.state.is_out() {
+                                moved_on = true;
+                            } else {
                                 k.loan = Some(*loan);
                                 k.state = if signed_out {
                                     KeyState::SignedOut
@@ -927,6 +930,12 @@ impl Register {
                                     KeyState::Issued
                                 };
                             }
+                        }
+                        // Another device issued the key again meanwhile: the later loan cannot
+                        // have it, so it is closed too rather than left open on no key.
+                        if moved_on {
+                            let note = format!("{note}; the key had been issued again since");
+                            self.close_loan(*loan, event, &note);
                         }
                     }
                     (

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     /// Everything, including the site's set-up and its users.
     Admin,
-    /// Runs the key store: lockers, locks, keys, labels, issue and return, conflicts.
+    /// Runs the key store: lockers, locks, keys, labels, issue and return, conflicts, audits
+    /// and exports; everything but the site's set-up and its users.
     Custodian,
     /// Issues and returns keys, records people, reports a locker out of service.
     Staff,

@@ -905,7 +905,10 @@ impl Oracle {
                             if later.open {
                                 let temporary = later.temporary;
                                 let k = self.keys.get_mut(&key).unwrap();
-                                if !k.state.is_out() {
+                                if k.state.is_out() {
+                                    // Issued again elsewhere meanwhile: the later loan closes.
+                                    self.close(loan);
+                                } else {
                                     k.loan = Some(loan);
                                     k.state = if temporary {
                                         KeyState::SignedOut
@@ -1262,6 +1265,10 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
             stats.stranded += 1;
         }
     }
+    assert_eq!(
+        stats.stranded, 0,
+        "an open loan is on no key and in no open conflict"
+    );
     for c in hub.register.conflicts() {
         *stats.conflicts.entry(kind_name(&c.kind)).or_default() += 1;
         stats.decided += usize::from(c.decision.is_some());
