@@ -16,7 +16,7 @@ use std::time::Duration;
 use keyward_core::{Register, SiteId};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use tokio::sync::watch;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -117,6 +117,12 @@ impl Store {
         })?;
         sqlx::any::install_default_drivers();
         let options: AnyConnectOptions = url.parse()?;
+        // One connection first: its error ("connection refused", "database does not exist")
+        // says more than the pool's timeout would.
+        sqlx::AnyConnection::connect_with(&options)
+            .await?
+            .close()
+            .await?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,
