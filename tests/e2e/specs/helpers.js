@@ -357,7 +357,7 @@ export async function waitForServiceWorker(page) {
   await expect.poll(controlled, { message: 'the service worker controls the page' }).toBe(true);
 }
 
-/** The label references made so far (from the LockerLabelsIssued events in IndexedDB). */
+/** The label references made so far (LockerLabelsIssued events in IndexedDB: log and outbox). */
 export async function storedLabels(page) {
   return page.evaluate(
     () =>
@@ -365,13 +365,18 @@ export async function storedLabels(page) {
         const req = indexedDB.open('keyward');
         req.onerror = () => reject(req.error);
         req.onsuccess = () => {
-          const tx = req.result.transaction('events');
-          const all = tx.objectStore('events').getAll();
+          const tx = req.result.transaction(['events', 'outbox']);
+          const confirmed = tx.objectStore('events').getAll();
+          const pending = tx.objectStore('outbox').getAll();
           tx.oncomplete = () => {
             req.result.close();
+            const events = [
+              ...confirmed.result.map((json) => JSON.parse(json)),
+              ...pending.result.map((json) => JSON.parse(json).event),
+            ];
             resolve(
-              all.result
-                .map((json) => JSON.parse(json).change)
+              events
+                .map((event) => event.change)
                 .filter((c) => c.type === 'LockerLabelsIssued')
                 .flatMap((c) => c.labels),
             );

@@ -1,0 +1,156 @@
+// Sync: two devices (two browser contexts, each with its own IndexedDB) on one site through
+// keyward-server. Both go offline and issue the same key; back online each shows the
+// conflict; deciding it on one makes both agree. An offline issue on one reaches the other.
+
+import { test, expect } from '@playwright/test';
+import {
+  addPerson,
+  addRange,
+  checkA11y,
+  fitLockWithKeys,
+  flash,
+  issueKey,
+  open,
+  openLocker,
+  registerCount,
+  openRegister,
+  setUpSite,
+} from './helpers.js';
+
+const suffix = Date.now().toString(36);
+const ADMIN = `pat-${suffix}`;
+const CUSTODIAN = `jo-${suffix}`;
+const VIEWER = `vi-${suffix}`;
+const PASSWORD = 'locker-room-42';
+
+function syncChip(page) {
+  return page.locator('.statusbar .sync-chip');
+}
+
+function conflictChip(page) {
+  return page.locator('.statusbar .conflict-chip');
+}
+
+/** Fills and sends a form on the Sync page, ending when the status says it is synced. */
+async function waitSynced(page) {
+  await expect(syncChip(page)).toHaveText(/^Synced \d\d:\d\d$/, { timeout: 20_000 });
+}
+
+async function signIn(page, username) {
+  await open(page, '/sync');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await waitSynced(page);
+}
+
+async function addUser(page, { name, username, role }) {
+  const form = page.locator('form', { has: page.getByRole('heading', { name: 'Add a user' }) });
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByLabel('Username', { exact: true }).fill(username);
+  await form.getByLabel('Role').selectOption(role);
+  await form.getByLabel('First password (at least 8 characters)').fill(PASSWORD);
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByText(`${name} can now sign in as ${username}.`)).toBeVisible();
+}
+
+test('two devices stay in agreement through offline work and a conflict', async ({ browser }) => {
+  test.setTimeout(180_000);
+  const one = await browser.newContext();
+  const two = await browser.newContext();
+  const a = await one.newPage();
+  const b = await two.newPage();
+
+  // Device A: a site made on the device, then put on the server with its admin.
+  await setUpSite(a);
+  await addRange(a, 'A-001', 'A-010', 10);
+  const { tags } = await fitLockWithKeys(a, 'A-003', 'K3003', 2);
+  await addPerson(a, { name: 'Sam Jones', ref: 'P100' });
+  await addPerson(a, { name: 'Ali Khan', ref: 'P200' });
+  await expect(syncChip(a)).toHaveText('This device only');
+  await open(a, '/sync');
+  await checkA11y(a, 'sync page, not signed in');
+  await a.getByLabel('Your name').fill('Pat Caretaker');
+  await a.getByLabel('Username').last().fill(ADMIN);
+  await a.getByLabel('Password (at least 8 characters)').fill('short');
+  await a.getByRole('button', { name: 'Put the site on the server' }).click();
+  await expect(a.getByRole('alert')).toHaveText('Choose a password of at least 8 characters.');
+  await a.getByLabel('Password (at least 8 characters)').fill(PASSWORD);
+  await a.getByRole('button', { name: 'Put the site on the server' }).click();
+  await waitSynced(a);
+  await expect(a.getByText(/Pat Caretaker.*Admin at Northgate School/)).toBeVisible();
+  await addUser(a, { name: 'Jo Custodian', username: CUSTODIAN, role: 'custodian' });
+  await addUser(a, { name: 'Vic Viewer', username: VIEWER, role: 'viewer' });
+  await checkA11y(a, 'sync page, admin signed in');
+
+  // Device B signs in and downloads the whole register.
+  await open(b, '/');
+  await expect(b.getByRole('heading', { name: 'Welcome to Keyward' })).toBeVisible();
+  await b.getByRole('link', { name: 'Sign in to a site' }).click();
+  await b.getByLabel('Username').fill(CUSTODIAN);
+  await b.getByLabel('Password').fill('wrong password');
+  await b.getByRole('button', { name: 'Sign in' }).click();
+  await expect(b.getByRole('alert')).toContainText('That username and password do not match.');
+  await b.getByLabel('Password').fill(PASSWORD);
+  await b.getByRole('button', { name: 'Sign in' }).click();
+  await waitSynced(b);
+  await openRegister(b);
+  await expect(registerCount(b)).toHaveText('10 lockers');
+  await expect(b.locator('header.topbar .site-name')).toHaveText('Northgate School');
+
+  // Both offline; both issue the same key, to different people.
+  await one.setOffline(true);
+  await two.setOffline(true);
+  await openLocker(a, 'A-003');
+  await issueKey(a, tags[0], 'Sam Jones');
+  await expect(syncChip(a)).toHaveText(/Offline · 1 change waiting|1 change waiting/);
+  await openLocker(b, 'A-003');
+  await issueKey(b, tags[0], 'Ali Khan');
+
+  // Back online: both sync, both show the conflict.
+  await one.setOffline(false);
+  await two.setOffline(false);
+  await expect(conflictChip(a)).toHaveText('1 conflict', { timeout: 20_000 });
+  await expect(conflictChip(b)).toHaveText('1 conflict', { timeout: 20_000 });
+
+  // Decided on B: Ali has the key.
+  await conflictChip(b).click();
+  await expect(b.getByRole('heading', { name: 'Conflicts', level: 1 })).toBeVisible();
+  await expect(b.getByRole('heading', { name: `Key ${tags[0]} was issued twice` })).toBeVisible();
+  await checkA11y(b, 'conflicts inbox');
+  await b.getByLabel(`Ali Khan has the key: close the loan to Sam Jones`).check();
+  await b.getByLabel('Notes (optional)').fill('Sam handed it over at the desk');
+  await b.getByRole('button', { name: 'Decide' }).click();
+  await expect(flash(b, 'Conflict decided.')).toBeVisible();
+  await expect(conflictChip(b)).toHaveCount(0);
+
+  // A agrees within seconds (the server tells it there is something new).
+  await expect(conflictChip(a)).toHaveCount(0, { timeout: 20_000 });
+  for (const page of [a, b]) {
+    await openLocker(page, 'A-003');
+    await expect(page.locator('.keys li', { hasText: tags[0] })).toContainText('Issued: Ali Khan');
+  }
+
+  // An offline issue on A appears on B after A syncs.
+  await one.setOffline(true);
+  await openLocker(a, 'A-003');
+  await issueKey(a, tags[1], 'Sam Jones');
+  await openLocker(b, 'A-003');
+  await expect(b.locator('.keys li', { hasText: tags[1] })).toContainText('In store');
+  await one.setOffline(false);
+  await expect(b.locator('.keys li', { hasText: tags[1] })).toContainText('Issued: Sam Jones', {
+    timeout: 20_000,
+  });
+  await waitSynced(a);
+  await waitSynced(b);
+
+  // A viewer on a shared device: the buttons say why they are not there.
+  await signIn(b, VIEWER);
+  await openLocker(b, 'A-003');
+  await expect(b.getByText('Your role (viewer) cannot issue or return keys.', { exact: false })).toBeVisible();
+  await expect(b.getByRole('link', { name: /^Return key / })).toHaveCount(0);
+  await checkA11y(b, 'locker page as viewer');
+
+  await one.close();
+  await two.close();
+});
