@@ -224,7 +224,9 @@ fn SignedIn() -> impl IntoView {
                     <span role="status" class="saved">{move || pin_saved.get().then_some("PIN saved.")}</span>
                 </form>
                 {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-                <button type="button" class="button" on:click=sign_out>"Sign out of this device"</button>
+                <p class="actions">
+                    <button type="button" class="button" on:click=sign_out>"Sign out of this device"</button>
+                </p>
             </section>
         })}
         <SignIn/>

@@ -70,6 +70,20 @@ fn Locker(id: LockerId) -> impl IntoView {
             {(!holders.is_empty()).then(|| view! { <p>"Held by "<strong>{holders}</strong></p> })}
             {out.map(|reason| view! { <p class="warning">"Out of service: "{reason}</p> })}
         })}
+        {move || {
+            let titles: Vec<String> = state.register.with(|r| {
+                r.open_conflicts_of_locker(id)
+                    .into_iter()
+                    .map(|c| r.describe_conflict(c).title)
+                    .collect()
+            });
+            (!titles.is_empty()).then(|| view! {
+                <p class="warning conflict-note">
+                    {titles.join(". ")}". "
+                    <A href="/conflicts">"Decide in Conflicts"</A>
+                </p>
+            })
+        }}
         <section class="card">
             <h2>"Lock"</h2>
             {move || match lock.get() {

@@ -17,6 +17,7 @@ use crate::exec::{cargo, run};
 pub const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const CHROMIUM: &str = "/usr/bin/chromium";
+const PDFTOPPM: &str = "/usr/bin/pdftoppm";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,11 +209,16 @@ pub fn wasm_bindgen_version(lock: &str) -> Result<String, String> {
 }
 
 fn ensure_chromium() -> Result<(), String> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-        println!("ok: {CHROMIUM}, {CHROMEDRIVER}");
+    if Path::new(CHROMIUM).exists()
+        && Path::new(CHROMEDRIVER).exists()
+        && Path::new(PDFTOPPM).exists()
+    {
+        println!("ok: {CHROMIUM}, {CHROMEDRIVER}, {PDFTOPPM}");
         return Ok(());
     }
-    println!("installing: chromium, chromium-driver (Debian packages; about a minute)");
+    println!(
+        "installing: chromium, chromium-driver, poppler-utils (Debian packages; about a minute)"
+    );
     // Wait for a dpkg lock held by another apt rather than fail at once.
     let lock_wait = "DPkg::Lock::Timeout=600";
     let apt = |args: &[&str]| {
@@ -225,7 +231,14 @@ fn ensure_chromium() -> Result<(), String> {
             .map_err(|e| format!("{e}\n  (Chromium is needed at {CHROMIUM}; apt-get needs root)"))
     };
     apt(&["update"])?;
-    apt(&["install", "-y", "chromium", "chromium-driver"])?;
+    // poppler-utils: pdftoppm renders the printed label sheets for the label tests.
+    apt(&[
+        "install",
+        "-y",
+        "chromium",
+        "chromium-driver",
+        "poppler-utils",
+    ])?;
     if !Path::new(CHROMIUM).exists() {
         return Err(format!(
             "apt-get installed chromium, but {CHROMIUM} is missing"

@@ -1128,7 +1128,13 @@ impl Register {
                 }
                 Fits
             }
-            Change::LockerLabelsIssued { .. } => Fits,
+            Change::LockerLabelsIssued { labels } => {
+                if labels.iter().all(|l| self.lockers.contains_key(&l.locker)) {
+                    Fits
+                } else {
+                    Unknown("a locker it labels is not in the register")
+                }
+            }
             Change::TagAttached { key, tag, previous } => match self.key(*key) {
                 None => Unknown("its key is not in the register"),
                 Some(k) if self.tags.contains_key(tag) || k.tag != *previous => {
@@ -1185,6 +1191,13 @@ impl Register {
             .values()
             .rev()
             .filter(|c| c.decision.is_none() && self.conflict_site(&c.kind) == Some(site))
+            .collect()
+    }
+    /// Undecided conflicts shown in a locker's history.
+    pub fn open_conflicts_of_locker(&self, locker: LockerId) -> Vec<&Conflict> {
+        self.conflicts
+            .values()
+            .filter(|c| c.decision.is_none() && self.conflict_locker(&c.kind) == Some(locker))
             .collect()
     }
     pub fn conflict_site(&self, kind: &ConflictKind) -> Option<SiteId> {

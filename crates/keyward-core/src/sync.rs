@@ -112,15 +112,21 @@ pub fn judge(
     event: &Event,
 ) -> Result<bool, String> {
     if event.device != device {
-        return Err("it was recorded on another device, so that device must send it".into());
+        return Err("It was recorded on another device, so only that device can send it.".into());
     }
     role.check(event.change.action())?;
     if let crate::event::Change::SiteCreated { site: created, .. } = &event.change {
         if *created != site || register.site(site).is_some() {
-            return Err("a site can be created only once, when it is registered".into());
+            return Err(
+                "A site is created only once, by the device that registered it on the server."
+                    .into(),
+            );
         }
     } else if register.site(site).is_none() {
-        return Err("the site is not set up on the server yet".into());
+        return Err(
+            "The site is not on the server yet: its admin's device must sync first. Try again later."
+                .into(),
+        );
     }
     match register.assess(&event.change) {
         Fit::Fits => Ok(false),

@@ -144,12 +144,32 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await waitSynced(a);
   await waitSynced(b);
 
-  // A viewer on a shared device: the buttons say why they are not there.
+  // A shared tablet: Jo sets a PIN, a viewer signs in, and Jo switches back offline.
+  await open(b, '/sync');
+  await b.getByLabel('PIN for switching to you on this device').fill('12');
+  await b.getByRole('button', { name: 'Set PIN' }).click();
+  await expect(b.getByRole('alert')).toHaveText('A PIN is 4 to 8 digits.');
+  await b.getByLabel('PIN for switching to you on this device').fill('2468');
+  await b.getByRole('button', { name: 'Set PIN' }).click();
+  await expect(b.getByText('PIN saved.')).toBeVisible();
   await signIn(b, VIEWER);
   await openLocker(b, 'A-003');
   await expect(b.getByText('Your role (viewer) cannot issue or return keys.', { exact: false })).toBeVisible();
   await expect(b.getByRole('link', { name: /^Return key / })).toHaveCount(0);
   await checkA11y(b, 'locker page as viewer');
+
+  await two.setOffline(true);
+  await open(b, '/sync');
+  await b.getByLabel('Jo Custodian (Key custodian)').check();
+  await b.getByLabel('Their PIN').fill('1111');
+  await b.getByRole('button', { name: 'Switch' }).click();
+  await expect(b.getByRole('alert')).toHaveText('That PIN is not right. Try again.');
+  await b.getByLabel('Their PIN').fill('2468');
+  await b.getByRole('button', { name: 'Switch' }).click();
+  await expect(flash(b, 'Jo Custodian is now using this device.')).toBeVisible();
+  await openLocker(b, 'A-003');
+  await expect(b.getByRole('link', { name: /^Return key / })).toHaveCount(2);
+  await two.setOffline(false);
 
   await one.close();
   await two.close();

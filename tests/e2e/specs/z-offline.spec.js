@@ -25,7 +25,7 @@ import {
   waitReady,
 } from './helpers.js';
 
-const OFFLINE_BANNER = 'Offline. Everything you record is kept on this device.';
+const OFFLINE_BANNER = 'Offline. Everything you record is kept on this device and sent when back online.';
 
 test.afterAll(async () => {
   await restartServer();
