@@ -116,6 +116,38 @@ pub async fn add_user(token: &str, user: &NewUser<'_>) -> Result<User, ApiError>
     send(authorised(Request::post("/api/users"), token).json(user)).await
 }
 
+#[derive(Serialize)]
+struct RoleChange {
+    role: Role,
+}
+
+fn user_url(username: &str) -> String {
+    format!(
+        "/api/users/{}",
+        String::from(js_sys::encode_uri_component(username))
+    )
+}
+
+pub async fn set_role(token: &str, username: &str, role: Role) -> Result<User, ApiError> {
+    send(authorised(Request::put(&user_url(username)), token).json(&RoleChange { role })).await
+}
+
+pub async fn remove_user(token: &str, username: &str) -> Result<(), ApiError> {
+    let request = authorised(Request::delete(&user_url(username)), token)
+        .build()
+        .map_err(|e| ApiError::Refused(e.to_string()))?;
+    let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    answer::<()>(response).await
+}
+
+/// Who the session belongs to now (the role may have changed since signing in).
+pub async fn me(token: &str) -> Result<Session, ApiError> {
+    send(authorised(Request::get("/api/me"), token).build()).await
+}
+
 pub async fn push(token: &str, push: &PushRequest) -> Result<PushResponse, ApiError> {
     send(authorised(Request::post("/api/push"), token).json(push)).await
 }

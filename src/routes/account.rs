@@ -565,8 +565,11 @@ fn Users() -> impl IntoView {
                 <h2>"Users of this site"</h2>
                 {move || load_error.get().map(|m| view! { <p class="error">{m}</p> })}
                 <ul class="plain users">
-                    <For each=move || users.get() key=|u| u.username.clone() let:user>
-                        <li><strong>{user.name.clone()}</strong>" ("{user.username.clone()}") — "{user.role.label()}</li>
+                    <For each=move || users.get() key=|u| (u.username.clone(), u.role) let:user>
+                        <UserRow user token=Signal::derive(token) changed=Callback::new(move |message: String| {
+                            added.set(Some(message));
+                            load();
+                        }) failed=Callback::new(move |message: String| error.set(Some(message)))/>
                     </For>
                 </ul>
                 <form on:submit=submit novalidate>
@@ -591,5 +594,64 @@ fn Users() -> impl IntoView {
                 </form>
             </section>
         </Show>
+    }
+}
+
+/// One user of the site: their role, changed at once when chosen, and removal.
+#[component]
+fn UserRow(
+    user: User,
+    token: Signal<Option<String>>,
+    changed: Callback<String>,
+    failed: Callback<String>,
+) -> impl IntoView {
+    let state = use_app();
+    let me = state.account().map(|a| a.username) == Some(user.username.clone());
+    let id = format!("role-{}", user.username);
+    let username = StoredValue::new(user.username.clone());
+    let name = StoredValue::new(user.name.clone());
+    let set_role = move |ev: leptos::ev::Event| {
+        let Some(role) = Role::parse(&event_target_value(&ev)) else {
+            return;
+        };
+        let Some(token) = token.get_untracked() else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            match api::set_role(&token, &username.get_value(), role).await {
+                Ok(user) => changed.run(format!("{} is now {}.", user.name, user.role.label())),
+                Err(e) => failed.run(e.to_string()),
+            }
+        });
+    };
+    let remove = move |_| {
+        let Some(token) = token.get_untracked() else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            match api::remove_user(&token, &username.get_value()).await {
+                Ok(()) => changed.run(format!(
+                    "{} was removed and can no longer sign in.",
+                    name.get_value()
+                )),
+                Err(e) => failed.run(e.to_string()),
+            }
+        });
+    };
+    view! {
+        <li class="user">
+            <label for=id.clone()><strong>{user.name.clone()}</strong>" ("{user.username.clone()}")"</label>
+            <div class="actions">
+                <select id=id on:change=set_role aria-label=format!("Role of {}", user.name)>
+                    {Role::ALL.into_iter().map(|r| view! {
+                        <option value=r.as_str() selected=r == user.role>{r.label()}</option>
+                    }).collect_view()}
+                </select>
+                {(!me).then(|| view! {
+                    <button type="button" class="button small" on:click=remove
+                        aria-label=format!("Remove {}", user.name)>"Remove"</button>
+                })}
+            </div>
+        </li>
     }
 }
