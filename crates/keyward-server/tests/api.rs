@@ -17,6 +17,7 @@ use serde_json::json;
 use tower::ServiceExt;
 
 const SIGNED_OUT: &str = "Your sign-in has ended. Sign in again.";
+const LAST_ADMIN: &str = "A site needs at least one admin. Make someone else admin first.";
 const WRONG: &str =
     "That username and password do not match. Check them, or ask your site's admin.";
 
@@ -211,6 +212,8 @@ async fn token_required(backend: Backend) {
         (Method::GET, "/api/me"),
         (Method::POST, "/api/logout"),
         (Method::GET, "/api/users"),
+        (Method::PUT, "/api/users/someone"),
+        (Method::DELETE, "/api/users/someone"),
         (Method::GET, "/api/pull?after=0"),
         (Method::GET, "/api/stream"),
     ] {
@@ -818,6 +821,269 @@ async fn two_processes_push_concurrently(backend: Backend) {
     assert_eq!(folded.people_of(site).len() as u64, DEVICES * PER_DEVICE);
 }
 
+fn no_such_user(username: &str) -> String {
+    format!("There is no user called \u{201c}{username}\u{201d} at this site.")
+}
+
+async fn set_role(server: &Server, token: &str, username: &str, role: &str) -> Reply {
+    server
+        .call(
+            Method::PUT,
+            &format!("/api/users/{username}"),
+            Some(token),
+            Some(json!({ "role": role })),
+        )
+        .await
+}
+
+async fn remove(server: &Server, token: &str, username: &str) -> Reply {
+    server
+        .call(
+            Method::DELETE,
+            &format!("/api/users/{username}"),
+            Some(token),
+            None,
+        )
+        .await
+}
+
+async fn a_new_role_counts_from_the_next_push(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = db.server().await;
+    let mut admin_device = Device::new(30);
+    let (site, admin) = register_site(&server, &mut admin_device, "Northgate School").await;
+    set_up(&mut admin_device, site);
+    server
+        .push(&admin.token, admin_device.id, &admin_device.take())
+        .await;
+
+    let mut tablet = Device::new(31);
+    let staff_name = username("staff");
+    let staff = server
+        .user(&admin.token, &staff_name, Role::Staff, tablet.id)
+        .await;
+    tablet.learn(&server.pull_all(&staff.token).await);
+    tablet.person(site, "Ali Khan");
+    let before = tablet.take();
+    let pushed = server.push(&staff.token, tablet.id, &before).await;
+    assert_eq!(pushed.receipts[0].outcome, Outcome::Applied { pos: 10 });
+
+    // The admin makes them a viewer: the answer is the user as the list shows it.
+    let changed: User = set_role(&server, &admin.token, &staff_name, "viewer")
+        .await
+        .ok();
+    assert_eq!(
+        changed,
+        User {
+            username: staff_name.clone(),
+            name: format!("{staff_name} person"),
+            role: Role::Viewer,
+        }
+    );
+    let users: Vec<User> = server.get("/api/users", &admin.token).await.ok();
+    assert!(users.contains(&changed), "{users:?}");
+
+    // Same token, no new sign-in: the next request sees the new role.
+    let me: Session = server.get("/api/me", &staff.token).await.ok();
+    assert_eq!(me.role, Role::Viewer);
+    tablet.person(site, "Jo Bloggs");
+    let pushed = server.push(&staff.token, tablet.id, &tablet.take()).await;
+    assert_eq!(
+        pushed.receipts[0].outcome,
+        Outcome::Rejected {
+            reason: "Your role (viewer) cannot add or edit people. Ask your site's admin if you need to.".into()
+        }
+    );
+    assert_eq!(pushed.head, 10);
+
+    // What they did before stays: in the log, and answered the same when pushed again.
+    let again = server.push(&staff.token, tablet.id, &before).await;
+    assert_eq!(again.receipts[0].outcome, Outcome::Applied { pos: 10 });
+    let logged = server.pull_all(&admin.token).await;
+    assert_eq!(logged.len(), 10);
+    assert_eq!(logged[9].event.id, before[0].event.id);
+    let folded = Register::fold(logged.iter().map(|l| &l.event));
+    let people: Vec<String> = folded
+        .people_of(site)
+        .iter()
+        .map(|p| p.details.name.clone())
+        .collect();
+    assert!(people.contains(&"Ali Khan".to_string()), "{people:?}");
+    assert!(!people.contains(&"Jo Bloggs".to_string()), "{people:?}");
+
+    // Back to staff (the path's username in any case, with spaces): new changes apply again.
+    let changed: User = set_role(
+        &server,
+        &admin.token,
+        &format!("%20{}%20", staff_name.to_uppercase()),
+        "staff",
+    )
+    .await
+    .ok();
+    assert_eq!(
+        (changed.username.as_str(), changed.role),
+        (staff_name.as_str(), Role::Staff)
+    );
+    tablet.person(site, "Sam Smith");
+    let pushed = server.push(&staff.token, tablet.id, &tablet.take()).await;
+    assert_eq!(pushed.receipts[0].outcome, Outcome::Applied { pos: 11 });
+
+    // A role that does not exist.
+    let reply = set_role(&server, &admin.token, &staff_name, "boss").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.error().ends_with("Update the app and try again."));
+}
+
+async fn admins_only_at_their_own_site_and_never_the_last_admin(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = db.server().await;
+    let mut north = Device::new(32);
+    let (_, admin) = register_site(&server, &mut north, "Northgate School").await;
+    let mut south = Device::new(33);
+    let (_, south_admin) = register_site(&server, &mut south, "Southgate School").await;
+
+    // The only admin can neither step down nor be removed.
+    for role in ["custodian", "staff", "auditor", "viewer"] {
+        let reply = set_role(&server, &admin.token, &admin.username, role).await;
+        assert_eq!(reply.status, StatusCode::CONFLICT);
+        assert_eq!(reply.error(), LAST_ADMIN);
+    }
+    let reply = remove(&server, &admin.token, &admin.username).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.error(), LAST_ADMIN);
+    let same: User = set_role(&server, &admin.token, &admin.username, "admin")
+        .await
+        .ok();
+    assert_eq!(same.role, Role::Admin, "admin to admin changes nothing");
+
+    // Another site's user, or nobody at all: 404, and nothing changes there.
+    for name in [south_admin.username.as_str(), "nobody-here"] {
+        let reply = set_role(&server, &admin.token, name, "viewer").await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.error(), no_such_user(name));
+        let reply = remove(&server, &admin.token, name).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.error(), no_such_user(name));
+    }
+    let me: Session = server.get("/api/me", &south_admin.token).await.ok();
+    assert_eq!(me.role, Role::Admin);
+
+    // Only admins manage users.
+    let custodian_name = username("custodian");
+    let custodian = server
+        .user(&admin.token, &custodian_name, Role::Custodian, north.id)
+        .await;
+    let staff = server
+        .user(&admin.token, &username("staff"), Role::Staff, north.id)
+        .await;
+    for (token, role) in [
+        (&custodian.token, Role::Custodian),
+        (&staff.token, Role::Staff),
+    ] {
+        let refused = role.check(Action::ManageUsers).unwrap_err();
+        for reply in [
+            set_role(&server, token, &custodian_name, "admin").await,
+            set_role(&server, token, &staff.username, "viewer").await,
+            remove(&server, token, &staff.username).await,
+            remove(&server, token, "nobody-here").await,
+        ] {
+            assert_eq!(reply.status, StatusCode::FORBIDDEN);
+            assert_eq!(reply.error(), refused);
+        }
+    }
+
+    // With a second admin the first may step down; then the second is the last one.
+    let promoted: User = set_role(&server, &admin.token, &custodian_name, "admin")
+        .await
+        .ok();
+    assert_eq!(promoted.role, Role::Admin);
+    let stepped: User = set_role(&server, &admin.token, &admin.username, "viewer")
+        .await
+        .ok();
+    assert_eq!(stepped.role, Role::Viewer);
+    let reply = set_role(&server, &admin.token, &admin.username, "admin").await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "a viewer now");
+    let reply = set_role(&server, &custodian.token, &custodian_name, "staff").await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.error(), LAST_ADMIN);
+    let reply = remove(&server, &custodian.token, &custodian_name).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.error(), LAST_ADMIN);
+    // A viewer is not an admin, so removing them is fine.
+    let reply = remove(&server, &custodian.token, &admin.username).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let users: Vec<User> = server.get("/api/users", &custodian.token).await.ok();
+    let admins = users.iter().filter(|u| u.role == Role::Admin).count();
+    assert_eq!((users.len(), admins), (2, 1));
+}
+
+async fn a_removed_user_is_signed_out_everywhere(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = db.server().await;
+    let mut admin_device = Device::new(34);
+    let (site, admin) = register_site(&server, &mut admin_device, "Northgate School").await;
+    server
+        .push(&admin.token, admin_device.id, &admin_device.take())
+        .await;
+    let staff_name = username("staff");
+    let mut phone = Device::new(35);
+    let tablet = Device::new(36);
+    let on_phone = server
+        .user(&admin.token, &staff_name, Role::Staff, phone.id)
+        .await;
+    let on_tablet: Session = server.login(&staff_name, PASSWORD, tablet.id).await.ok();
+    phone.learn(&server.pull_all(&on_phone.token).await);
+    phone.person(site, "Ali Khan");
+    let pushed = server.push(&on_phone.token, phone.id, &phone.take()).await;
+    assert_eq!(pushed.receipts[0].outcome, Outcome::Applied { pos: 2 });
+
+    let reply = remove(&server, &admin.token, &staff_name.to_uppercase()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.body, serde_json::Value::Null);
+
+    // Every session of theirs has ended, on every server process.
+    let other_process = db.server().await;
+    for token in [&on_phone.token, &on_tablet.token] {
+        for server in [&server, &other_process] {
+            let reply = server.get("/api/me", token).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(reply.error(), SIGNED_OUT);
+            let reply = server.get("/api/pull?after=0", token).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    phone.person(site, "Jo Bloggs");
+    let reply = server
+        .push_raw(&on_phone.token, phone.id, &phone.take())
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error(), SIGNED_OUT);
+    let reply = server.login(&staff_name, PASSWORD, phone.id).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error(), WRONG);
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE username = $1")
+        .bind(&staff_name)
+        .fetch_one(server.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+
+    // Gone from the list; what they did stays in the log; the admin's session is untouched.
+    let users: Vec<User> = server.get("/api/users", &admin.token).await.ok();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].username, admin.username);
+    let logged = server.pull_all(&admin.token).await;
+    assert_eq!(logged.len(), 2);
+    let reply = remove(&server, &admin.token, &staff_name).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.error(), no_such_user(&staff_name));
+    // The username is free again.
+    let back = server
+        .user(&admin.token, &staff_name, Role::Viewer, phone.id)
+        .await;
+    assert_eq!(back.role, Role::Viewer);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -853,4 +1119,7 @@ on_both_backends!(
     pull_pages_and_receipts_since,
     stream_sends_the_new_head,
     two_processes_push_concurrently,
+    a_new_role_counts_from_the_next_push,
+    admins_only_at_their_own_site_and_never_the_last_admin,
+    a_removed_user_is_signed_out_everywhere,
 );

@@ -7,12 +7,16 @@
 //! - After [`MAX_FAILURES`] failed sign-ins for a username within [`FAILURE_WINDOW_MS`], sign-in
 //!   answers 429 until the oldest of them leaves the window. The count lives in the database,
 //!   so every server process sees the same one.
+//! - A user's role is read from the database on every request (sessions hold no role), so an
+//!   admin's change of role counts from the user's next request; removing a user ends all
+//!   their sessions. A site always keeps at least one admin.
 
 use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use keyward_core::sync::Session;
@@ -32,6 +36,9 @@ pub const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 256;
 const MAX_USERNAME: usize = 64;
 const MAX_NAME: usize = 200;
+
+/// Refused when a change would leave a site with no admin.
+pub const LAST_ADMIN: &str = "A site needs at least one admin. Make someone else admin first.";
 
 const WRONG_PASSWORD: &str =
     "That username and password do not match. Check them, or ask your site's admin.";
@@ -492,4 +499,130 @@ pub async fn add_user(
             role: req.role,
         }),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+fn no_such_user(username: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("There is no user called \u{201c}{username}\u{201d} at this site."),
+    )
+}
+
+/// The username of a `/api/users/{username}` path, normalised.
+fn path_username(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(username) = path.map_err(|e| {
+        ApiError::bad_request(format!(
+            "The server could not read that request ({}). Update the app and try again.",
+            e.body_text()
+        ))
+    })?;
+    Ok(normalise_username(&username))
+}
+
+/// Opens a transaction holding the site's lock (as a push does), so changes to a site's users
+/// are serialised across server processes and with pushes; returns the user's name and role
+/// at the admin's site, or 404.
+async fn lock_user(
+    store: &Store,
+    auth: &Auth,
+    username: &str,
+) -> Result<(sqlx::Transaction<'static, sqlx::Any>, String, Role), ApiError> {
+    let site = auth.site.to_string();
+    let mut tx = store.pool().begin().await?;
+    sqlx::query("UPDATE sites SET head = head WHERE id = $1")
+        .bind(&site)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query("SELECT name, role FROM users WHERE username = $1 AND site = $2")
+        .bind(username)
+        .bind(&site)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| no_such_user(username))?;
+    let role: String = row.try_get("role")?;
+    let role =
+        Role::parse(&role).ok_or_else(|| ApiError::internal(format!("unknown role {role:?}")))?;
+    Ok((tx, row.try_get("name")?, role))
+}
+
+/// 409 if `username`, an admin, is the site's only one (checked inside the site's lock).
+async fn keep_an_admin(
+    tx: &mut sqlx::AnyConnection,
+    auth: &Auth,
+    username: &str,
+) -> Result<(), ApiError> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE site = $1 AND role = $2 AND username <> $3",
+    )
+    .bind(auth.site.to_string())
+    .bind(Role::Admin.as_str())
+    .bind(username)
+    .fetch_one(&mut *tx)
+    .await?;
+    if others == 0 {
+        Err(ApiError::new(StatusCode::CONFLICT, LAST_ADMIN))
+    } else {
+        Ok(())
+    }
+}
+
+/// `PUT /api/users/{username}` `{role}`: changes the role of a user of the admin's site; it
+/// counts from that user's next request.
+pub async fn change_role(
+    State(store): State<Store>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(req): ApiJson<RoleChange>,
+) -> Result<Json<User>, ApiError> {
+    auth.may(Action::ManageUsers)?;
+    let username = path_username(path)?;
+    let (mut tx, name, role) = lock_user(&store, &auth, &username).await?;
+    if role == Role::Admin && req.role != Role::Admin {
+        keep_an_admin(&mut tx, &auth, &username).await?;
+    }
+    sqlx::query("UPDATE users SET role = $1 WHERE username = $2 AND site = $3")
+        .bind(req.role.as_str())
+        .bind(&username)
+        .bind(auth.site.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(User {
+        username,
+        name,
+        role: req.role,
+    }))
+}
+
+/// `DELETE /api/users/{username}`: removes a user of the admin's site and ends all their
+/// sessions (their devices' next request is 401). The events they made stay in the log.
+pub async fn remove_user(
+    State(store): State<Store>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    auth.may(Action::ManageUsers)?;
+    let username = path_username(path)?;
+    let (mut tx, _, role) = lock_user(&store, &auth, &username).await?;
+    if role == Role::Admin {
+        keep_an_admin(&mut tx, &auth, &username).await?;
+    }
+    for sql in [
+        "DELETE FROM sessions WHERE username = $1",
+        "DELETE FROM login_failures WHERE username = $1",
+    ] {
+        sqlx::query(sql).bind(&username).execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM users WHERE username = $1 AND site = $2")
+        .bind(&username)
+        .bind(auth.site.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,8 @@
 //! | `POST /api/logout` | 204, the token stops working |
 //! | `GET /api/me` | `Session` for the token |
 //! | `GET /api/users` / `POST /api/users` `{username, name, role, password}` | the site's users / 201 a new one (admins) |
+//! | `PUT /api/users/{username}` `{role}` | 200 the user with the new role (admins); 404 not at this site; 409 the last admin |
+//! | `DELETE /api/users/{username}` | 204, the user and all their sessions are gone (admins); 404; 409 the last admin |
 //! | `POST /api/push` [`PushRequest`](keyward_core::sync::PushRequest) | [`PushResponse`](keyward_core::sync::PushResponse) |
 //! | `GET /api/pull?after=&since=&device=` | [`PullResponse`](keyward_core::sync::PullResponse) |
 //! | `GET /api/stream?token=` | server-sent events: `event: head`, `data: <pos>` |
@@ -23,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -44,6 +46,10 @@ pub fn router(store: Store) -> Router {
         .route("/api/logout", post(accounts::logout))
         .route("/api/me", get(accounts::me))
         .route("/api/users", get(accounts::users).post(accounts::add_user))
+        .route(
+            "/api/users/{username}",
+            put(accounts::change_role).delete(accounts::remove_user),
+        )
         .route(
             "/api/push",
             post(sync::push).layer(DefaultBodyLimit::max(PUSH_BODY_LIMIT)),

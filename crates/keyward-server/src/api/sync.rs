@@ -4,7 +4,7 @@
 //! `UPDATE sites SET head = head WHERE id = $1` (a row lock in PostgreSQL, the write lock in
 //! SQLite), so pushes to one site are serialised across every server process; then it catches
 //! the process's cached register up with the events other processes stored, and judges each
-//! change in order with [`judge`]:
+//! change in order with [`judge`] and the sender's role as read inside the lock:
 //!
 //! - a `(device, n)` already answered gets the stored receipt again (never re-applied);
 //! - an event id already stored gets its applied/conflict receipt;
@@ -26,7 +26,7 @@ use futures_util::Stream;
 use keyward_core::sync::{
     judge, Logged, Numbered, Outcome, PullResponse, PushRequest, PushResponse, Receipt, BATCH,
 };
-use keyward_core::{DeviceId, Event, EventId, SiteId};
+use keyward_core::{DeviceId, Event, EventId, Role, SiteId};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -178,6 +178,15 @@ async fn push_locked(
         .fetch_one(&mut *tx)
         .await?;
     let start = from_db(start);
+    // The sender's role as it is now, inside the lock: a role change (which takes the same
+    // lock) counts either wholly before this push or wholly after it.
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE username = $1")
+        .bind(&auth.username)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(ApiError::signed_out)?;
+    let role =
+        Role::parse(&role).ok_or_else(|| ApiError::internal(format!("unknown role {role:?}")))?;
     catch_up(&mut tx, site, cached, start).await?;
 
     // What the database already says about these changes.
@@ -257,7 +266,7 @@ async fn push_locked(
                     "An event with this id belongs to another site, so it cannot be stored here."
                         .into(),
             },
-            None => match judge(&cached.register, site, req.device, auth.role, event) {
+            None => match judge(&cached.register, site, req.device, role, event) {
                 Err(reason) => Outcome::Rejected { reason },
                 Ok(conflict) => {
                     head += 1;
