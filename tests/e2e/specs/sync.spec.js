@@ -107,8 +107,10 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await openLocker(b, 'A-003');
   await issueKey(b, tags[0], 'Ali Khan');
 
-  // Back online: both sync, both show the conflict.
+  // Back online, A first (so Sam's issue is the first the server hears of): both sync, both
+  // show the conflict.
   await one.setOffline(false);
+  await waitSynced(a);
   await two.setOffline(false);
   await expect(conflictChip(a)).toHaveText('1 conflict', { timeout: 20_000 });
   await expect(conflictChip(b)).toHaveText('1 conflict', { timeout: 20_000 });
@@ -169,7 +171,26 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await expect(flash(b, 'Jo Custodian is now using this device.')).toBeVisible();
   await openLocker(b, 'A-003');
   await expect(b.getByRole('link', { name: /^Return key / })).toHaveCount(2);
+
+  // Still offline, Jo adds lockers; meanwhile the admin makes Jo staff. Back online, the
+  // server refuses the lockers (staff may not add them) and Jo's tablet says so.
+  await addRange(b, 'B-001', 'B-003', 3);
+  await open(a, '/sync');
+  await a.getByLabel('Role of Jo Custodian').selectOption('staff');
+  await expect(a.getByText('Jo Custodian is now Staff.')).toBeVisible();
   await two.setOffline(false);
+  await open(b, '/sync');
+  await expect(b.getByRole('heading', { name: 'Not accepted by the server' })).toBeVisible({
+    timeout: 20_000,
+  });
+  await expect(b.locator('.refused')).toContainText('Lockers added by Jo Custodian');
+  await expect(b.locator('.refused')).toContainText('Your role (staff) cannot add lockers.');
+  await expect(b.getByText(/Jo Custodian.*Staff at Northgate School/)).toBeVisible();
+  await checkA11y(b, 'sync page with a refused change');
+  await b.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(b.getByRole('heading', { name: 'Not accepted by the server' })).toHaveCount(0);
+  await openRegister(b);
+  await expect(registerCount(b)).toHaveText('10 lockers');
 
   await one.close();
   await two.close();
