@@ -2,9 +2,11 @@
 //! origin the app was loaded from. Every failure comes back as a message for the person.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use keyward_core::sync::{PullResponse, PushRequest, PushResponse, Session};
-use keyward_core::{DeviceId, Role, SiteId};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use keyward_core::sync::{
+    Login, NewSite, NewUser, PullResponse, PushRequest, PushResponse, RoleChange, Session, User,
+};
+use keyward_core::{DeviceId, Role};
+use serde::{de::DeserializeOwned, Deserialize};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
@@ -25,38 +27,6 @@ impl std::fmt::Display for ApiError {
             ApiError::SignedOut(m) | ApiError::Refused(m) => f.write_str(m),
         }
     }
-}
-
-#[derive(Serialize)]
-pub struct NewSite<'a> {
-    pub site: SiteId,
-    pub site_name: &'a str,
-    pub username: &'a str,
-    pub name: &'a str,
-    pub password: &'a str,
-    pub device: DeviceId,
-}
-
-#[derive(Serialize)]
-pub struct Login<'a> {
-    pub username: &'a str,
-    pub password: &'a str,
-    pub device: DeviceId,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub username: String,
-    pub name: String,
-    pub role: Role,
-}
-
-#[derive(Serialize)]
-pub struct NewUser<'a> {
-    pub username: &'a str,
-    pub name: &'a str,
-    pub role: Role,
-    pub password: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -94,11 +64,11 @@ fn authorised(builder: RequestBuilder, token: &str) -> RequestBuilder {
     builder.header("Authorization", &format!("Bearer {token}"))
 }
 
-pub async fn register_site(site: &NewSite<'_>) -> Result<Session, ApiError> {
+pub async fn register_site(site: &NewSite) -> Result<Session, ApiError> {
     send(Request::post("/api/sites").json(site)).await
 }
 
-pub async fn login(login: &Login<'_>) -> Result<Session, ApiError> {
+pub async fn login(login: &Login) -> Result<Session, ApiError> {
     send(Request::post("/api/login").json(login)).await
 }
 
@@ -112,13 +82,8 @@ pub async fn users(token: &str) -> Result<Vec<User>, ApiError> {
     send(authorised(Request::get("/api/users"), token).build()).await
 }
 
-pub async fn add_user(token: &str, user: &NewUser<'_>) -> Result<User, ApiError> {
+pub async fn add_user(token: &str, user: &NewUser) -> Result<User, ApiError> {
     send(authorised(Request::post("/api/users"), token).json(user)).await
-}
-
-#[derive(Serialize)]
-struct RoleChange {
-    role: Role,
 }
 
 fn user_url(username: &str) -> String {

@@ -227,7 +227,11 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
     // The admin may have changed this person's role or name since they signed in.
     if let Ok(session) = api::me(&token).await {
         state.settings.update(|s| {
-            if let Some(a) = s.accounts.iter_mut().find(|a| a.username == session.username) {
+            if let Some(a) = s
+                .accounts
+                .iter_mut()
+                .find(|a| a.username == session.username)
+            {
                 if a.role != session.role || a.name != session.name {
                     a.role = session.role;
                     a.name = session.name;

@@ -2,11 +2,12 @@
 //! signed in, switching user on a shared device with a PIN, putting this device's site on a
 //! server or signing in to one, and (for admins) the site's users.
 
-use crate::api::{self, ApiError, Login, NewSite, NewUser, User};
+use crate::api::{self, ApiError};
 use crate::components::{local_date_time, Back};
 use crate::settings::Account;
 use crate::state::{use_app, AppState, Crypto};
 use crate::sync;
+use keyward_core::sync::{Login, NewSite, NewUser, User};
 use keyward_core::{Action, Entropy, Role};
 use leptos::prelude::*;
 use sha2::{Digest, Sha256};
@@ -346,8 +347,8 @@ fn SignIn() -> impl IntoView {
                 .settings
                 .with_untracked(|s| s.device.expect("device id"));
             let result = api::login(&Login {
-                username: user.trim(),
-                password: &pass,
+                username: user.trim().to_string(),
+                password: pass,
                 device,
             })
             .await;
@@ -445,10 +446,10 @@ fn Register() -> impl IntoView {
                 .with_untracked(|s| s.device.expect("device id"));
             let result = api::register_site(&NewSite {
                 site: site_id,
-                site_name: &site_name,
-                username: user.trim(),
-                name: full.trim(),
-                password: &pass,
+                site_name: site_name.clone(),
+                username: user.trim().to_string(),
+                name: full.trim().to_string(),
+                password: pass,
                 device,
             })
             .await;
@@ -533,10 +534,10 @@ fn Users() -> impl IntoView {
             match api::add_user(
                 &token,
                 &NewUser {
-                    username: u.trim(),
-                    name: n.trim(),
+                    username: u.trim().to_string(),
+                    name: n.trim().to_string(),
                     role: r,
-                    password: &p,
+                    password: p,
                 },
             )
             .await

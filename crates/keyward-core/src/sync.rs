@@ -102,6 +102,48 @@ pub struct Session {
     pub site_name: String,
 }
 
+/// `POST /api/sites`: a new site on the server with its first admin, signed in on `device`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSite {
+    pub site: SiteId,
+    pub site_name: String,
+    pub username: String,
+    pub name: String,
+    pub password: String,
+    pub device: DeviceId,
+}
+
+/// `POST /api/login`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+    pub device: DeviceId,
+}
+
+/// A user as the admin's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// `POST /api/users`: a user the admin adds, with a first password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// `PUT /api/users/{username}`: a user's new role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
 /// The server's judgement of a pushed change, before it is stored: the same rules the app
 /// applied, checked against the site's register as it now stands.
 pub fn judge(

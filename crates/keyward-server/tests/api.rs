@@ -10,9 +10,9 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::*;
 use http_body_util::BodyExt;
+use keyward_core::sync::User;
 use keyward_core::sync::{Numbered, Outcome, PullResponse, Receipt, Session, BATCH};
 use keyward_core::*;
-use keyward_server::api::accounts::User;
 use serde_json::json;
 use tower::ServiceExt;
 

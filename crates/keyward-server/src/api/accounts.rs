@@ -19,9 +19,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use keyward_core::sync::Session;
+use keyward_core::sync::{Login, NewSite, NewUser, RoleChange, Session, User};
 use keyward_core::{Action, DeviceId, Role, SiteId};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -251,16 +250,6 @@ where
     Ok(token)
 }
 
-#[derive(Deserialize)]
-pub struct NewSite {
-    pub site: SiteId,
-    pub site_name: String,
-    pub username: String,
-    pub name: String,
-    pub password: String,
-    pub device: DeviceId,
-}
-
 /// `POST /api/sites`: a new site with its first admin, signed in on `device`.
 pub async fn register_site(
     State(store): State<Store>,
@@ -336,13 +325,6 @@ pub async fn register_site(
             site_name,
         }),
     ))
-}
-
-#[derive(Deserialize)]
-pub struct Login {
-    pub username: String,
-    pub password: String,
-    pub device: DeviceId,
 }
 
 /// `POST /api/login`.
@@ -428,14 +410,6 @@ pub async fn me(auth: Auth) -> Json<Session> {
     Json(auth.session())
 }
 
-/// A user as the admin's list shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub username: String,
-    pub name: String,
-    pub role: Role,
-}
-
 /// `GET /api/users`: the site's users, by username.
 pub async fn users(State(store): State<Store>, auth: Auth) -> Result<Json<Vec<User>>, ApiError> {
     auth.may(Action::ManageUsers)?;
@@ -455,14 +429,6 @@ pub async fn users(State(store): State<Store>, auth: Auth) -> Result<Json<Vec<Us
         });
     }
     Ok(Json(users))
-}
-
-#[derive(Deserialize)]
-pub struct NewUser {
-    pub username: String,
-    pub name: String,
-    pub role: Role,
-    pub password: String,
 }
 
 /// `POST /api/users`: adds a user to the admin's site.
@@ -499,11 +465,6 @@ pub async fn add_user(
             role: req.role,
         }),
     ))
-}
-
-#[derive(Deserialize)]
-pub struct RoleChange {
-    pub role: Role,
 }
 
 fn no_such_user(username: &str) -> ApiError {
