@@ -573,6 +573,7 @@ fn Users() -> impl IntoView {
                         }) failed=Callback::new(move |message: String| error.set(Some(message)))/>
                     </For>
                 </ul>
+                <p class="saved" role="status">{move || added.get()}</p>
                 <form on:submit=submit novalidate>
                     <h3>"Add a user"</h3>
                     <label for="new-user-name">"Name"</label>
@@ -590,7 +591,6 @@ fn Users() -> impl IntoView {
                     <label for="new-user-password">"First password (at least 8 characters)"</label>
                     <input id="new-user-password" type="password" autocomplete="new-password" bind:value=password/>
                     {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-                    {move || added.get().map(|m| view! { <p class="saved" role="status">{m}</p> })}
                     <button type="submit" class="button primary">"Add user"</button>
                 </form>
             </section>
