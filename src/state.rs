@@ -3,7 +3,7 @@
 //! Screens read the register and send commands; they never touch storage or decide validity.
 
 use crate::settings::{Account, Settings};
-use crate::storage::{mark, Outgoing, Refused, StorageError, Store};
+use crate::storage::{mark, Outgoing, Refused, Snapshot, StorageError, Store};
 use crate::tabs;
 use keyward_core::{
     search::Index, Action, Command, Context, DeviceId, Entropy, Event, Register, Role, SiteId,
@@ -39,8 +39,6 @@ pub struct AppState {
     /// Changes the server refused, until dismissed.
     pub refused: RwSignal<Vec<Refused>>,
     pub sync: RwSignal<crate::sync::Status>,
-    /// The fold of the confirmed log; the register shown is this with the outbox on top.
-    confirmed: StoredValue<Register>,
     outbox: StoredValue<Vec<Outgoing>>,
     /// How far this tab has read: the confirmed log's sequence and the outbox's change number.
     seen: StoredValue<(u64, u64)>,
@@ -66,7 +64,6 @@ impl AppState {
             pending: RwSignal::new(0),
             refused: RwSignal::new(Vec::new()),
             sync: RwSignal::new(Default::default()),
-            confirmed: StoredValue::new(Register::new()),
             outbox: StoredValue::new(Vec::new()),
             seen: StoredValue::new((0, 0)),
         };
@@ -97,14 +94,8 @@ impl AppState {
             Ok((store, snapshot, refused)) => {
                 let store = Rc::new(store);
                 STORE.with(|s| *s.borrow_mut() = Some(store.clone()));
-                let confirmed = Register::fold(snapshot.confirmed.iter().map(|(_, e)| e));
-                let last_seq = snapshot.confirmed.last().map_or(0, |(s, _)| *s);
-                let last_n = snapshot.outbox.last().map_or(0, |o| o.n);
-                self.seen.set_value((last_seq, last_n));
-                self.confirmed.set_value(confirmed);
-                self.outbox.set_value(snapshot.outbox);
+                self.show(snapshot);
                 self.refused.set(refused);
-                self.rebuild();
                 mark("keyward:log-folded");
                 self.load.set(Load::Ready);
                 tabs::listen(move || leptos::task::spawn_local(self.refresh()));
@@ -120,18 +111,31 @@ impl AppState {
         }
     }
 
-    /// The register shown: the confirmed fold with the outbox replayed on top.
-    fn rebuild(&self) {
-        let view = self.view();
+    /// Shows the confirmed log folded with the outbox replayed on top. The register is the
+    /// only copy kept: no second "confirmed" register doubles the memory and the opening time.
+    fn show(&self, snapshot: Snapshot) {
+        let mut view = Register::fold(snapshot.confirmed.iter().map(|(_, e)| e));
+        snapshot.outbox.iter().for_each(|p| view.apply(&p.event));
+        let last_seq = snapshot.confirmed.last().map_or(0, |(s, _)| *s);
+        let last_n = snapshot.outbox.last().map_or(0, |o| o.n);
+        self.seen.set_value((last_seq, last_n));
+        self.outbox.set_value(snapshot.outbox);
+        self.count_pending();
+        self.register.set(view);
+    }
+
+    fn count_pending(&self) {
         self.pending.set(
             self.outbox
                 .with_value(|o| o.iter().filter(|p| p.pos.is_none()).count()),
         );
-        self.register.set(view);
     }
 
     /// Takes in what storage gained since this tab last looked (another tab's change, or a
-    /// sync) and rebuilds the register shown.
+    /// sync). The register shown is fold(confirmed + pending); when the new confirmed log
+    /// followed by the outbox still begins with the events pending before, in the same order
+    /// (nothing refused, nobody else's events slotted in before them), the new events are
+    /// simply applied on top. Otherwise the register is folded again from storage.
     pub async fn refresh(self) {
         let Ok(store) = store() else {
             return;
@@ -139,19 +143,36 @@ impl AppState {
         let Ok((fresh, outbox, refused)) = store.changes(self.seen.get_value().0).await else {
             return;
         };
+        if self.refused.with_untracked(|r| r.len()) != refused.len() {
+            self.refused.set(refused);
+        }
+        let now: Vec<&Event> = fresh
+            .iter()
+            .map(|(_, e)| e)
+            .chain(outbox.iter().map(|o| &o.event))
+            .collect();
+        let extends = self.outbox.with_value(|before| {
+            before.len() <= now.len() && before.iter().zip(&now).all(|(p, e)| p.event.id == e.id)
+        });
+        if !extends {
+            if let Ok(snapshot) = store.snapshot().await {
+                self.show(snapshot);
+            }
+            return;
+        }
         let last_seq = fresh.last().map(|(s, _)| *s);
         let last_n = outbox.last().map(|o| o.n);
-        self.confirmed
-            .update_value(|c| fresh.iter().for_each(|(_, e)| c.apply(e)));
         self.seen.update_value(|(seq, n)| {
             *seq = last_seq.unwrap_or(*seq);
             *n = (*n).max(last_n.unwrap_or(0));
         });
-        self.outbox.set_value(outbox);
-        if self.refused.with_untracked(|r| r.len()) != refused.len() {
-            self.refused.set(refused);
+        let skip = self.outbox.with_value(Vec::len);
+        if now.len() > skip {
+            self.register
+                .update(|r| now[skip..].iter().for_each(|e| r.apply(e)));
         }
-        self.rebuild();
+        self.outbox.set_value(outbox);
+        self.count_pending();
     }
 
     /// The outbox as it stands in memory.
@@ -226,24 +247,38 @@ impl AppState {
         });
         let register = self.register;
         let mut caught_up = false;
-        let outcome = store
-            .write(self.seen.get_value(), &user, |fresh| {
-                if !fresh.confirmed.is_empty() || !fresh.outbox.is_empty() {
-                    caught_up = true;
-                    self.take_in(&fresh.confirmed, fresh.outbox.clone());
-                }
-                let mut entropy = Crypto::new();
-                let mut ctx = Context {
-                    actor,
-                    device,
-                    now: chrono::Utc::now(),
-                    entropy: &mut entropy,
-                };
-                register
-                    .with_untracked(|r| r.execute(command, &mut ctx))
-                    .map_err(|e| Refusal(e.to_string()))
-            })
-            .await;
+        let mut outcome = Err(Refusal::Stale);
+        // A sync in another tab may have confirmed events since this tab looked: then take
+        // them in first (they go beneath the pending ones) and check the command again.
+        for _ in 0..3 {
+            let command = command.clone();
+            let actor = actor.clone();
+            outcome = store
+                .write(self.seen.get_value(), &user, |fresh| {
+                    if !fresh.confirmed.is_empty() {
+                        return Err(Refusal::Stale);
+                    }
+                    if !fresh.outbox.is_empty() {
+                        caught_up = true;
+                        self.take_in(fresh.outbox.clone());
+                    }
+                    let mut entropy = Crypto::new();
+                    let mut ctx = Context {
+                        actor,
+                        device,
+                        now: chrono::Utc::now(),
+                        entropy: &mut entropy,
+                    };
+                    register
+                        .with_untracked(|r| r.execute(command, &mut ctx))
+                        .map_err(|e| Refusal::Said(e.to_string()))
+                })
+                .await;
+            match outcome {
+                Err(Refusal::Stale) => self.refresh().await,
+                _ => break,
+            }
+        }
         let result = match outcome {
             Ok((_, outgoing)) => {
                 let event = outgoing.event.clone();
@@ -255,7 +290,10 @@ impl AppState {
                 crate::sync::soon(self);
                 Ok(event)
             }
-            Err(Refusal(message)) => Err(message),
+            Err(Refusal::Said(message)) => Err(message),
+            Err(Refusal::Stale) => Err(
+                "Other devices' changes are still arriving. Wait a moment and try again.".into(),
+            ),
         };
         if caught_up && result.is_err() {
             register.update(|_| ());
@@ -263,40 +301,14 @@ impl AppState {
         result
     }
 
-    /// Folds what another tab stored into this one, without notifying (inside a write).
-    fn take_in(&self, confirmed: &[(u64, Event)], outbox: Vec<Outgoing>) {
-        if let Some((seq, _)) = confirmed.last() {
-            self.seen.update_value(|(s, _)| *s = *seq);
-        }
+    /// Applies changes another tab recorded (inside a write), without notifying.
+    fn take_in(&self, outbox: Vec<Outgoing>) {
         if let Some(last) = outbox.last() {
             self.seen.update_value(|(_, n)| *n = (*n).max(last.n));
         }
-        if confirmed.is_empty() {
-            self.register
-                .update_untracked(|r| outbox.iter().for_each(|p| r.apply(&p.event)));
-            self.outbox.update_value(|o| o.extend(outbox));
-            return;
-        }
-        // Confirmed events go beneath the pending ones: fold again in that order.
-        self.confirmed
-            .update_value(|c| confirmed.iter().for_each(|(_, e)| c.apply(e)));
-        self.confirmed.with_value(|c| {
-            self.outbox.update_value(|o| {
-                o.retain(|p| !c.has_event(p.event.id));
-                o.extend(outbox);
-            })
-        });
-        let view = self.view();
-        self.register.update_untracked(|r| *r = view);
-    }
-
-    fn view(&self) -> Register {
-        self.confirmed.with_value(|confirmed| {
-            let mut view = confirmed.clone();
-            self.outbox
-                .with_value(|o| o.iter().for_each(|p| view.apply(&p.event)));
-            view
-        })
+        self.register
+            .update_untracked(|r| outbox.iter().for_each(|p| r.apply(&p.event)));
+        self.outbox.update_value(|o| o.extend(outbox));
     }
 
     /// Adds events from a backup. Those already held are ignored when folded.
@@ -344,12 +356,17 @@ pub fn store() -> Result<Rc<Store>, String> {
         .ok_or_else(|| "The register is still opening. Wait a moment and try again.".to_string())
 }
 
-/// Why a write did not happen, as the message for the person.
-struct Refusal(String);
+/// Why a write did not happen.
+enum Refusal {
+    /// The message for the person.
+    Said(String),
+    /// Another tab confirmed events since this one looked: take them in, then try again.
+    Stale,
+}
 
 impl From<StorageError> for Refusal {
     fn from(e: StorageError) -> Self {
-        Self(e.to_string())
+        Self::Said(e.to_string())
     }
 }
 

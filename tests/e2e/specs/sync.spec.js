@@ -139,10 +139,18 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await issueKey(a, tags[1], 'Sam Jones');
   await openLocker(b, 'A-003');
   await expect(b.locator('.keys li', { hasText: tags[1] })).toContainText('In store');
+  // A second tab on B: only one tab syncs at a time (Web Lock); both learn of the change.
+  const b2 = await two.newPage();
+  await open(b2, '/');
+  await openLocker(b2, 'A-003');
   await one.setOffline(false);
-  await expect(b.locator('.keys li', { hasText: tags[1] })).toContainText('Issued: Sam Jones', {
-    timeout: 20_000,
-  });
+  for (const page of [b, b2]) {
+    await expect(page.locator('.keys li', { hasText: tags[1] })).toContainText(
+      'Issued: Sam Jones',
+      { timeout: 20_000 },
+    );
+  }
+  await b2.close();
   await waitSynced(a);
   await waitSynced(b);
 
