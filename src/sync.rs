@@ -242,7 +242,8 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
     Ok(problem)
 }
 
-/// Forgets an ended session's token; the account stays, to sign in again.
+/// Forgets an ended session's token (the account stays, to sign in again) and stops
+/// listening to the server with it.
 fn end_session(state: AppState, account: Option<&Account>) {
     if let Some(account) = account {
         let name = account.username.clone();
@@ -251,6 +252,7 @@ fn end_session(state: AppState, account: Option<&Account>) {
                 a.token = None;
             }
         });
+        restart_stream(state);
     }
 }
 
