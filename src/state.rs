@@ -224,6 +224,12 @@ impl AppState {
         self.settings.with(|s| s.user.clone())
     }
 
+    /// This device's id, made when the app first ran here.
+    pub fn device(&self) -> DeviceId {
+        self.settings
+            .with_untracked(|s| s.device.expect("a device id is made at start"))
+    }
+
     /// The name recorded on events: the signed-in person, or the name typed on this device.
     fn actor(&self) -> String {
         self.settings.with_untracked(|s| match s.account() {
@@ -239,12 +245,10 @@ impl AppState {
         self.allowed(command.action())?;
         let store = store()?;
         let actor = self.actor();
-        let (user, device) = self.settings.with_untracked(|s| {
-            (
-                s.account().map(|a| a.username.clone()).unwrap_or_default(),
-                s.device.expect("a device id is made at start"),
-            )
-        });
+        let device = self.device();
+        let user = self
+            .settings
+            .with_untracked(|s| s.account().map(|a| a.username.clone()).unwrap_or_default());
         let register = self.register;
         let mut caught_up = false;
         let mut outcome = Err(Refusal::Stale);

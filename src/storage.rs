@@ -184,7 +184,9 @@ impl Store {
     /// move from the outbox to `rejected`. Returns how many were refused.
     pub async fn record_receipts(&self, receipts: &[Receipt]) -> Result<usize, StorageError> {
         let tx = self.db.transaction(&ALL, TransactionMode::ReadWrite)?;
-        let refused = settle(&tx, receipts).await?;
+        let mut meta = read_meta(&tx).await?;
+        let refused = settle(&tx, receipts, &mut meta).await?;
+        write_meta(&tx, meta)?;
         commit(tx).await?;
         Ok(refused)
     }
@@ -214,12 +216,10 @@ impl Store {
                 outbox.delete(Query::Key(JsValue::from_f64(pending.n as f64)))?;
             }
         }
-        settle(&tx, receipts).await?;
-        let mut after = read_meta(&tx).await?;
-        after.cursor = meta.cursor;
-        write_meta(&tx, after)?;
+        settle(&tx, receipts, &mut meta).await?;
+        write_meta(&tx, meta)?;
         commit(tx).await?;
-        Ok(after)
+        Ok(meta)
     }
 
     /// What changed since `seen_seq`: new confirmed events, and the whole outbox and refusals
@@ -231,11 +231,7 @@ impl Store {
         let tx = self.db.transaction(&ALL, TransactionMode::ReadOnly)?;
         let confirmed = read(&tx, seen_seq).await?;
         let outbox = read_outbox(&tx, 0).await?;
-        let values = tx.object_store(REJECTED)?.get_all(None, None)?.await?;
-        let refused = values
-            .into_iter()
-            .map(|v| parse(&v.as_string().unwrap_or_default()))
-            .collect::<Result<_, _>>()?;
+        let refused = read_refused(&tx).await?;
         Ok((confirmed, outbox, refused))
     }
 
@@ -256,11 +252,7 @@ impl Store {
         let tx = self
             .db
             .transaction(&[REJECTED], TransactionMode::ReadOnly)?;
-        let values = tx.object_store(REJECTED)?.get_all(None, None)?.await?;
-        values
-            .into_iter()
-            .map(|v| parse(&v.as_string().unwrap_or_default()))
-            .collect()
+        read_refused(&tx).await
     }
 
     /// Forgets a refused change once someone has read it.
@@ -347,8 +339,12 @@ impl Store {
 }
 
 /// Acknowledged receipts mark their outbox entry; refused ones move it to `rejected`.
-async fn settle(tx: &Transaction, receipts: &[Receipt]) -> Result<usize, StorageError> {
-    let mut meta = read_meta(tx).await?;
+/// `meta.since` moves past them; the caller writes `meta`.
+async fn settle(
+    tx: &Transaction,
+    receipts: &[Receipt],
+    meta: &mut Meta,
+) -> Result<usize, StorageError> {
     let outbox = tx.object_store(OUTBOX)?;
     let mut refused = 0;
     for receipt in receipts {
@@ -378,7 +374,6 @@ async fn settle(tx: &Transaction, receipts: &[Receipt]) -> Result<usize, Storage
             }
         }
     }
-    write_meta(tx, meta)?;
     Ok(refused)
 }
 
@@ -408,6 +403,15 @@ async fn read_outbox(tx: &Transaction, after: u64) -> Result<Vec<Outgoing>, Stor
         .object_store(OUTBOX)?
         .get_all(Some(Query::KeyRange(range)), None)?
         .await?;
+    values
+        .into_iter()
+        .map(|v| parse(&v.as_string().unwrap_or_default()))
+        .collect()
+}
+
+/// The refused changes, oldest first.
+async fn read_refused(tx: &Transaction) -> Result<Vec<Refused>, StorageError> {
+    let values = tx.object_store(REJECTED)?.get_all(None, None)?.await?;
     values
         .into_iter()
         .map(|v| parse(&v.as_string().unwrap_or_default()))

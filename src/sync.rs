@@ -147,13 +147,10 @@ fn stored(e: StorageError) -> ApiError {
 /// but some changes wait for a person to sign in again.
 async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
     let store = store().map_err(ApiError::Refused)?;
-    let (device, accounts, active) = state.settings.with_untracked(|s| {
-        (
-            s.device.expect("a device id is made at start"),
-            s.accounts.clone(),
-            s.account().cloned(),
-        )
-    });
+    let device = state.device();
+    let (accounts, active) = state
+        .settings
+        .with_untracked(|s| (s.accounts.clone(), s.account().cloned()));
     let mut problem = None;
     let waiting: Vec<Outgoing> = store
         .outbox()

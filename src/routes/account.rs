@@ -2,7 +2,7 @@
 //! signed in, switching user on a shared device with a PIN, putting this device's site on a
 //! server or signing in to one, and (for admins) the site's users.
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::{local_date_time, Back};
 use crate::settings::Account;
 use crate::state::{use_app, AppState, Crypto};
@@ -75,7 +75,7 @@ pub fn status_text(state: AppState) -> String {
         (Some(w), _) => w,
         (None, Some(at)) => format!(
             "Synced {}",
-            local_date_time(at).split(' ').nth(1).unwrap_or("")
+            at.with_timezone(&chrono::Local).format("%H:%M")
         ),
         (None, None) => "Not synced yet".into(),
     }
@@ -340,46 +340,28 @@ fn SignIn() -> impl IntoView {
             error.set(Some("Enter your username and password.".into()));
             return;
         }
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let device = state
-                .settings
-                .with_untracked(|s| s.device.expect("device id"));
-            let result = api::login(&Login {
+        run_busy(busy, error, async move {
+            let session = api::login(&Login {
                 username: user.trim().to_string(),
                 password: pass,
-                device,
+                device: state.device(),
             })
-            .await;
-            let outcome = match result {
-                Ok(session) => {
-                    // A device holding another site's register cannot join this one.
-                    let other = state.register.with_untracked(|r| {
-                        r.sites()
-                            .find(|s| s.id != session.site)
-                            .map(|s| s.name.clone())
-                    });
-                    match other {
-                        Some(name) => {
-                            api::logout(&session.token).await;
-                            Err(format!(
-                                "This device holds the register of {name}, which is not the site of this account. Use another device, or sign in with an account of {name}."
-                            ))
-                        }
-                        None => {
-                            password.set(String::new());
-                            sync::signed_in(state, Account::from_session(session)).await
-                        }
-                    }
-                }
-                Err(ApiError::SignedOut(m)) | Err(ApiError::Refused(m)) => Err(m),
-                Err(e) => Err(e.to_string()),
-            };
-            busy.set(false);
-            if let Err(m) = outcome {
-                error.set(Some(m));
+            .await
+            .map_err(|e| e.to_string())?;
+            // A device holding another site's register cannot join this one.
+            let other = state.register.with_untracked(|r| {
+                r.sites()
+                    .find(|s| s.id != session.site)
+                    .map(|s| s.name.clone())
+            });
+            if let Some(name) = other {
+                api::logout(&session.token).await;
+                return Err(format!(
+                    "This device holds the register of {name}, which is not the site of this account. Use another device, or sign in with an account of {name}."
+                ));
             }
+            password.set(String::new());
+            sync::signed_in(state, Account::from_session(session)).await
         });
     };
     view! {
@@ -397,6 +379,23 @@ fn SignIn() -> impl IntoView {
             })}
         </form>
     }
+}
+
+/// Runs a sign-in step with its form busy; its refusal, if any, shows on the form.
+fn run_busy(
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    task: impl std::future::Future<Output = Result<(), String>> + 'static,
+) {
+    busy.set(true);
+    error.set(None);
+    leptos::task::spawn_local(async move {
+        let outcome = task.await;
+        busy.set(false);
+        if let Err(message) = outcome {
+            error.set(Some(message));
+        }
+    });
 }
 
 /// Puts this device's site on the server, with the person using it as its first admin.
@@ -438,35 +437,23 @@ fn Register() -> impl IntoView {
             error.set(Some("Choose a password of at least 8 characters.".into()));
             return;
         }
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let device = state
-                .settings
-                .with_untracked(|s| s.device.expect("device id"));
-            let result = api::register_site(&NewSite {
+        run_busy(busy, error, async move {
+            let session = api::register_site(&NewSite {
                 site: site_id,
                 site_name: site_name.clone(),
                 username: user.trim().to_string(),
                 name: full.trim().to_string(),
                 password: pass,
-                device,
+                device: state.device(),
             })
-            .await;
-            let outcome = match result {
-                Ok(session) => {
-                    password.set(String::new());
-                    sync::signed_in(state, Account::from_session(session)).await
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            busy.set(false);
-            match outcome {
-                Ok(()) => state.flash.set(Some(format!(
-                    "{site_name} is on the server. You are its admin."
-                ))),
-                Err(m) => error.set(Some(m)),
-            }
+            .await
+            .map_err(|e| e.to_string())?;
+            password.set(String::new());
+            sync::signed_in(state, Account::from_session(session)).await?;
+            state.flash.set(Some(format!(
+                "{site_name} is on the server. You are its admin."
+            )));
+            Ok(())
         });
     };
     view! {
