@@ -1048,8 +1048,9 @@ impl Register {
                 let numbers: Vec<String> = lockers
                     .iter()
                     .filter(|l| {
-                        self.numbers.contains_key(&(*site, l.number.clone()))
-                            && self.numbers.get(&(*site, l.number.clone())) != Some(&l.id)
+                        self.numbers
+                            .get(&(*site, l.number.clone()))
+                            .is_some_and(|id| *id != l.id)
                     })
                     .map(|l| l.number.clone())
                     .collect();
