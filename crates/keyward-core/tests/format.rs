@@ -1,0 +1,122 @@
+//! The stored format, frozen. Events live on phones, on the server and in backups for years:
+//! every line of `fixtures/events-v1.jsonl` was written by the first released format and must
+//! still parse, write back byte for byte, and fold to the register in
+//! `fixtures/events-v1.expected.txt`. A change that breaks this needs a format version and an
+//! upgrade path, not a new fixture. A new `Change` variant gets its events appended to the log
+//! (never edit a line) and its name in `variant`; `KEYWARD_BLESS=1` rewrites only the expected
+//! register, after a person has read the difference.
+
+use keyward_core::*;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+const LOG: &str = include_str!("fixtures/events-v1.jsonl");
+const EXPECTED: &str = "tests/fixtures/events-v1.expected.txt";
+
+/// Every `Change` variant by name. No wildcard: a new variant stops the build here until it is
+/// named, and then `every_variant_is_in_the_fixture` asks for an event of it in the log.
+fn variant(change: &Change) -> &'static str {
+    match change {
+        Change::SiteCreated { .. } => "SiteCreated",
+        Change::AreaAdded { .. } => "AreaAdded",
+        Change::LockersAdded { .. } => "LockersAdded",
+        Change::LockerServiceChanged { .. } => "LockerServiceChanged",
+        Change::LockFitted { .. } => "LockFitted",
+        Change::KeysAdded { .. } => "KeysAdded",
+        Change::PersonAdded { .. } => "PersonAdded",
+        Change::PersonEdited { .. } => "PersonEdited",
+        Change::KeyIssued { .. } => "KeyIssued",
+        Change::SiteLabelsSet { .. } => "SiteLabelsSet",
+        Change::LockerLabelsIssued { .. } => "LockerLabelsIssued",
+        Change::BlankTagsMade { .. } => "BlankTagsMade",
+        Change::TagAttached { .. } => "TagAttached",
+        Change::KeyReturned { .. } => "KeyReturned",
+        Change::ConflictResolved { .. } => "ConflictResolved",
+    }
+}
+/// How many arms `variant` has.
+const VARIANTS: usize = 15;
+
+fn events() -> Vec<Event> {
+    LOG.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("line {} of the fixture no longer parses: {e}", i + 1))
+        })
+        .collect()
+}
+
+#[test]
+fn every_stored_event_still_parses_and_writes_back_unchanged() {
+    for (line, event) in LOG.lines().zip(events()) {
+        assert_eq!(serde_json::to_string(&event).unwrap(), line);
+    }
+}
+
+#[test]
+fn every_variant_is_in_the_fixture() {
+    let seen: BTreeSet<&str> = events().iter().map(|e| variant(&e.change)).collect();
+    assert_eq!(seen.len(), VARIANTS, "variants in the fixture: {seen:?}");
+}
+
+#[test]
+fn the_fixture_folds_to_the_same_register() {
+    let register = Register::fold(&events());
+    let summary = summary(&register);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(EXPECTED);
+    if std::env::var_os("KEYWARD_BLESS").is_some() {
+        std::fs::write(&path, &summary).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        summary == expected,
+        "the fixture folds differently now:\n{summary}"
+    );
+}
+
+/// The register as its queries show it, in a stable order.
+fn summary(r: &Register) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "events: {}", r.event_count());
+    for site in r.sites() {
+        let _ = writeln!(out, "site {} {:?}", site.name, site.labels);
+        for area in r.areas_of(site.id) {
+            let _ = writeln!(out, "  area {}", area.name);
+        }
+        for p in r.people_of(site.id) {
+            let _ = writeln!(out, "  person {:?}", p.details);
+            for loan in r.loans_of(p.id) {
+                let _ = writeln!(out, "    loan {:?}", loan);
+            }
+        }
+        for c in r.conflicts() {
+            let _ = writeln!(out, "  conflict {:?}", c);
+        }
+    }
+    for locker in r.lockers() {
+        let _ = writeln!(
+            out,
+            "locker {} {:?} label={} service={:?}",
+            locker.number,
+            r.status(locker),
+            locker.label.is_some(),
+            locker.out_of_service
+        );
+        if let Some(lock) = locker.lock.and_then(|l| r.lock(l)) {
+            let _ = writeln!(out, "  lock {:?} {} {:?}", lock.kind, lock.code, lock.suite);
+        }
+        for key in r.keys_of_locker(locker.id) {
+            let _ = writeln!(
+                out,
+                "  key {} copy {} {:?} {:?} {:?}",
+                key.tag, key.copy, key.kind, key.state, key.storage
+            );
+        }
+        let _ = writeln!(out, "  holders {:?}", r.holders_of(locker.id));
+        for entry in r.timeline(locker.id) {
+            let _ = writeln!(out, "  {} {}: {:?}", entry.at, entry.actor, entry.what);
+        }
+    }
+    out
+}
