@@ -116,6 +116,14 @@ pub enum CommandError {
     ChoiceNotOffered,
     #[error("The key has been returned or issued again since. Keep the first issue, then issue the key afresh if needed.")]
     KeyMovedOn,
+    #[error("{field} is missing. Fill it in, then try again.")]
+    TextMissing { field: &'static str },
+    #[error("{field} can be at most {max} characters long. Shorten it, then try again.")]
+    TextTooLong { field: &'static str, max: usize },
+    #[error("One change can hold from 1 to {max} {what}.")]
+    CountOutOfRange { what: &'static str, max: usize },
+    #[error("This change is not well formed ({0}), so it was not recorded.")]
+    Malformed(&'static str),
     #[error("{0}")]
     NotAllowed(String),
 }

@@ -10,6 +10,7 @@
 //!   an [`Entropy`] in a [`Context`], so the app, the server and the tests agree exactly.
 
 pub mod backup;
+pub mod checks;
 mod command;
 mod conflict;
 mod error;

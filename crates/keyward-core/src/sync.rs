@@ -157,6 +157,7 @@ pub fn judge(
         return Err("It was recorded on another device, so only that device can send it.".into());
     }
     role.check(event.change.action())?;
+    event.check().map_err(|e| e.to_string())?;
     if let crate::event::Change::SiteCreated { site: created, .. } = &event.change {
         if *created != site || register.site(site).is_some() {
             return Err(

@@ -1,17 +1,22 @@
 //! The stored format, frozen. Events live on phones, on the server and in backups for years:
-//! every line of `fixtures/events-v1.jsonl` was written by the first released format and must
-//! still parse, write back byte for byte, and fold to the register in
-//! `fixtures/events-v1.expected.txt`. A change that breaks this needs a format version and an
-//! upgrade path, not a new fixture. A new `Change` variant gets its events appended to the log
-//! (never edit a line) and its name in `variant`; `KEYWARD_BLESS=1` rewrites only the expected
-//! register, after a person has read the difference.
+//! every line of each `fixtures/*.jsonl` log was written by a released format and must still
+//! parse, write back byte for byte, and fold to the register in its `*.expected.txt`. A change
+//! that breaks this needs a format version and an upgrade path, not a new fixture. A new
+//! `Change` variant gets its name in `variant` and its events in a new log (made once by the
+//! code that introduced it, never edited after), listed in `FIXTURES`; a new optional field on
+//! an old variant is `#[serde(default, skip_serializing_if = ...)]` so old events still write
+//! back unchanged. `KEYWARD_BLESS=1` rewrites only the expected registers, after a person has
+//! read the difference.
 
 use keyward_core::*;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-const LOG: &str = include_str!("fixtures/events-v1.jsonl");
-const EXPECTED: &str = "tests/fixtures/events-v1.expected.txt";
+/// Each log with the name of its expected register, oldest first.
+const FIXTURES: &[(&str, &str)] = &[(
+    include_str!("fixtures/events-v1.jsonl"),
+    "events-v1.expected.txt",
+)];
 
 /// Every `Change` variant by name. No wildcard: a new variant stops the build here until it is
 /// named, and then `every_variant_is_in_the_fixture` asks for an event of it in the log.
@@ -37,42 +42,61 @@ fn variant(change: &Change) -> &'static str {
 /// How many arms `variant` has.
 const VARIANTS: usize = 15;
 
-fn events() -> Vec<Event> {
-    LOG.lines()
+fn events(log: &str) -> Vec<Event> {
+    log.lines()
         .enumerate()
         .map(|(i, line)| {
             serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("line {} of the fixture no longer parses: {e}", i + 1))
+                .unwrap_or_else(|e| panic!("line {} of a fixture no longer parses: {e}", i + 1))
         })
         .collect()
 }
 
+fn all_events() -> Vec<Event> {
+    FIXTURES.iter().flat_map(|(log, _)| events(log)).collect()
+}
+
 #[test]
 fn every_stored_event_still_parses_and_writes_back_unchanged() {
-    for (line, event) in LOG.lines().zip(events()) {
-        assert_eq!(serde_json::to_string(&event).unwrap(), line);
+    for (log, _) in FIXTURES {
+        for (line, event) in log.lines().zip(events(log)) {
+            assert_eq!(serde_json::to_string(&event).unwrap(), *line);
+        }
+    }
+}
+
+#[test]
+fn every_stored_event_passes_todays_content_checks() {
+    for event in all_events() {
+        event
+            .check()
+            .unwrap_or_else(|e| panic!("{e}: {:?}", event.change));
     }
 }
 
 #[test]
 fn every_variant_is_in_the_fixture() {
-    let seen: BTreeSet<&str> = events().iter().map(|e| variant(&e.change)).collect();
+    let seen: BTreeSet<&str> = all_events().iter().map(|e| variant(&e.change)).collect();
     assert_eq!(seen.len(), VARIANTS, "variants in the fixture: {seen:?}");
 }
 
 #[test]
-fn the_fixture_folds_to_the_same_register() {
-    let register = Register::fold(&events());
-    let summary = summary(&register);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(EXPECTED);
-    if std::env::var_os("KEYWARD_BLESS").is_some() {
-        std::fs::write(&path, &summary).unwrap();
+fn each_fixture_folds_to_the_same_register() {
+    for (log, expected) in FIXTURES {
+        let register = Register::fold(&events(log));
+        let summary = summary(&register);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(expected);
+        if std::env::var_os("KEYWARD_BLESS").is_some() {
+            std::fs::write(&path, &summary).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            summary == expected,
+            "{path:?}: the fixture folds differently now:\n{summary}"
+        );
     }
-    let expected = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        summary == expected,
-        "the fixture folds differently now:\n{summary}"
-    );
 }
 
 /// The register as its queries show it, in a stable order.

@@ -1,0 +1,226 @@
+//! Checks of a change's content that need no state: sizes, counts, formats and lengths.
+//!
+//! They live here once. [`Register::execute`](crate::Register::execute) runs them on every
+//! change it makes, so a person who types too much is told what to shorten; the server runs
+//! them on every pushed event (`sync::judge`), so a crafted client can never store a change
+//! the app would refuse. Every check accepts exactly what `decide` produces: names tidied
+//! (trimmed, single spaces), codes and references in upper case, locker numbers normalised.
+
+use crate::error::CommandError;
+use crate::event::{Change, Event, NewKey};
+use crate::ids::TagId;
+use crate::label::{normalise_host, LabelRef};
+use crate::model::{Confirmation, Holder, PersonDetails};
+use crate::normalise::{normalise_locker_number, tidy, MAX_RANGE};
+use crate::register::{MAX_BLANK_TAGS, MAX_KEYS_AT_ONCE};
+
+/// A name, a place, a reason: one line.
+pub const MAX_NAME: usize = 120;
+/// A pupil or staff number, a lock's code.
+pub const MAX_CODE: usize = 40;
+/// Notes: a few lines.
+pub const MAX_NOTES: usize = 1_000;
+/// A signature drawn on screen, as SVG path data (the pad stops taking strokes at 20,000).
+pub const MAX_SIGNATURE: usize = 40_000;
+/// The highest copy number a key can have.
+pub const MAX_COPY: u32 = 9_999;
+
+impl Event {
+    /// The event's own fields and its change, as [`Change::check`].
+    pub fn check(&self) -> Result<(), CommandError> {
+        line("The name of who made it", &self.actor, MAX_NAME, true)?;
+        self.change.check()
+    }
+}
+
+impl Change {
+    /// Whether the change's content is well formed, whatever the register holds.
+    pub fn check(&self) -> Result<(), CommandError> {
+        match self {
+            Change::SiteCreated { name, .. } => line("The site's name", name, MAX_NAME, true),
+            Change::AreaAdded { name, .. } => line("The area's name", name, MAX_NAME, true),
+            Change::SiteLabelsSet { labels, .. } => {
+                if normalise_host(&labels.host).ok().as_deref() != Some(labels.host.as_str()) {
+                    return Err(CommandError::LabelHostInvalid);
+                }
+                line("Where found keys go", &labels.front_desk, MAX_NAME, true)
+            }
+            Change::LockersAdded { lockers, .. } => {
+                count("lockers", lockers.len(), MAX_RANGE)?;
+                for l in lockers {
+                    if normalise_locker_number(&l.number)? != l.number {
+                        return Err(malformed("a locker number is not in its normal form"));
+                    }
+                }
+                Ok(())
+            }
+            Change::LockerServiceChanged { out_of_service, .. } => match out_of_service {
+                Some(reason) => line("The reason", reason, MAX_NAME, true),
+                None => Ok(()),
+            },
+            Change::LockFitted { code, suite, .. } => {
+                code_text("The lock's code", code)?;
+                optional_line("The suite's name", suite)
+            }
+            Change::KeysAdded { keys, storage, .. } => {
+                count("keys", keys.len(), MAX_KEYS_AT_ONCE as usize)?;
+                keys.iter().try_for_each(new_key)?;
+                optional_line("Where the keys are kept", storage)
+            }
+            Change::PersonAdded { details, .. } | Change::PersonEdited { details, .. } => {
+                person(details)
+            }
+            Change::KeyIssued {
+                holder,
+                date,
+                expected_return,
+                confirmation,
+                notes,
+                ..
+            } => {
+                if let Holder::Department(name) = holder {
+                    line("The department", name, MAX_NAME, true)?;
+                }
+                if expected_return.is_some_and(|back| back < *date) {
+                    return Err(malformed("its return date is before its issue date"));
+                }
+                match confirmation {
+                    Confirmation::TypedName(name) => line("The typed name", name, MAX_NAME, true)?,
+                    Confirmation::Signature(path) => signature(path)?,
+                }
+                note_text(notes)
+            }
+            Change::KeyReturned {
+                brought_by,
+                received_by,
+                notes,
+                ..
+            } => {
+                line("Who brought it back", brought_by, MAX_NAME, false)?;
+                line("Who received it", received_by, MAX_NAME, true)?;
+                note_text(notes)
+            }
+            Change::LockerLabelsIssued { labels } => {
+                count("labels", labels.len(), MAX_RANGE)?;
+                if labels
+                    .iter()
+                    .any(|l| LabelRef::parse(&l.label.0).as_ref() != Some(&l.label))
+                {
+                    return Err(malformed("a label reference is not well formed"));
+                }
+                Ok(())
+            }
+            Change::BlankTagsMade { tags, .. } => {
+                count("blank tags", tags.len(), MAX_BLANK_TAGS as usize)?;
+                tags.iter().try_for_each(tag)
+            }
+            Change::TagAttached {
+                tag: t, previous, ..
+            } => {
+                tag(t)?;
+                tag(previous)
+            }
+            Change::ConflictResolved { notes, .. } => note_text(notes),
+        }
+    }
+}
+
+fn malformed(what: &'static str) -> CommandError {
+    CommandError::Malformed(what)
+}
+
+/// One line of text: tidied, printable, at most `max` characters, and present if `required`.
+pub(crate) fn line(
+    field: &'static str,
+    text: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), CommandError> {
+    if required && text.is_empty() {
+        return Err(CommandError::TextMissing { field });
+    }
+    length(field, text, max)?;
+    if tidy(text) != text || text.chars().any(char::is_control) {
+        return Err(malformed("a name has stray spaces or control characters"));
+    }
+    Ok(())
+}
+
+fn optional_line(field: &'static str, text: &Option<String>) -> Result<(), CommandError> {
+    match text {
+        Some(text) => line(field, text, MAX_NAME, true),
+        None => Ok(()),
+    }
+}
+
+/// A code as typed on a lock or a card: one line in upper case.
+fn code_text(field: &'static str, code: &str) -> Result<(), CommandError> {
+    line(field, code, MAX_CODE, true)?;
+    if code.to_uppercase() != code {
+        return Err(malformed("a code is not in upper case"));
+    }
+    Ok(())
+}
+
+fn note_text(notes: &str) -> Result<(), CommandError> {
+    length("The notes", notes, MAX_NOTES)?;
+    if notes.trim() != notes || notes.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(malformed(
+            "the notes have stray spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn length(field: &'static str, text: &str, max: usize) -> Result<(), CommandError> {
+    if text.chars().count() > max {
+        return Err(CommandError::TextTooLong { field, max });
+    }
+    Ok(())
+}
+
+fn count(what: &'static str, n: usize, max: usize) -> Result<(), CommandError> {
+    if n == 0 || n > max {
+        return Err(CommandError::CountOutOfRange { what, max });
+    }
+    Ok(())
+}
+
+fn person(details: &PersonDetails) -> Result<(), CommandError> {
+    line("The person's name", &details.name, MAX_NAME, true)?;
+    line("The department", &details.department, MAX_NAME, false)?;
+    if !details.reference.is_empty() {
+        code_text("The reference", &details.reference)?;
+    }
+    Ok(())
+}
+
+fn signature(path: &str) -> Result<(), CommandError> {
+    if path.is_empty() {
+        return Err(CommandError::ConfirmationMissing);
+    }
+    length("The signature", path, MAX_SIGNATURE)?;
+    let drawn = path
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, 'M' | 'L' | ' ' | '.' | '-'));
+    if !drawn || path.trim() != path {
+        return Err(malformed("the signature is not path data"));
+    }
+    Ok(())
+}
+
+fn new_key(key: &NewKey) -> Result<(), CommandError> {
+    if !(1..=MAX_COPY).contains(&key.copy) {
+        return Err(malformed("a key's copy number is out of range"));
+    }
+    tag(&key.tag)
+}
+
+fn tag(tag: &TagId) -> Result<(), CommandError> {
+    let ok = tag.0.len() == TagId::LEN && tag.0.bytes().all(|b| TagId::ALPHABET.contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(malformed("a tag id is not well formed"))
+    }
+}

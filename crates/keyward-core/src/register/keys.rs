@@ -1,0 +1,138 @@
+//! Keys: adding copies to a lock with fresh tag ids, and which keys a locker has.
+
+use super::{Fit, Register};
+use crate::command::{Context, Entropy};
+use crate::error::CommandError;
+use crate::event::{Change, Event, NewKey};
+use crate::ids::{KeyId, LockId, LockerId, TagId};
+use crate::model::{Key, KeyKind, KeyState, LockKind, Locker};
+use crate::normalise::tidy;
+use crate::timeline::What;
+use std::collections::HashSet;
+
+/// The most keys one "add keys" may create.
+pub const MAX_KEYS_AT_ONCE: u32 = 50;
+
+impl Register {
+    pub(super) fn decide_add_keys(
+        &self,
+        lock: LockId,
+        kind: KeyKind,
+        count: u32,
+        storage: String,
+        ctx: &mut Context<'_>,
+    ) -> Result<Change, CommandError> {
+        let lock = self.lock(lock).ok_or(CommandError::UnknownLock)?;
+        if lock.kind != LockKind::Keyed {
+            return Err(CommandError::LockHasNoKeys);
+        }
+        if !(1..=MAX_KEYS_AT_ONCE).contains(&count) {
+            return Err(CommandError::KeyCountOutOfRange {
+                max: MAX_KEYS_AT_ONCE,
+            });
+        }
+        let first_copy = lock
+            .keys
+            .iter()
+            .filter_map(|k| self.key(*k))
+            .map(|k| k.copy)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let mut fresh = HashSet::new();
+        let keys = (0..count)
+            .map(|i| {
+                let tag = self.fresh_tag(ctx.entropy, &mut fresh);
+                NewKey {
+                    id: KeyId::generate(ctx.now, ctx.entropy),
+                    copy: first_copy + i,
+                    tag,
+                }
+            })
+            .collect();
+        let storage = tidy(&storage);
+        Ok(Change::KeysAdded {
+            lock: lock.id,
+            kind,
+            storage: (!storage.is_empty()).then_some(storage),
+            keys,
+        })
+    }
+
+    /// A tag id on no key, no blank tag, and not in `fresh` (which it joins).
+    pub(super) fn fresh_tag(&self, entropy: &mut dyn Entropy, fresh: &mut HashSet<TagId>) -> TagId {
+        loop {
+            let tag = TagId::generate(entropy);
+            if !self.tags.contains_key(&tag)
+                && !self.blank_tags.contains_key(&tag)
+                && fresh.insert(tag.clone())
+            {
+                return tag;
+            }
+        }
+    }
+
+    pub(super) fn assess_keys_added(&self, lock: LockId) -> Fit {
+        match self.lock(lock) {
+            Some(_) => Fit::Fits,
+            None => Fit::Unknown("its lock is not in the register"),
+        }
+    }
+
+    pub(super) fn apply_keys_added(
+        &mut self,
+        event: &Event,
+        lock: LockId,
+        kind: KeyKind,
+        storage: &Option<String>,
+        keys: &[NewKey],
+    ) {
+        let Some(l) = self.locks.get_mut(&lock) else {
+            return;
+        };
+        let locker = l.locker;
+        let mut added = Vec::new();
+        for new in keys {
+            if self.keys.contains_key(&new.id) || self.tags.contains_key(&new.tag) {
+                continue;
+            }
+            l.keys.push(new.id);
+            self.tags.insert(new.tag.clone(), new.id);
+            self.keys.insert(
+                new.id,
+                Key {
+                    id: new.id,
+                    lock,
+                    copy: new.copy,
+                    kind,
+                    tag: new.tag.clone(),
+                    state: KeyState::InStore,
+                    storage: storage.clone(),
+                    loan: None,
+                },
+            );
+            added.push(new.id);
+        }
+        self.log(locker, event, What::KeysAdded { keys: added });
+    }
+
+    pub fn key(&self, id: KeyId) -> Option<&Key> {
+        self.keys.get(&id)
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.keys.values()
+    }
+    /// The locker a key's lock is (or was) fitted to.
+    pub fn locker_of_key(&self, key: KeyId) -> Option<&Locker> {
+        let lock = self.lock(self.key(key)?.lock)?;
+        self.locker(lock.locker)
+    }
+    /// The keys of the lock fitted to a locker now, by copy number.
+    pub fn keys_of_locker(&self, locker: LockerId) -> Vec<&Key> {
+        self.locker(locker)
+            .and_then(|l| l.lock)
+            .and_then(|lock| self.lock(lock))
+            .map(|lock| lock.keys.iter().filter_map(|k| self.keys.get(k)).collect())
+            .unwrap_or_default()
+    }
+}

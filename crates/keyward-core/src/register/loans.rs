@@ -1,0 +1,417 @@
+//! Loans (the issue record): issuing a key to a person or department, for the term or as a
+//! temporary loan, returning it, and the decisions when two devices issued or returned the
+//! same key.
+
+use super::{Fit, Register};
+use crate::command::Context;
+use crate::conflict::{ConflictKind, Resolution};
+use crate::error::CommandError;
+use crate::event::{Change, Event};
+use crate::format::uk_date;
+use crate::ids::{KeyId, LoanId, LockerId, PersonId};
+use crate::model::{Condition, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Return};
+use crate::normalise::tidy;
+use crate::timeline::What;
+use chrono::NaiveDate;
+
+impl Register {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn decide_issue(
+        &self,
+        key: KeyId,
+        locker: LockerId,
+        holder: Holder,
+        date: NaiveDate,
+        expected_return: Option<NaiveDate>,
+        confirmation: Confirmation,
+        notes: String,
+        ctx: &mut Context<'_>,
+    ) -> Result<Change, CommandError> {
+        let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        let locker = self.locker(locker).ok_or(CommandError::UnknownLocker)?;
+        if locker.lock != Some(key.lock) {
+            return Err(CommandError::KeyNotForLocker {
+                tag: key.tag.to_string(),
+                number: locker.number.clone(),
+            });
+        }
+        if key.kind == KeyKind::Master {
+            return Err(CommandError::MasterKeyNotIssued);
+        }
+        if key.state != KeyState::InStore {
+            return Err(CommandError::KeyNotInStore {
+                tag: key.tag.to_string(),
+                state: key.state.label().to_lowercase(),
+            });
+        }
+        if locker.out_of_service.is_some() {
+            return Err(CommandError::LockerOutOfService {
+                number: locker.number.clone(),
+            });
+        }
+        let holder = match holder {
+            Holder::Person(person) => {
+                let person = self.person(person).ok_or(CommandError::UnknownPerson)?;
+                if let Some(held) = self.keys_of_locker(locker.id).into_iter().find(|k| {
+                    self.current_loan(k.id)
+                        .is_some_and(|l| l.holder == Holder::Person(person.id))
+                }) {
+                    return Err(CommandError::AlreadyHoldsKey {
+                        name: person.details.name.clone(),
+                        number: locker.number.clone(),
+                        tag: held.tag.to_string(),
+                    });
+                }
+                Holder::Person(person.id)
+            }
+            Holder::Department(name) => {
+                let name = tidy(&name);
+                if name.is_empty() {
+                    return Err(CommandError::HolderMissing);
+                }
+                Holder::Department(name)
+            }
+        };
+        if let Some(expected) = expected_return {
+            if expected < date {
+                return Err(CommandError::ReturnBeforeIssue {
+                    date: uk_date(date),
+                    expected: uk_date(expected),
+                });
+            }
+        }
+        let confirmation = match confirmation {
+            Confirmation::TypedName(name) => Confirmation::TypedName(tidy(&name)),
+            Confirmation::Signature(path) => Confirmation::Signature(path.trim().to_string()),
+        };
+        if matches!(&confirmation, Confirmation::TypedName(s) | Confirmation::Signature(s) if s.is_empty())
+        {
+            return Err(CommandError::ConfirmationMissing);
+        }
+        Ok(Change::KeyIssued {
+            loan: LoanId::generate(ctx.now, ctx.entropy),
+            key: key.id,
+            locker: locker.id,
+            holder,
+            date,
+            expected_return,
+            confirmation,
+            notes: notes.trim().to_string(),
+        })
+    }
+
+    pub(super) fn decide_return(
+        &self,
+        key: KeyId,
+        brought_by: String,
+        received_by: String,
+        condition: Condition,
+        notes: String,
+    ) -> Result<Change, CommandError> {
+        let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        let loan = match key.loan.and_then(|l| self.loan(l)) {
+            Some(loan) if key.state.is_out() => loan,
+            _ => {
+                return Err(CommandError::KeyNotOut {
+                    tag: key.tag.to_string(),
+                    state: key.state.label().to_lowercase(),
+                })
+            }
+        };
+        let received_by = tidy(&received_by);
+        if received_by.is_empty() {
+            return Err(CommandError::ReceiverMissing);
+        }
+        let brought_by = match tidy(&brought_by) {
+            b if b.is_empty() => self.holder_name(&loan.holder),
+            b => b,
+        };
+        Ok(Change::KeyReturned {
+            loan: loan.id,
+            key: key.id,
+            brought_by,
+            received_by,
+            condition,
+            notes: notes.trim().to_string(),
+        })
+    }
+
+    /// Refuses a decision the register has moved past: keeping a later issue whose key has
+    /// been returned or issued again since.
+    pub(super) fn check_loan_decision(
+        &self,
+        kind: &ConflictKind,
+        choice: Resolution,
+    ) -> Result<(), CommandError> {
+        if let (
+            ConflictKind::KeyNotInStore {
+                key,
+                loan,
+                standing,
+            },
+            Resolution::KeepLater,
+        ) = (kind, choice)
+        {
+            let key = self.key(*key).ok_or(CommandError::UnknownKey)?;
+            let later_open = self.loan(*loan).is_some_and(|l| l.returned.is_none());
+            let key_free = !key.state.is_out() || key.loan == *standing;
+            if !later_open || !key_free {
+                return Err(CommandError::KeyMovedOn);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn assess_issue(
+        &self,
+        loan: LoanId,
+        key: KeyId,
+        locker: LockerId,
+        holder: &Holder,
+    ) -> Fit {
+        let (Some(k), Some(_)) = (self.key(key), self.locker(locker)) else {
+            return Fit::Unknown("its key or locker is not in the register");
+        };
+        if k.kind == KeyKind::Master {
+            return Fit::Unknown("master keys are signed out, not issued");
+        }
+        if let Holder::Person(p) = holder {
+            if self.person(*p).is_none() {
+                return Fit::Unknown("the person it was issued to is not in the register");
+            }
+        }
+        if k.state != KeyState::InStore {
+            return Fit::Conflicts(ConflictKind::KeyNotInStore {
+                key,
+                loan,
+                standing: k.loan.filter(|_| k.state.is_out()),
+            });
+        }
+        if let Holder::Person(_) = holder {
+            if let Some(standing) = self
+                .keys_of_locker(locker)
+                .into_iter()
+                .filter_map(|k| self.current_loan(k.id))
+                .find(|l| l.holder == *holder)
+            {
+                return Fit::Conflicts(ConflictKind::HolderHasKey {
+                    locker,
+                    loan,
+                    standing: standing.id,
+                });
+            }
+        }
+        Fit::Fits
+    }
+
+    pub(super) fn assess_return(&self, loan: LoanId, key: KeyId) -> Fit {
+        match (self.loan(loan), self.key(key)) {
+            (Some(l), Some(_)) if l.returned.is_some() => {
+                Fit::Conflicts(ConflictKind::ReturnedTwice { loan })
+            }
+            (Some(_), Some(_)) => Fit::Fits,
+            _ => Fit::Unknown("its loan or key is not in the register"),
+        }
+    }
+
+    pub(super) fn apply_issue(&mut self, event: &Event, conflict: Option<&ConflictKind>) {
+        let Change::KeyIssued {
+            loan,
+            key,
+            locker,
+            holder,
+            date,
+            expected_return,
+            confirmation,
+            notes,
+        } = &event.change
+        else {
+            return;
+        };
+        let Some(k) = self.keys.get_mut(key) else {
+            return;
+        };
+        // Issued twice: the later loan is kept as a record, the key stays where it is.
+        if !matches!(conflict, Some(ConflictKind::KeyNotInStore { .. })) {
+            k.state = if expected_return.is_some() {
+                KeyState::SignedOut
+            } else {
+                KeyState::Issued
+            };
+            k.loan = Some(*loan);
+        }
+        self.loans.insert(
+            *loan,
+            Loan {
+                id: *loan,
+                key: *key,
+                locker: *locker,
+                holder: holder.clone(),
+                date: *date,
+                expected_return: *expected_return,
+                confirmation: confirmation.clone(),
+                notes: notes.clone(),
+                issued_by: event.actor.clone(),
+                issued_at: event.at,
+                issue_event: event.id,
+                returned: None,
+            },
+        );
+        self.log(*locker, event, What::Issued { loan: *loan });
+    }
+
+    /// `conflicted`: returned twice, so the first return stands.
+    pub(super) fn apply_return(&mut self, event: &Event, conflicted: bool) {
+        let Change::KeyReturned {
+            loan,
+            key,
+            brought_by,
+            received_by,
+            condition,
+            notes,
+        } = &event.change
+        else {
+            return;
+        };
+        if conflicted {
+            return;
+        }
+        let (Some(k), Some(l)) = (self.keys.get_mut(key), self.loans.get_mut(loan)) else {
+            return;
+        };
+        if k.loan == Some(*loan) {
+            k.loan = None;
+            k.state = match condition {
+                Condition::Fine => KeyState::InStore,
+                Condition::Damaged => KeyState::Damaged,
+            };
+        }
+        l.returned = Some(Return {
+            brought_by: brought_by.clone(),
+            received_by: received_by.clone(),
+            condition: *condition,
+            notes: notes.clone(),
+            at: event.at,
+        });
+        let locker = l.locker;
+        self.log(locker, event, What::Returned { loan: *loan });
+    }
+
+    /// What deciding a conflict this procedure owns does to the state; `note` goes on every
+    /// loan the decision closes.
+    pub(super) fn apply_loan_decision(
+        &mut self,
+        event: &Event,
+        kind: &ConflictKind,
+        choice: Resolution,
+        note: &str,
+    ) {
+        match (kind, choice) {
+            (ConflictKind::KeyNotInStore { loan, .. }, Resolution::KeepFirst)
+            | (ConflictKind::HolderHasKey { loan, .. }, Resolution::KeepFirst)
+            | (ConflictKind::HolderHasKey { standing: loan, .. }, Resolution::KeepLater) => {
+                self.close_loan(*loan, event, note)
+            }
+            (
+                ConflictKind::KeyNotInStore {
+                    key,
+                    loan,
+                    standing,
+                },
+                Resolution::KeepLater,
+            ) => {
+                if let Some(standing) = standing {
+                    self.close_loan(*standing, event, note);
+                }
+                let open = self.loans.get(loan).filter(|l| l.returned.is_none());
+                let signed_out = open.map(|l| l.expected_return.is_some());
+                let mut moved_on = false;
+                if let (Some(k), Some(signed_out)) = (self.keys.get_mut(key), signed_out) {
+                    if k.state.is_out() {
+                        moved_on = true;
+                    } else {
+                        k.loan = Some(*loan);
+                        k.state = if signed_out {
+                            KeyState::SignedOut
+                        } else {
+                            KeyState::Issued
+                        };
+                    }
+                }
+                // Another device issued the key again meanwhile: the later loan cannot have
+                // it, so it is closed too rather than left open on no key.
+                if moved_on {
+                    let note = format!("{note}; the key had been issued again since");
+                    self.close_loan(*loan, event, &note);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes a loan that a decision ended; its key goes back to the store if it was on it.
+    fn close_loan(&mut self, loan: LoanId, event: &Event, note: &str) {
+        let Some(l) = self.loans.get_mut(&loan) else {
+            return;
+        };
+        if l.returned.is_none() {
+            l.returned = Some(Return {
+                brought_by: String::new(),
+                received_by: event.actor.clone(),
+                condition: Condition::Fine,
+                notes: note.to_string(),
+                at: event.at,
+            });
+        }
+        if let Some(k) = self.keys.get_mut(&l.key) {
+            if k.loan == Some(loan) {
+                k.loan = None;
+                k.state = KeyState::InStore;
+            }
+        }
+    }
+
+    pub fn loan(&self, id: LoanId) -> Option<&Loan> {
+        self.loans.get(&id)
+    }
+    /// The loan a key is out on now.
+    pub fn current_loan(&self, key: KeyId) -> Option<&Loan> {
+        let key = self.key(key)?;
+        if !key.state.is_out() {
+            return None;
+        }
+        self.loan(key.loan?)
+    }
+    /// Every loan to a person, newest first.
+    pub fn loans_of(&self, person: PersonId) -> Vec<&Loan> {
+        let holder = Holder::Person(person);
+        let mut loans: Vec<&Loan> = self.loans.values().filter(|l| l.holder == holder).collect();
+        loans.sort_by_key(|l| std::cmp::Reverse(l.issue_event));
+        loans
+    }
+    /// Keys a person holds now.
+    pub fn keys_held_by(&self, person: PersonId) -> Vec<&Key> {
+        self.loans_of(person)
+            .into_iter()
+            .filter(|l| l.returned.is_none())
+            .filter_map(|l| self.key(l.key).filter(|k| k.loan == Some(l.id)))
+            .collect()
+    }
+    pub fn holder_name(&self, holder: &Holder) -> String {
+        match holder {
+            Holder::Person(p) => self
+                .person(*p)
+                .map(|p| p.details.name.clone())
+                .unwrap_or_else(|| "an unknown person".into()),
+            Holder::Department(d) => d.clone(),
+        }
+    }
+    /// Who holds a key to the locker now, names joined.
+    pub fn holders_of(&self, locker: LockerId) -> Vec<String> {
+        self.keys_of_locker(locker)
+            .into_iter()
+            .filter_map(|k| self.current_loan(k.id))
+            .map(|l| self.holder_name(&l.holder))
+            .collect()
+    }
+}

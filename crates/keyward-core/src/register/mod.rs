@@ -1,0 +1,283 @@
+//! The register: the state folded from the event log, the rules that turn commands into
+//! events, and the queries the screens ask.
+//!
+//! This file keeps the state, the fold and one dispatch line per command and per change; the
+//! rules live in one module per procedure, each with its `decide_*` (command → change),
+//! `assess_*` (how a change fits), `apply_*` (the fold), its queries and the conflict
+//! decisions it owns. The dispatches have no wildcard, so a new variant is a compile error
+//! until its procedure handles it.
+
+mod conflicts;
+mod keys;
+mod labels;
+mod loans;
+mod lockers;
+mod locks;
+mod people;
+mod sites;
+
+pub use keys::MAX_KEYS_AT_ONCE;
+pub use labels::{Resolved, MAX_BLANK_TAGS};
+
+use crate::command::{Command, Context};
+use crate::conflict::{Conflict, ConflictKind};
+use crate::error::CommandError;
+use crate::event::{Change, Event};
+use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::label::LabelRef;
+use crate::model::{Area, Key, Loan, Lock, Locker, Person, Site};
+use crate::timeline::{Entry, What};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How a change fits the register as it stands: the one judgement both the fold and the
+/// server's check of a pushed change make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fit {
+    /// It applies cleanly.
+    Fits,
+    /// It breaks a rule because it was made against an older view: kept, with a conflict.
+    Conflicts(ConflictKind),
+    /// It refers to something this register does not hold: it cannot be applied at all.
+    Unknown(&'static str),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Register {
+    sites: BTreeMap<SiteId, Site>,
+    areas: BTreeMap<AreaId, Area>,
+    lockers: BTreeMap<LockerId, Locker>,
+    locks: BTreeMap<LockId, Lock>,
+    keys: BTreeMap<KeyId, Key>,
+    people: BTreeMap<PersonId, Person>,
+    loans: BTreeMap<LoanId, Loan>,
+    /// (site, normalised number) → locker.
+    numbers: BTreeMap<(SiteId, String), LockerId>,
+    tags: BTreeMap<TagId, KeyId>,
+    labels: BTreeMap<LabelRef, LockerId>,
+    blank_tags: BTreeMap<TagId, SiteId>,
+    timelines: BTreeMap<LockerId, Vec<Entry>>,
+    /// Keyed by the later event that caused each one.
+    conflicts: BTreeMap<EventId, Conflict>,
+    applied: BTreeSet<EventId>,
+    events: usize,
+}
+
+impl Register {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state after `events`, in order.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut register = Self::new();
+        for event in events {
+            register.apply(event);
+        }
+        register
+    }
+
+    /// Checks a command against the current state. On success the returned event is what must
+    /// be stored and then [applied](Self::apply); the register itself is not changed here.
+    /// The change it makes always passes [`Change::check`], the server's check of content.
+    pub fn execute(&self, command: Command, ctx: &mut Context<'_>) -> Result<Event, CommandError> {
+        let change = self.decide(command, ctx)?;
+        change.check()?;
+        Ok(Event {
+            id: EventId::generate(ctx.now, ctx.entropy),
+            actor: ctx.actor.clone(),
+            device: ctx.device,
+            at: ctx.now,
+            change,
+        })
+    }
+
+    fn decide(&self, command: Command, ctx: &mut Context<'_>) -> Result<Change, CommandError> {
+        match command {
+            Command::CreateSite { name } => self.decide_create_site(name, ctx),
+            Command::AddArea { site, name } => self.decide_add_area(site, name, ctx),
+            Command::SetSiteLabels {
+                site,
+                host,
+                front_desk,
+            } => self.decide_site_labels(site, host, front_desk),
+            Command::AddLocker { site, area, number } => {
+                self.decide_add_locker(site, area, number, ctx)
+            }
+            Command::AddLockerRange {
+                site,
+                area,
+                from,
+                to,
+            } => self.decide_add_locker_range(site, area, from, to, ctx),
+            Command::SetLockerService {
+                locker,
+                out_of_service,
+            } => self.decide_service(locker, out_of_service),
+            Command::FitLock {
+                locker,
+                kind,
+                code,
+                suite,
+            } => self.decide_fit_lock(locker, kind, code, suite, ctx),
+            Command::AddKeys {
+                lock,
+                kind,
+                count,
+                storage,
+            } => self.decide_add_keys(lock, kind, count, storage, ctx),
+            Command::AddPerson { site, details } => self.decide_add_person(site, details, ctx),
+            Command::EditPerson { person, details } => self.decide_edit_person(person, details),
+            Command::IssueKey {
+                key,
+                locker,
+                holder,
+                date,
+                expected_return,
+                confirmation,
+                notes,
+            } => self.decide_issue(
+                key,
+                locker,
+                holder,
+                date,
+                expected_return,
+                confirmation,
+                notes,
+                ctx,
+            ),
+            Command::ReturnKey {
+                key,
+                brought_by,
+                received_by,
+                condition,
+                notes,
+            } => self.decide_return(key, brought_by, received_by, condition, notes),
+            Command::IssueLockerLabels { lockers } => self.decide_locker_labels(lockers, ctx),
+            Command::MakeBlankTags { site, count } => self.decide_blank_tags(site, count, ctx),
+            Command::AttachTag { key, tag } => self.decide_attach_tag(key, tag),
+            Command::ResolveConflict {
+                conflict,
+                choice,
+                notes,
+            } => self.decide_resolve(conflict, choice, notes),
+        }
+    }
+
+    /// Folds one event into the state. Total and idempotent: an event already applied, or one
+    /// that refers to something this register does not hold, changes nothing.
+    pub fn apply(&mut self, event: &Event) {
+        if !self.applied.insert(event.id) {
+            return;
+        }
+        self.events += 1;
+        let conflict = match self.assess(&event.change) {
+            Fit::Unknown(_) => return,
+            Fit::Conflicts(kind) => {
+                self.record_conflict(event, kind.clone());
+                Some(kind)
+            }
+            Fit::Fits => None,
+        };
+        let conflicted = conflict.is_some();
+        match &event.change {
+            Change::SiteCreated { site, name } => self.apply_site_created(*site, name),
+            Change::AreaAdded { area, site, name } => self.apply_area_added(*area, *site, name),
+            Change::SiteLabelsSet { site, labels } => self.apply_site_labels(*site, labels),
+            Change::LockersAdded {
+                site,
+                area,
+                lockers,
+            } => self.apply_lockers_added(event, *site, *area, lockers),
+            Change::LockerServiceChanged {
+                locker,
+                out_of_service,
+            } => self.apply_service(event, *locker, out_of_service),
+            Change::LockFitted { .. } => self.apply_lock_fitted(event, conflicted),
+            Change::KeysAdded {
+                lock,
+                kind,
+                storage,
+                keys,
+            } => self.apply_keys_added(event, *lock, *kind, storage, keys),
+            Change::PersonAdded {
+                person,
+                site,
+                details,
+            } => self.apply_person_added(*person, *site, details),
+            Change::PersonEdited { person, details } => self.apply_person_edited(*person, details),
+            Change::KeyIssued { .. } => self.apply_issue(event, conflict.as_ref()),
+            Change::KeyReturned { .. } => self.apply_return(event, conflicted),
+            Change::LockerLabelsIssued { labels } => self.apply_locker_labels(labels),
+            Change::BlankTagsMade { site, tags } => self.apply_blank_tags(*site, tags),
+            Change::TagAttached { key, tag, previous } => {
+                self.apply_tag_attached(event, *key, tag, previous)
+            }
+            Change::ConflictResolved {
+                conflict: decided,
+                choice,
+                notes,
+            } => {
+                if !conflicted {
+                    self.apply_resolved(event, *decided, *choice, notes)
+                }
+            }
+        }
+    }
+
+    /// How a change fits the register as it stands. The fold records a conflict for
+    /// [`Fit::Conflicts`] and skips [`Fit::Unknown`]; the server answers a pushed change with
+    /// the same judgement.
+    pub fn assess(&self, change: &Change) -> Fit {
+        match change {
+            Change::SiteCreated { .. } => Fit::Fits,
+            Change::AreaAdded { site, .. }
+            | Change::PersonAdded { site, .. }
+            | Change::SiteLabelsSet { site, .. }
+            | Change::BlankTagsMade { site, .. } => self.assess_site_known(*site),
+            Change::LockersAdded {
+                site,
+                area,
+                lockers,
+            } => self.assess_lockers_added(*site, *area, lockers),
+            Change::LockerServiceChanged { locker, .. } => self.assess_locker_known(*locker),
+            Change::LockFitted { lock, locker, .. } => self.assess_lock_fitted(*lock, *locker),
+            Change::KeysAdded { lock, .. } => self.assess_keys_added(*lock),
+            Change::PersonEdited { person, .. } => self.assess_person_edited(*person),
+            Change::KeyIssued {
+                loan,
+                key,
+                locker,
+                holder,
+                ..
+            } => self.assess_issue(*loan, *key, *locker, holder),
+            Change::KeyReturned { loan, key, .. } => self.assess_return(*loan, *key),
+            Change::LockerLabelsIssued { labels } => self.assess_locker_labels(labels),
+            Change::TagAttached { key, tag, previous } => {
+                self.assess_tag_attached(*key, tag, previous)
+            }
+            Change::ConflictResolved {
+                conflict, choice, ..
+            } => self.assess_resolved(*conflict, *choice),
+        }
+    }
+
+    /// Adds a line to a locker's history.
+    fn log(&mut self, locker: LockerId, event: &Event, what: What) {
+        self.timelines.entry(locker).or_default().push(Entry {
+            event: event.id,
+            at: event.at,
+            actor: event.actor.clone(),
+            what,
+        });
+    }
+
+    /// Whether the event was folded in already.
+    pub fn has_event(&self, id: EventId) -> bool {
+        self.applied.contains(&id)
+    }
+
+    /// How many distinct events have been folded in.
+    pub fn event_count(&self) -> usize {
+        self.events
+    }
+}

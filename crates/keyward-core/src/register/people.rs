@@ -1,0 +1,115 @@
+//! People: adding and editing them, unique references, and finding them by what was typed.
+
+use super::{Fit, Register};
+use crate::command::Context;
+use crate::error::CommandError;
+use crate::event::Change;
+use crate::ids::{PersonId, SiteId};
+use crate::model::{Person, PersonDetails};
+use crate::normalise::tidy;
+
+impl Register {
+    pub(super) fn decide_add_person(
+        &self,
+        site: SiteId,
+        details: PersonDetails,
+        ctx: &mut Context<'_>,
+    ) -> Result<Change, CommandError> {
+        let site = self.site(site).ok_or(CommandError::UnknownSite)?;
+        let details = self.check_person(site.id, None, details)?;
+        Ok(Change::PersonAdded {
+            person: PersonId::generate(ctx.now, ctx.entropy),
+            site: site.id,
+            details,
+        })
+    }
+
+    pub(super) fn decide_edit_person(
+        &self,
+        person: PersonId,
+        details: PersonDetails,
+    ) -> Result<Change, CommandError> {
+        let person = self.person(person).ok_or(CommandError::UnknownPerson)?;
+        let details = self.check_person(person.site, Some(person.id), details)?;
+        Ok(Change::PersonEdited {
+            person: person.id,
+            details,
+        })
+    }
+
+    fn check_person(
+        &self,
+        site: SiteId,
+        editing: Option<PersonId>,
+        details: PersonDetails,
+    ) -> Result<PersonDetails, CommandError> {
+        let details = PersonDetails {
+            name: tidy(&details.name),
+            kind: details.kind,
+            reference: tidy(&details.reference).to_uppercase(),
+            department: tidy(&details.department),
+        };
+        if details.name.is_empty() {
+            return Err(CommandError::PersonNameEmpty);
+        }
+        if !details.reference.is_empty() {
+            if let Some(other) = self.people.values().find(|p| {
+                p.site == site && Some(p.id) != editing && p.details.reference == details.reference
+            }) {
+                return Err(CommandError::ReferenceTaken {
+                    reference: details.reference,
+                    name: other.details.name.clone(),
+                });
+            }
+        }
+        Ok(details)
+    }
+
+    pub(super) fn assess_person_edited(&self, person: PersonId) -> Fit {
+        match self.person(person) {
+            Some(_) => Fit::Fits,
+            None => Fit::Unknown("that person is not in the register"),
+        }
+    }
+
+    pub(super) fn apply_person_added(
+        &mut self,
+        person: PersonId,
+        site: SiteId,
+        details: &PersonDetails,
+    ) {
+        self.people.entry(person).or_insert_with(|| Person {
+            id: person,
+            site,
+            details: details.clone(),
+        });
+    }
+
+    pub(super) fn apply_person_edited(&mut self, person: PersonId, details: &PersonDetails) {
+        if let Some(p) = self.people.get_mut(&person) {
+            p.details = details.clone();
+        }
+    }
+
+    pub fn people_of(&self, site: SiteId) -> Vec<&Person> {
+        let mut people: Vec<&Person> = self.people.values().filter(|p| p.site == site).collect();
+        people.sort_by_key(|p| p.details.name.to_lowercase());
+        people
+    }
+    /// People of a site whose name, reference or department contain every word typed.
+    pub fn find_people(&self, site: SiteId, text: &str) -> Vec<&Person> {
+        let text = text.to_lowercase();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        self.people_of(site)
+            .into_iter()
+            .filter(|p| {
+                let d = &p.details;
+                let hay = format!("{} {} {}", d.name, d.reference, d.department).to_lowercase();
+                words.iter().all(|w| hay.contains(w))
+            })
+            .collect()
+    }
+    pub fn person(&self, id: PersonId) -> Option<&Person> {
+        self.people.get(&id)
+    }
+}

@@ -1,0 +1,12 @@
+//! Each rule of the register, one test each, in one module per procedure (as `src/register/`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod checks;
+mod fold;
+mod keys;
+mod loans;
+mod lockers;
+mod people;
+mod search;
