@@ -24,6 +24,10 @@ pub const MAX_NOTES: usize = 1_000;
 pub const MAX_SIGNATURE: usize = 40_000;
 /// The highest copy number a key can have.
 pub const MAX_COPY: u32 = 9_999;
+/// The most lines one order may have.
+pub const MAX_ORDER_LINES: usize = 100;
+/// The largest lost-key charge, in pence (£1,000).
+pub const MAX_CHARGE: u32 = 100_000;
 
 impl Event {
     /// The event's own fields and its change, as [`Change::check`].
@@ -121,6 +125,59 @@ impl Change {
                 tag(previous)
             }
             Change::ConflictResolved { notes, .. } => note_text(notes),
+            Change::FaultRecorded { notes, .. } | Change::KeyFound { notes, .. } => {
+                note_text(notes)
+            }
+            Change::LockChanged {
+                code,
+                suite,
+                reason,
+                ..
+            } => {
+                code_text("The lock's code", code)?;
+                optional_line("The suite's name", suite)?;
+                line("The reason", reason, MAX_NAME, true)
+            }
+            Change::KeyRetired { reason, .. } => line("The reason", reason, MAX_NAME, true),
+            Change::KeyReportedLost { notes, .. } => note_text(notes),
+            Change::LostCaseDecided { reason, .. } => line("The reason", reason, MAX_NAME, true),
+            Change::ChargeRecorded { amount, .. } => {
+                if *amount > MAX_CHARGE {
+                    return Err(malformed("the charge is out of range"));
+                }
+                Ok(())
+            }
+            Change::SupplierAdded { name, contact, .. } => {
+                line("The supplier's name", name, MAX_NAME, true)?;
+                line("The supplier's contact", contact, MAX_NAME, false)
+            }
+            Change::OrderPlaced {
+                lines,
+                ordered,
+                expected,
+                notes,
+                ..
+            } => {
+                count("order lines", lines.len(), MAX_ORDER_LINES)?;
+                for l in lines {
+                    code_text("The key code", &l.code)?;
+                    if !(1..=MAX_KEYS_AT_ONCE).contains(&l.quantity) {
+                        return Err(malformed("an order line's quantity is out of range"));
+                    }
+                }
+                if expected.is_some_and(|e| e < *ordered) {
+                    return Err(malformed("its expected date is before its order date"));
+                }
+                note_text(notes)
+            }
+            Change::OrderReceived { lines, .. } => {
+                count("order lines", lines.len(), MAX_ORDER_LINES)?;
+                for l in lines {
+                    count("keys", l.keys.len(), MAX_KEYS_AT_ONCE as usize)?;
+                    l.keys.iter().try_for_each(new_key)?;
+                }
+                Ok(())
+            }
         }
     }
 }

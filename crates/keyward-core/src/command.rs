@@ -2,8 +2,14 @@
 //! [`crate::Register::execute`]; a command that passes becomes one event.
 
 use crate::conflict::Resolution;
-use crate::ids::{AreaId, DeviceId, EventId, KeyId, LockId, LockerId, PersonId, SiteId, TagId};
-use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
+use crate::ids::{
+    AreaId, CaseId, DeviceId, EventId, KeyId, LockId, LockerId, OrderId, PersonId, SiteId,
+    SupplierId, TagId,
+};
+use crate::model::{
+    CaseOutcome, ChargeStatus, Condition, Confirmation, FaultKind, Holder, KeyKind, LockKind, Loss,
+    PersonDetails,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -126,5 +132,63 @@ pub enum Command {
         conflict: EventId,
         choice: Resolution,
         notes: String,
+    },
+    RecordFault {
+        lock: LockId,
+        kind: FaultKind,
+        notes: String,
+    },
+    /// A new lock and code on a locker; every key of the old lock is retired.
+    ChangeLock {
+        locker: LockerId,
+        kind: LockKind,
+        code: String,
+        /// Empty for none.
+        suite: String,
+        reason: String,
+    },
+    RetireKey {
+        key: KeyId,
+        reason: String,
+    },
+    ReportKeyLost {
+        key: KeyId,
+        loss: Loss,
+        notes: String,
+    },
+    RecordKeyFound {
+        key: KeyId,
+        notes: String,
+    },
+    DecideLostCase {
+        case: CaseId,
+        outcome: CaseOutcome,
+        reason: String,
+        opened_with: Option<KeyId>,
+    },
+    RecordCharge {
+        case: CaseId,
+        status: ChargeStatus,
+        /// In pence.
+        amount: u32,
+    },
+    AddSupplier {
+        site: SiteId,
+        name: String,
+        contact: String,
+    },
+    /// Keys cut to code: each line is a lock and how many of its keys.
+    PlaceOrder {
+        supplier: SupplierId,
+        lines: Vec<(LockId, KeyKind, u32)>,
+        ordered: NaiveDate,
+        expected: Option<NaiveDate>,
+        case: Option<CaseId>,
+        notes: String,
+    },
+    /// How many keys of each line arrived now.
+    ReceiveOrder {
+        order: OrderId,
+        quantities: Vec<u32>,
     },
 }

@@ -4,7 +4,9 @@
 //! person decides it with a [`Change::ConflictResolved`](crate::Change) event.
 
 use crate::format::uk_date;
-use crate::ids::{DeviceId, EventId, KeyId, LoanId, LockId, LockerId, SiteId, TagId};
+use crate::ids::{
+    CaseId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, SiteId, TagId,
+};
 use crate::register::Register;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,6 +42,22 @@ pub enum ConflictKind {
     TagNotAttached { key: KeyId, tag: TagId },
     /// A conflict decided on two devices; the first decision stands.
     DecidedTwice { conflict: EventId },
+    /// A key issued on one device after another device had retired it (changed its lock).
+    IssuedAfterRetired { key: KeyId, loan: LoanId },
+    /// A key reported lost on one device and returned on another; `lost_first` says which
+    /// came first in the one order.
+    LostAndReturned {
+        key: KeyId,
+        case: CaseId,
+        loan: LoanId,
+        lost_first: bool,
+    },
+    /// The same key reported lost on two devices; the first case stands.
+    LostTwice { key: KeyId, case: CaseId },
+    /// A lost-key case decided on two devices; the first decision stands.
+    CaseDecidedTwice { case: CaseId },
+    /// More keys received against an order than it has (received on two devices).
+    OrderReceivedTwice { order: OrderId },
 }
 
 /// How a person decided a conflict.
@@ -80,9 +98,11 @@ impl ConflictKind {
         match self {
             ConflictKind::KeyNotInStore { .. }
             | ConflictKind::HolderHasKey { .. }
-            | ConflictKind::LockAlreadyFitted { .. } => {
+            | ConflictKind::LockAlreadyFitted { .. }
+            | ConflictKind::LostAndReturned { .. } => {
                 &[Resolution::KeepFirst, Resolution::KeepLater]
             }
+            ConflictKind::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
             _ => &[Resolution::Noted],
         }
     }
@@ -272,6 +292,67 @@ impl Register {
                     "{} put tag {new} on the key, but another device had changed the key's tag (or used that tag) first. The key keeps tag {}.",
                     conflict.actor,
                     tag(*key)
+                ),
+                choices: noted(),
+            },
+            ConflictKind::IssuedAfterRetired { key, loan } => ConflictText {
+                title: format!("Key {} was issued after it was retired", tag(*key)),
+                detail: format!(
+                    "{} on another device, but its lock had been changed (or the key retired) first. The key no longer opens the locker.",
+                    loan_words(*loan)
+                ),
+                choices: vec![(
+                    Resolution::KeepFirst,
+                    format!(
+                        "Cancel the issue to {}: give them a key of the new lock",
+                        holder(*loan)
+                    ),
+                )],
+            },
+            ConflictKind::LostAndReturned {
+                key,
+                loan,
+                lost_first,
+                ..
+            } => {
+                let lost = format!("Key {} is lost: the return was a mistake", tag(*key));
+                let back = format!(
+                    "Key {} is back: {} returned it, close the lost-key case",
+                    tag(*key),
+                    holder(*loan)
+                );
+                let (first, later) = if *lost_first { (lost, back) } else { (back, lost) };
+                ConflictText {
+                    title: format!("Key {} was reported lost and returned", tag(*key)),
+                    detail: if *lost_first {
+                        format!("The key was reported lost; then, on another device, {} recorded it as returned.", conflict.actor)
+                    } else {
+                        format!("The key was returned; then, on another device, {} reported it lost.", conflict.actor)
+                    },
+                    choices: vec![(Resolution::KeepFirst, first), (Resolution::KeepLater, later)],
+                }
+            }
+            ConflictKind::LostTwice { key, .. } => ConflictText {
+                title: format!("Key {} was reported lost twice", tag(*key)),
+                detail: format!(
+                    "{} reported it lost on another device after it had been reported. The first lost-key case is kept.",
+                    conflict.actor
+                ),
+                choices: noted(),
+            },
+            ConflictKind::CaseDecidedTwice { .. } => ConflictText {
+                title: "A lost-key case was decided twice".into(),
+                detail: format!(
+                    "{} decided the case on another device after it had been decided. The first decision stands.",
+                    conflict.actor
+                ),
+                choices: noted(),
+            },
+            ConflictKind::OrderReceivedTwice { .. } => ConflictText {
+                title: "An order was received twice".into(),
+                detail: format!(
+                    "{} received keys on another device that had already been received. The first receipt is kept; if a second delivery really arrived, receive it again.",
+                    conflict.actor
                 ),
                 choices: noted(),
             },

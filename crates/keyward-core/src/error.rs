@@ -126,6 +126,54 @@ pub enum CommandError {
     Malformed(&'static str),
     #[error("{0}")]
     NotAllowed(String),
+    #[error("Locker {number} has no lock yet. Fit a lock first.")]
+    NoLockToChange { number: String },
+    #[error("Enter why the lock is changed, for example “key stolen”.")]
+    LockChangeReasonMissing,
+    #[error("Key {tag} is out with {holder}. Return it first, or report it lost.")]
+    KeyStillOut { tag: String, holder: String },
+    #[error("Key {tag} is already {state}.")]
+    KeyAlreadyGone { tag: String, state: String },
+    #[error("Enter why the key is retired, for example “worn”.")]
+    RetireReasonMissing,
+    #[error("Key {tag} is not lost or stolen, so it cannot be found.")]
+    KeyNotLost { tag: String },
+    #[error("That lost-key case is not in the register on this device.")]
+    UnknownCase,
+    #[error("This case was already decided by {by}: {outcome}.")]
+    CaseAlreadyDecided { by: String, outcome: String },
+    #[error("This case is closed.")]
+    CaseClosed,
+    #[error("Enter why: who decided and on what grounds.")]
+    CaseReasonMissing,
+    #[error("Key {tag} is not a master key. Choose the master key the locker was opened with.")]
+    NotAMasterKey { tag: String },
+    #[error("Enter the charge in pounds, for example 5.00.")]
+    ChargeMissing,
+    #[error("Enter the supplier's name.")]
+    SupplierNameEmpty,
+    #[error("There is already a supplier called “{name}”.")]
+    SupplierNameTaken { name: String },
+    #[error("That supplier is not in the register on this device.")]
+    UnknownSupplier,
+    #[error("Add at least one line to the order: a lock and how many keys.")]
+    OrderEmpty,
+    #[error("Order from 1 to {max} keys on each line.")]
+    OrderQuantityOutOfRange { max: u32 },
+    #[error(
+        "The expected date ({expected}) is before the order date ({ordered}). Choose a later date."
+    )]
+    ExpectedBeforeOrdered { ordered: String, expected: String },
+    #[error("That order is not in the register on this device.")]
+    UnknownOrder,
+    #[error("This order has been received in full already.")]
+    OrderAlreadyReceived,
+    #[error("Line {line} has only {outstanding} key(s) still to come. Check the delivery.")]
+    ReceivedTooMany { line: usize, outstanding: u32 },
+    #[error("Enter how many keys arrived on at least one line.")]
+    NothingReceived,
+    #[error("That lock is no longer on locker {number}: its lock was changed. Use the new lock.")]
+    LockRemoved { number: String },
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

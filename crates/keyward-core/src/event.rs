@@ -3,10 +3,14 @@
 
 use crate::conflict::Resolution;
 use crate::ids::{
-    AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
+    AreaId, CaseId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
+    SupplierId, TagId,
 };
 use crate::label::LabelRef;
-use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails, SiteLabels};
+use crate::model::{
+    CaseOutcome, ChargeStatus, Condition, Confirmation, FaultKind, Holder, KeyKind, LockKind, Loss,
+    OrderLine, PersonDetails, SiteLabels,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +42,14 @@ pub struct NewKey {
 pub struct NewLabel {
     pub locker: LockerId,
     pub label: LabelRef,
+}
+
+/// The keys one line of an order brought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedLine {
+    /// The order line, counted from 0.
+    pub line: u32,
+    pub keys: Vec<NewKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,5 +139,75 @@ pub enum Change {
         conflict: EventId,
         choice: Resolution,
         notes: String,
+    },
+    FaultRecorded {
+        lock: LockId,
+        kind: FaultKind,
+        notes: String,
+    },
+    /// A new lock on a locker; every key of the old lock is retired in the same event (the
+    /// fold retires them, so keys added on other devices meanwhile are retired too).
+    LockChanged {
+        locker: LockerId,
+        old: LockId,
+        lock: LockId,
+        kind: LockKind,
+        code: String,
+        suite: Option<String>,
+        reason: String,
+    },
+    /// A key taken out of use for good (worn, damaged, surplus).
+    KeyRetired {
+        key: KeyId,
+        reason: String,
+    },
+    /// A key reported lost or stolen, opening a lost-key case.
+    KeyReportedLost {
+        case: CaseId,
+        key: KeyId,
+        /// The loan it was out on, if it was out.
+        loan: Option<LoanId>,
+        loss: Loss,
+        notes: String,
+    },
+    /// A lost or stolen key turned up.
+    KeyFound {
+        key: KeyId,
+        notes: String,
+    },
+    LostCaseDecided {
+        case: CaseId,
+        outcome: CaseOutcome,
+        reason: String,
+        /// The master key the locker was opened with, if it had to be opened.
+        opened_with: Option<KeyId>,
+    },
+    ChargeRecorded {
+        case: CaseId,
+        status: ChargeStatus,
+        /// In pence.
+        amount: u32,
+    },
+    SupplierAdded {
+        supplier: SupplierId,
+        site: SiteId,
+        name: String,
+        contact: String,
+    },
+    OrderPlaced {
+        order: OrderId,
+        site: SiteId,
+        supplier: SupplierId,
+        lines: Vec<OrderLine>,
+        ordered: NaiveDate,
+        expected: Option<NaiveDate>,
+        case: Option<CaseId>,
+        notes: String,
+    },
+    /// Keys delivered against an order, in full or in part: their key records, with fresh
+    /// tag ids ready to print, are made in this same event.
+    OrderReceived {
+        order: OrderId,
+        lines: Vec<ReceivedLine>,
     },
 }

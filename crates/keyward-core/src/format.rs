@@ -51,6 +51,11 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// Pence as money: 1250 → "£12.50".
+pub fn pounds(pence: u32) -> String {
+    format!("£{}.{:02}", pence / 100, pence % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,12 @@ ulid_id!(
     LoanId,
     /// A device (phone, tablet, desk computer) that records events.
     DeviceId,
+    /// A lost-key case, from report to replacement or lock change.
+    CaseId,
+    /// A supplier that cuts keys to code.
+    SupplierId,
+    /// A replacement order.
+    OrderId,
 );
 
 /// The short random id printed on a key's tag. It says nothing about the locker or the code.

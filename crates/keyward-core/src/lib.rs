@@ -29,16 +29,22 @@ mod timeline;
 pub use command::{Command, Context, Entropy, SplitMix};
 pub use conflict::{Conflict, ConflictKind, ConflictText, Decision, Resolution};
 pub use error::CommandError;
-pub use event::{Change, Event, NewKey, NewLabel, NewLocker};
+pub use event::{Change, Event, NewKey, NewLabel, NewLocker, ReceivedLine};
 pub use ids::{
-    AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
+    AreaId, CaseId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
+    SupplierId, TagId,
 };
 pub use label::{LabelRef, Scanned};
 pub use model::{
-    Area, Condition, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Lock, LockKind, Locker,
-    LockerStatus, Person, PersonDetails, PersonKind, Return, Site, SiteLabels,
+    Area, CaseClosed, CaseDecision, CaseOutcome, Charge, ChargeStatus, Condition, Confirmation,
+    Fault, FaultKind, Holder, Key, KeyKind, KeyState, Loan, Lock, LockKind, Locker, LockerStatus,
+    Loss, LostCase, Order, OrderLine, Person, PersonDetails, PersonKind, Return, Site, SiteLabels,
+    Supplier,
 };
 pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
-pub use register::{Register, Resolved};
+pub use register::{
+    Register, RepeatedLosses, Resolved, FAULTS_TO_FLAG, FAULT_WINDOW_DAYS, MAX_BLANK_TAGS,
+    MAX_KEYS_AT_ONCE, REPEATED_LOSSES,
+};
 pub use role::{Action, Role};
 pub use timeline::{Entry, What};

@@ -1,6 +1,9 @@
 //! The things in the register, as derived from the event log.
 
-use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::ids::{
+    AreaId, CaseId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
+    SupplierId, TagId,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -72,6 +75,10 @@ pub struct Lock {
     pub suite: Option<String>,
     pub fitted_at: DateTime<Utc>,
     pub keys: Vec<KeyId>,
+    /// Faults recorded on it, oldest first.
+    pub faults: Vec<Fault>,
+    /// When a lock change took it off its locker.
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -226,12 +233,19 @@ pub struct Loan {
     pub issued_at: DateTime<Utc>,
     pub issue_event: EventId,
     pub returned: Option<Return>,
+    /// The lost-key case opened when the key went missing on this loan.
+    pub lost: Option<CaseId>,
 }
 
 impl Loan {
     /// Still out after the day it was due back.
     pub fn is_overdue(&self, today: NaiveDate) -> bool {
-        self.returned.is_none() && self.expected_return.is_some_and(|d| d < today)
+        self.is_open() && self.expected_return.is_some_and(|d| d < today)
+    }
+
+    /// Neither returned nor ended by a loss.
+    pub fn is_open(&self) -> bool {
+        self.returned.is_none() && self.lost.is_none()
     }
 }
 
@@ -293,5 +307,218 @@ impl LockerStatus {
 impl fmt::Display for LockerStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
+    }
+}
+
+/// What went wrong with a lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    Jammed,
+    Broken,
+    KeySnapped,
+    Other,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 4] = [
+        FaultKind::Jammed,
+        FaultKind::Broken,
+        FaultKind::KeySnapped,
+        FaultKind::Other,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            FaultKind::Jammed => "Jammed",
+            FaultKind::Broken => "Broken",
+            FaultKind::KeySnapped => "Key snapped in the lock",
+            FaultKind::Other => "Other",
+        }
+    }
+}
+
+/// A fault recorded on a lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub event: EventId,
+    pub kind: FaultKind,
+    pub notes: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// How a key went missing: what the lost-key case weighs when it recommends a lock change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Loss {
+    /// Stolen rather than lost.
+    pub stolen: bool,
+    /// The key's tag or ring named the locker.
+    pub labelled_with_number: bool,
+    /// Lost together with an access card or fob.
+    pub with_access_card: bool,
+    /// The locker held sensitive items (drugs, records, cash).
+    pub sensitive_items: bool,
+}
+
+impl Loss {
+    /// Why a lock change is recommended, in plain words; empty when a replacement may do.
+    pub fn lock_change_reasons(&self) -> Vec<&'static str> {
+        let mut reasons = Vec::new();
+        if self.stolen {
+            reasons.push("the key was stolen");
+        }
+        if self.labelled_with_number {
+            reasons.push("the key was labelled with the locker number");
+        }
+        if self.with_access_card {
+            reasons.push("the key was lost with an access card");
+        }
+        if self.sensitive_items {
+            reasons.push("the locker guards sensitive items");
+        }
+        reasons
+    }
+}
+
+/// What a lost-key case decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseOutcome {
+    /// A replacement key cut to the lock's code.
+    Replace,
+    /// A new lock with a new code; every key of the old one retired.
+    ChangeLock,
+}
+
+impl CaseOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseOutcome::Replace => "Replacement cut to code",
+            CaseOutcome::ChangeLock => "Lock change",
+        }
+    }
+}
+
+/// Where a lost-key charge stands (schools).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    Charged,
+    Paid,
+    Waived,
+}
+
+impl ChargeStatus {
+    pub const ALL: [ChargeStatus; 3] = [
+        ChargeStatus::Charged,
+        ChargeStatus::Paid,
+        ChargeStatus::Waived,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            ChargeStatus::Charged => "Charged",
+            ChargeStatus::Paid => "Paid",
+            ChargeStatus::Waived => "Waived",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub status: ChargeStatus,
+    /// In pence.
+    pub amount: u32,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseDecision {
+    pub outcome: CaseOutcome,
+    pub reason: String,
+    /// The master key the locker was opened with, if it had to be opened.
+    pub opened_with: Option<KeyId>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// How a lost-key case ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaseClosed {
+    /// The replacement order was received.
+    Replaced { order: OrderId },
+    /// The locker's lock was changed.
+    LockChanged { lock: LockId },
+    /// The key turned up (found, or returned after all).
+    Found,
+}
+
+/// A lost-key case: the guided procedure of DOMAIN.md, from report to replacement received
+/// or lock changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostCase {
+    pub id: CaseId,
+    pub key: KeyId,
+    pub locker: LockerId,
+    /// The loan the key was out on when it went missing, if it was out.
+    pub loan: Option<LoanId>,
+    pub holder: Option<Holder>,
+    pub loss: Loss,
+    pub notes: String,
+    pub reported_by: String,
+    pub reported_at: DateTime<Utc>,
+    pub decision: Option<CaseDecision>,
+    pub charge: Option<Charge>,
+    pub order: Option<OrderId>,
+    pub closed: Option<CaseClosed>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Supplier {
+    pub id: SupplierId,
+    pub site: SiteId,
+    pub name: String,
+    pub contact: String,
+}
+
+/// One line of an order: copies of the keys of one lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub lock: LockId,
+    /// The code the keys are cut to, as ordered.
+    pub code: String,
+    pub kind: KeyKind,
+    pub quantity: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub site: SiteId,
+    pub supplier: SupplierId,
+    pub lines: Vec<OrderLine>,
+    /// How many of each line have been received.
+    pub received: Vec<u32>,
+    pub ordered: NaiveDate,
+    pub expected: Option<NaiveDate>,
+    pub case: Option<CaseId>,
+    pub notes: String,
+    pub by: String,
+    pub event: EventId,
+    /// The keys made by each receipt, newest last.
+    pub keys: Vec<KeyId>,
+}
+
+impl Order {
+    /// Every line received in full.
+    pub fn is_complete(&self) -> bool {
+        self.lines
+            .iter()
+            .zip(&self.received)
+            .all(|(l, r)| *r >= l.quantity)
+    }
+    /// Still to come on line `i`.
+    pub fn outstanding(&self, i: usize) -> u32 {
+        self.lines[i].quantity.saturating_sub(self.received[i])
     }
 }

@@ -46,10 +46,14 @@ pub enum Action {
     ManageUsers,
     /// Carry out an audit.
     Audit,
+    /// Change locks and retire keys.
+    ChangeLocks,
+    /// See key codes, order keys cut to code, decide lost-key cases and charges.
+    OrderKeys,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::SetUpSite,
         Action::AddLockers,
         Action::ChangeService,
@@ -60,6 +64,8 @@ impl Action {
         Action::ExportData,
         Action::ManageUsers,
         Action::Audit,
+        Action::ChangeLocks,
+        Action::OrderKeys,
     ];
 
     /// As in "Your role cannot … ".
@@ -75,6 +81,8 @@ impl Action {
             Action::ExportData => "export the register's data",
             Action::ManageUsers => "manage users",
             Action::Audit => "carry out audits",
+            Action::ChangeLocks => "change locks or retire keys",
+            Action::OrderKeys => "see key codes, order keys or decide lost-key cases",
         }
     }
 }
@@ -155,6 +163,14 @@ impl Command {
             Command::IssueKey { .. } | Command::ReturnKey { .. } => Action::IssueReturn,
             Command::AddPerson { .. } | Command::EditPerson { .. } => Action::ManagePeople,
             Command::ResolveConflict { .. } => Action::ResolveConflicts,
+            Command::RecordFault { .. } => Action::ChangeService,
+            Command::ChangeLock { .. } | Command::RetireKey { .. } => Action::ChangeLocks,
+            Command::ReportKeyLost { .. } | Command::RecordKeyFound { .. } => Action::IssueReturn,
+            Command::DecideLostCase { .. }
+            | Command::RecordCharge { .. }
+            | Command::AddSupplier { .. }
+            | Command::PlaceOrder { .. }
+            | Command::ReceiveOrder { .. } => Action::OrderKeys,
         }
     }
 }
@@ -175,6 +191,14 @@ impl Change {
             Change::KeyIssued { .. } | Change::KeyReturned { .. } => Action::IssueReturn,
             Change::PersonAdded { .. } | Change::PersonEdited { .. } => Action::ManagePeople,
             Change::ConflictResolved { .. } => Action::ResolveConflicts,
+            Change::FaultRecorded { .. } => Action::ChangeService,
+            Change::LockChanged { .. } | Change::KeyRetired { .. } => Action::ChangeLocks,
+            Change::KeyReportedLost { .. } | Change::KeyFound { .. } => Action::IssueReturn,
+            Change::LostCaseDecided { .. }
+            | Change::ChargeRecorded { .. }
+            | Change::SupplierAdded { .. }
+            | Change::OrderPlaced { .. }
+            | Change::OrderReceived { .. } => Action::OrderKeys,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A locker's history, as a person reads it on the locker page.
 
 use crate::format::uk_date;
-use crate::ids::{EventId, KeyId, LoanId, LockId, TagId};
+use crate::ids::{CaseId, EventId, KeyId, LoanId, LockId, OrderId, TagId};
 use crate::model::{Condition, Confirmation};
 use crate::register::Register;
 use chrono::{DateTime, Utc};
@@ -46,6 +46,35 @@ pub enum What {
     },
     Decided {
         conflict: EventId,
+    },
+    Fault {
+        lock: LockId,
+        index: usize,
+    },
+    LockChanged {
+        old: LockId,
+        lock: LockId,
+        reason: String,
+    },
+    KeyRetired {
+        key: KeyId,
+        reason: String,
+    },
+    KeyLost {
+        case: CaseId,
+    },
+    KeyFound {
+        key: KeyId,
+    },
+    CaseDecided {
+        case: CaseId,
+    },
+    Charge {
+        case: CaseId,
+    },
+    KeysReceived {
+        order: OrderId,
+        keys: Vec<KeyId>,
     },
 }
 
@@ -133,6 +162,52 @@ impl Register {
                     line.push_str(&format!(". Notes: {}", d.notes));
                 }
                 line
+            }
+            What::Fault { lock, index } => match self.lock(*lock).and_then(|l| l.faults.get(*index)) {
+                Some(f) if f.notes.is_empty() => format!("Fault: {}", f.kind.label()),
+                Some(f) => format!("Fault: {}. Notes: {}", f.kind.label(), f.notes),
+                None => "Fault recorded".into(),
+            },
+            What::LockChanged { lock, reason, .. } => match self.lock(*lock) {
+                Some(l) => format!(
+                    "Lock changed: new {} lock, every key of the old lock retired. Reason: {reason}",
+                    l.kind.label().to_lowercase()
+                ),
+                None => "Lock changed".into(),
+            },
+            What::KeyRetired { key, reason } => format!("Key {} retired: {reason}", tag(*key)),
+            What::KeyLost { case } => match self.case(*case) {
+                Some(c) => format!(
+                    "Key {} reported {}{}",
+                    tag(c.key),
+                    if c.loss.stolen { "stolen" } else { "lost" },
+                    c.holder
+                        .as_ref()
+                        .map(|h| format!(" by {}", self.holder_name(h)))
+                        .unwrap_or_default()
+                ),
+                None => "Key reported lost".into(),
+            },
+            What::KeyFound { key } => format!("Key {} found", tag(*key)),
+            What::CaseDecided { case } => match self.case(*case).and_then(|c| c.decision.as_ref()) {
+                Some(d) => format!(
+                    "Lost-key case decided: {}. Reason: {}",
+                    d.outcome.label().to_lowercase(),
+                    d.reason
+                ),
+                None => "Lost-key case decided".into(),
+            },
+            What::Charge { case } => match self.case(*case).and_then(|c| c.charge.as_ref()) {
+                Some(c) => format!(
+                    "Lost-key charge {}: {}",
+                    crate::format::pounds(c.amount),
+                    c.status.label().to_lowercase()
+                ),
+                None => "Lost-key charge recorded".into(),
+            },
+            What::KeysReceived { keys, .. } => {
+                let tags: Vec<String> = keys.iter().map(|k| tag(*k)).collect();
+                format!("Replacement keys received: {}", tags.join(", "))
             }
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {

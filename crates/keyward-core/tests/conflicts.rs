@@ -834,3 +834,245 @@ fn the_same_events_in_the_same_order_give_the_same_register_conflicts_and_all() 
     assert_eq!(Register::fold(&other), Register::fold(&other));
     assert_ne!(Register::fold(&other), one);
 }
+
+// ----- the lost-key case, lock changes and orders -----
+
+fn case_of(event: &Event) -> CaseId {
+    match &event.change {
+        Change::KeyReportedLost { case, .. } => *case,
+        c => panic!("{c:?}"),
+    }
+}
+
+fn lost(key: KeyId) -> Command {
+    Command::ReportKeyLost {
+        key,
+        loss: Loss::default(),
+        notes: String::new(),
+    }
+}
+
+#[test]
+fn a_key_issued_after_its_lock_was_changed_elsewhere_is_cancelled() {
+    let mut b = base(301);
+    let (mut pat, mut jo) = b.two_devices();
+    pat.ok(Command::ChangeLock {
+        locker: b.locker,
+        kind: LockKind::Keyed,
+        code: "K 777".into(),
+        suite: String::new(),
+        reason: "Key stolen".into(),
+    });
+    let issue = jo.ok(b.h.issue(b.keys[0], b.locker, Holder::Person(b.sam)));
+    let log = b.merged(&pat.log, &jo.log);
+    let r = Register::fold(&log);
+    let c = r.conflict(issue.id).expect("a conflict");
+    assert_eq!(
+        c.kind,
+        ConflictKind::IssuedAfterRetired {
+            key: b.keys[0],
+            loan: loan_of(&issue)
+        }
+    );
+    assert_eq!(c.kind.choices(), [Resolution::KeepFirst]);
+    assert_eq!(r.key(b.keys[0]).unwrap().state, KeyState::Retired);
+    let text = r.describe_conflict(c);
+    assert_eq!(
+        text.title,
+        format!("Key {} was issued after it was retired", b.tag(b.keys[0]))
+    );
+    let mut office = device(&log, 303, "Jo Office");
+    office.ok(decide(issue.id, Resolution::KeepFirst, "New key given"));
+    let mut all = log.clone();
+    all.extend(office.log.clone());
+    let r = Register::fold(&all);
+    assert!(r.loan(loan_of(&issue)).unwrap().returned.is_some());
+    assert!(open(&r, b.site).is_empty());
+    b.h.register = r;
+}
+
+#[test]
+fn a_key_reported_lost_on_one_device_and_returned_on_another_in_either_order() {
+    for lost_first in [true, false] {
+        for choice in [Resolution::KeepFirst, Resolution::KeepLater] {
+            let mut b = base(310);
+            b.h.ok(b.h.issue(b.keys[0], b.locker, Holder::Person(b.sam)));
+            let (mut pat, mut jo) = b.two_devices();
+            let report = pat.ok(lost(b.keys[0]));
+            let ret = jo.ok(b.h.ret(b.keys[0]));
+            let log = if lost_first {
+                b.merged(&pat.log, &jo.log)
+            } else {
+                b.merged(&jo.log, &pat.log)
+            };
+            let later = if lost_first { &ret } else { &report };
+            let r = Register::fold(&log);
+            let c = r.conflict(later.id).expect("a conflict");
+            let ConflictKind::LostAndReturned { lost_first: lf, .. } = c.kind else {
+                panic!("{:?}", c.kind)
+            };
+            assert_eq!(lf, lost_first);
+            // Until decided, the first fact governs the key.
+            let undecided = r.key(b.keys[0]).unwrap().state;
+            assert_eq!(
+                undecided,
+                if lost_first {
+                    KeyState::Lost
+                } else {
+                    KeyState::InStore
+                }
+            );
+            assert_eq!(open(&r, b.site), [later.id]);
+            let mut office = device(&log, 311, "Jo Office");
+            office.ok(decide(later.id, choice, ""));
+            let mut all = log.clone();
+            all.extend(office.log.clone());
+            let r = Register::fold(&all);
+            let back = lost_first == (choice == Resolution::KeepLater);
+            let case = r.case(case_of(&report)).unwrap();
+            if back {
+                assert_eq!(r.key(b.keys[0]).unwrap().state, KeyState::InStore);
+                assert_eq!(case.closed, Some(CaseClosed::Found));
+            } else {
+                assert_eq!(r.key(b.keys[0]).unwrap().state, KeyState::Lost);
+                assert!(case.closed.is_none());
+            }
+            assert!(open(&r, b.site).is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_key_reported_lost_on_two_devices_keeps_the_first_case() {
+    let b = base(320);
+    let (mut pat, mut jo) = b.two_devices();
+    let first = pat.ok(lost(b.keys[1]));
+    let second = jo.ok(lost(b.keys[1]));
+    let log = b.merged(&pat.log, &jo.log);
+    let r = Register::fold(&log);
+    assert!(matches!(
+        r.conflict(second.id).unwrap().kind,
+        ConflictKind::LostTwice { .. }
+    ));
+    assert_eq!(r.open_cases(b.site).len(), 1);
+    assert_eq!(r.open_cases(b.site)[0].id, case_of(&first));
+    assert!(r.case(case_of(&second)).is_none());
+}
+
+#[test]
+fn a_case_decided_on_two_devices_keeps_the_first_decision() {
+    let mut b = base(330);
+    let report = b.h.ok(lost(b.keys[1]));
+    let case = case_of(&report);
+    let (mut pat, mut jo) = b.two_devices();
+    let decided = |outcome, reason: &str| Command::DecideLostCase {
+        case,
+        outcome,
+        reason: reason.into(),
+        opened_with: None,
+    };
+    pat.ok(decided(CaseOutcome::Replace, "Lost off site"));
+    let second = jo.ok(decided(CaseOutcome::ChangeLock, "Labelled"));
+    let r = Register::fold(&b.merged(&pat.log, &jo.log));
+    assert!(matches!(
+        r.conflict(second.id).unwrap().kind,
+        ConflictKind::CaseDecidedTwice { .. }
+    ));
+    let d = r.case(case).unwrap().decision.clone().unwrap();
+    assert_eq!(
+        (d.outcome, d.by.as_str()),
+        (CaseOutcome::Replace, "Pat Caretaker")
+    );
+    assert_eq!(
+        r.conflict_site(&r.conflict(second.id).unwrap().kind),
+        Some(b.site)
+    );
+}
+
+#[test]
+fn an_order_received_on_two_devices_keeps_the_first_receipt() {
+    let mut b = base(340);
+    let lock = b.h.register.locker(b.locker).unwrap().lock.unwrap();
+    let supplier = match b
+        .h
+        .ok(Command::AddSupplier {
+            site: b.site,
+            name: "Timpson".into(),
+            contact: String::new(),
+        })
+        .change
+    {
+        Change::SupplierAdded { supplier, .. } => supplier,
+        c => panic!("{c:?}"),
+    };
+    let order = match b
+        .h
+        .ok(Command::PlaceOrder {
+            supplier,
+            lines: vec![(lock, KeyKind::User, 1)],
+            ordered: b.h.today(),
+            expected: None,
+            case: None,
+            notes: String::new(),
+        })
+        .change
+    {
+        Change::OrderPlaced { order, .. } => order,
+        c => panic!("{c:?}"),
+    };
+    let (mut pat, mut jo) = b.two_devices();
+    let receive = Command::ReceiveOrder {
+        order,
+        quantities: vec![1],
+    };
+    pat.ok(receive.clone());
+    let second = jo.ok(receive);
+    let log = b.merged(&pat.log, &jo.log);
+    let r = Register::fold(&log);
+    let c = r.conflict(second.id).unwrap();
+    assert_eq!(c.kind, ConflictKind::OrderReceivedTwice { order });
+    assert_eq!(c.kind.choices(), [Resolution::Noted]);
+    assert_eq!(
+        r.keys_of_locker(b.locker).len(),
+        3,
+        "one key received, not two"
+    );
+    assert_eq!(open(&r, b.site), [second.id]);
+}
+
+#[test]
+fn locks_changed_on_two_devices_conflict_like_two_locks_fitted() {
+    let b = base(350);
+    let (mut pat, mut jo) = b.two_devices();
+    let change = |code: &str| Command::ChangeLock {
+        locker: b.locker,
+        kind: LockKind::Keyed,
+        code: code.into(),
+        suite: String::new(),
+        reason: "Worn".into(),
+    };
+    let first = pat.ok(change("K 1"));
+    let second = jo.ok(change("K 2"));
+    let log = b.merged(&pat.log, &jo.log);
+    let r = Register::fold(&log);
+    let first_lock = match &first.change {
+        Change::LockChanged { lock, .. } => *lock,
+        c => panic!("{c:?}"),
+    };
+    assert!(matches!(
+        r.conflict(second.id).unwrap().kind,
+        ConflictKind::LockAlreadyFitted { standing, .. } if standing == first_lock
+    ));
+    assert_eq!(r.locker(b.locker).unwrap().lock, Some(first_lock));
+    let mut office = device(&log, 351, "Jo Office");
+    office.ok(decide(second.id, Resolution::KeepLater, ""));
+    let mut all = log.clone();
+    all.extend(office.log.clone());
+    let r = Register::fold(&all);
+    assert_eq!(
+        r.lock(r.locker(b.locker).unwrap().lock.unwrap())
+            .unwrap()
+            .code,
+        "K 2"
+    );
+}

@@ -24,6 +24,17 @@ enum Op {
         damaged: bool,
     },
     Service(u8, bool),
+    Fault(u8),
+    ChangeLock(u8),
+    Retire(u8),
+    Lose {
+        key: u8,
+        stolen: bool,
+    },
+    Found(u8),
+    Decide(u8, bool),
+    Order(u8, u8),
+    Receive(u8, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,6 +51,14 @@ fn op() -> impl Strategy<Value = Op> {
         }),
         (any::<u8>(), any::<bool>()).prop_map(|(key, damaged)| Op::Return { key, damaged }),
         (any::<u8>(), any::<bool>()).prop_map(|(a, b)| Op::Service(a, b)),
+        any::<u8>().prop_map(Op::Fault),
+        any::<u8>().prop_map(Op::ChangeLock),
+        any::<u8>().prop_map(Op::Retire),
+        (any::<u8>(), any::<bool>()).prop_map(|(key, stolen)| Op::Lose { key, stolen }),
+        any::<u8>().prop_map(Op::Found),
+        (any::<u8>(), any::<bool>()).prop_map(|(a, b)| Op::Decide(a, b)),
+        (any::<u8>(), 0u8..4).prop_map(|(a, b)| Op::Order(a, b)),
+        (any::<u8>(), 0u8..4).prop_map(|(a, b)| Op::Receive(a, b)),
     ]
 }
 
@@ -51,12 +70,15 @@ fn check_invariants(r: &Register) {
     let mut open_loans_per_key: HashMap<KeyId, usize> = HashMap::new();
     let mut held: HashSet<(PersonId, LockerId)> = HashSet::new();
     for key in r.keys() {
-        if key.state.is_out() {
+        if let (KeyState::Retired, Some(loan)) = (key.state, key.loan) {
+            let loan = r.loan(loan).expect("loan exists");
+            assert!(loan.is_open(), "a key retired while out is on an open loan");
+        } else if key.state.is_out() {
             let loan = r
                 .loan(key.loan.expect("an out key has a loan"))
                 .expect("loan exists");
             assert_eq!(loan.key, key.id);
-            assert!(loan.returned.is_none(), "an out key's loan is open");
+            assert!(loan.is_open(), "an out key's loan is open");
             *open_loans_per_key.entry(key.id).or_default() += 1;
             if let Holder::Person(p) = loan.holder {
                 assert!(
@@ -72,6 +94,28 @@ fn check_invariants(r: &Register) {
         open_loans_per_key.values().all(|n| *n == 1),
         "a key has at most one holder"
     );
+    for site in r.sites() {
+        for case in r.open_cases(site.id) {
+            let key = r.key(case.key).expect("a case's key");
+            let lock = r.lock(key.lock).expect("its lock");
+            assert!(
+                matches!(key.state, KeyState::Lost | KeyState::Stolen),
+                "an open case's key is missing"
+            );
+            assert!(
+                lock.removed_at.is_none(),
+                "a lock change closes the locker's cases"
+            );
+        }
+        for order in r.orders_of(site.id) {
+            for (i, line) in order.lines.iter().enumerate() {
+                assert!(
+                    order.received[i] <= line.quantity,
+                    "never more received than ordered"
+                );
+            }
+        }
+    }
     let mut numbers = HashSet::new();
     for l in r.lockers() {
         assert!(
@@ -137,6 +181,62 @@ proptest! {
                     Some(locker) => Command::SetLockerService { locker, out_of_service: out.then(|| "Broken".to_string()) },
                     None => continue,
                 },
+                Op::Fault(i) => match pick(&lockers, i).and_then(|l| h.register.locker(l).unwrap().lock) {
+                    Some(lock) => Command::RecordFault { lock, kind: FaultKind::Broken, notes: String::new() },
+                    None => continue,
+                },
+                Op::ChangeLock(i) => match pick(&lockers, i) {
+                    Some(locker) => Command::ChangeLock { locker, kind: LockKind::Keyed, code: format!("N{i}"), suite: String::new(), reason: "Worn".into() },
+                    None => continue,
+                },
+                Op::Retire(i) => match pick(&keys, i) {
+                    Some(key) => Command::RetireKey { key, reason: "Worn".into() },
+                    None => continue,
+                },
+                Op::Lose { key, stolen } => match pick(&keys, key) {
+                    Some(key) => Command::ReportKeyLost { key, loss: Loss { stolen, ..Loss::default() }, notes: String::new() },
+                    None => continue,
+                },
+                Op::Found(i) => match pick(&keys, i) {
+                    Some(key) => Command::RecordKeyFound { key, notes: String::new() },
+                    None => continue,
+                },
+                Op::Decide(i, change) => {
+                    let cases: Vec<CaseId> = h.register.cases_of(site).iter().map(|c| c.id).collect();
+                    match pick(&cases, i) {
+                        Some(case) => Command::DecideLostCase {
+                            case,
+                            outcome: if change { CaseOutcome::ChangeLock } else { CaseOutcome::Replace },
+                            reason: "Checked".into(),
+                            opened_with: None,
+                        },
+                        None => continue,
+                    }
+                }
+                Op::Order(i, n) => {
+                    let supplier = match h.register.suppliers_of(site).first() {
+                        Some(s) => s.id,
+                        None => {
+                            h.ok(Command::AddSupplier { site, name: "Timpson".into(), contact: String::new() });
+                            continue;
+                        }
+                    };
+                    let case = h.register.open_cases(site).first().map(|c| c.id);
+                    match pick(&lockers, i).and_then(|l| h.register.locker(l).unwrap().lock) {
+                        Some(lock) => Command::PlaceOrder {
+                            supplier, lines: vec![(lock, KeyKind::User, u32::from(n))], ordered: h.today(),
+                            expected: None, case, notes: String::new(),
+                        },
+                        None => continue,
+                    }
+                }
+                Op::Receive(i, n) => {
+                    let orders: Vec<OrderId> = h.register.orders_of(site).iter().map(|o| o.id).collect();
+                    match pick(&orders, i) {
+                        Some(order) => Command::ReceiveOrder { order, quantities: vec![u32::from(n)] },
+                        None => continue,
+                    }
+                }
             };
             let before = h.register.clone();
             if let Err(e) = h.run(command) {

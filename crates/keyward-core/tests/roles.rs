@@ -8,7 +8,7 @@ use keyward_core::sync::judge;
 use keyward_core::*;
 
 /// Who may do what. Columns: Admin, Custodian, Staff, Auditor, Viewer.
-const EXPECTED: [(&str, [bool; 5]); 16] = [
+const EXPECTED: [(&str, [bool; 5]); 26] = [
     ("CreateSite", [true, false, false, false, false]),
     ("AddArea", [true, false, false, false, false]),
     ("SetSiteLabels", [true, false, false, false, false]),
@@ -25,6 +25,16 @@ const EXPECTED: [(&str, [bool; 5]); 16] = [
     ("AddPerson", [true, true, true, false, false]),
     ("EditPerson", [true, true, true, false, false]),
     ("ResolveConflict", [true, true, false, false, false]),
+    ("RecordFault", [true, true, true, false, false]),
+    ("ChangeLock", [true, true, false, false, false]),
+    ("RetireKey", [true, true, false, false, false]),
+    ("ReportKeyLost", [true, true, true, false, false]),
+    ("RecordKeyFound", [true, true, true, false, false]),
+    ("DecideLostCase", [true, true, false, false, false]),
+    ("RecordCharge", [true, true, false, false, false]),
+    ("AddSupplier", [true, true, false, false, false]),
+    ("PlaceOrder", [true, true, false, false, false]),
+    ("ReceiveOrder", [true, true, false, false, false]),
 ];
 
 const ROLES: [Role; 5] = [
@@ -55,6 +65,16 @@ fn name(command: &Command) -> &'static str {
         Command::AttachTag { .. } => "AttachTag",
         Command::ReturnKey { .. } => "ReturnKey",
         Command::ResolveConflict { .. } => "ResolveConflict",
+        Command::RecordFault { .. } => "RecordFault",
+        Command::ChangeLock { .. } => "ChangeLock",
+        Command::RetireKey { .. } => "RetireKey",
+        Command::ReportKeyLost { .. } => "ReportKeyLost",
+        Command::RecordKeyFound { .. } => "RecordKeyFound",
+        Command::DecideLostCase { .. } => "DecideLostCase",
+        Command::RecordCharge { .. } => "RecordCharge",
+        Command::AddSupplier { .. } => "AddSupplier",
+        Command::PlaceOrder { .. } => "PlaceOrder",
+        Command::ReceiveOrder { .. } => "ReceiveOrder",
     }
 }
 
@@ -89,6 +109,46 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
     h.register.apply(&offline);
     h.log.push(offline.clone());
     assert!(h.register.conflict(offline.id).is_some());
+    // A second locker whose first key is lost (an open case), a supplier and an order.
+    let a4 = h.locker(site, area, "A4");
+    let k4 = h.lock_with_keys(a4, 3);
+    let lock4 = h.register.locker(a4).unwrap().lock.unwrap();
+    let case = match h
+        .ok(Command::ReportKeyLost {
+            key: k4[0],
+            loss: Loss::default(),
+            notes: String::new(),
+        })
+        .change
+    {
+        Change::KeyReportedLost { case, .. } => case,
+        c => panic!("{c:?}"),
+    };
+    let supplier = match h
+        .ok(Command::AddSupplier {
+            site,
+            name: "Timpson".into(),
+            contact: "01234 567890".into(),
+        })
+        .change
+    {
+        Change::SupplierAdded { supplier, .. } => supplier,
+        c => panic!("{c:?}"),
+    };
+    let order = match h
+        .ok(Command::PlaceOrder {
+            supplier,
+            lines: vec![(lock4, KeyKind::User, 1)],
+            ordered: h.today(),
+            expected: None,
+            case: Some(case),
+            notes: String::new(),
+        })
+        .change
+    {
+        Change::OrderPlaced { order, .. } => order,
+        c => panic!("{c:?}"),
+    };
 
     let details = |name: &str| PersonDetails {
         name: name.into(),
@@ -155,6 +215,59 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
             conflict: offline.id,
             choice: Resolution::KeepFirst,
             notes: String::new(),
+        },
+        Command::RecordFault {
+            lock,
+            kind: FaultKind::Jammed,
+            notes: String::new(),
+        },
+        Command::ChangeLock {
+            locker: a4,
+            kind: LockKind::Keyed,
+            code: "K 303".into(),
+            suite: String::new(),
+            reason: "Key stolen".into(),
+        },
+        Command::RetireKey {
+            key: k4[1],
+            reason: "Worn".into(),
+        },
+        Command::ReportKeyLost {
+            key: k4[2],
+            loss: Loss::default(),
+            notes: String::new(),
+        },
+        Command::RecordKeyFound {
+            key: k4[0],
+            notes: String::new(),
+        },
+        Command::DecideLostCase {
+            case,
+            outcome: CaseOutcome::Replace,
+            reason: "Lost off site".into(),
+            opened_with: None,
+        },
+        Command::RecordCharge {
+            case,
+            status: ChargeStatus::Charged,
+            amount: 500,
+        },
+        Command::AddSupplier {
+            site,
+            name: "Keys Direct".into(),
+            contact: String::new(),
+        },
+        Command::PlaceOrder {
+            supplier,
+            lines: vec![(lock, KeyKind::Spare, 2)],
+            ordered: h.today(),
+            expected: None,
+            case: None,
+            notes: String::new(),
+        },
+        Command::ReceiveOrder {
+            order,
+            quantities: vec![1],
         },
     ];
     (h, site, commands)
@@ -251,7 +364,7 @@ fn the_server_rejects_a_change_by_a_role_that_may_not_make_it_naming_the_role() 
 }
 
 /// The actions that are not commands (or not only), by hand. Columns as in `EXPECTED`.
-const ACTIONS: [(Action, [bool; 5]); 10] = [
+const ACTIONS: [(Action, [bool; 5]); 12] = [
     (Action::SetUpSite, [true, false, false, false, false]),
     (Action::AddLockers, [true, true, false, false, false]),
     (Action::ChangeService, [true, true, true, false, false]),
@@ -262,6 +375,8 @@ const ACTIONS: [(Action, [bool; 5]); 10] = [
     (Action::ExportData, [true, true, false, false, false]),
     (Action::ManageUsers, [true, false, false, false, false]),
     (Action::Audit, [true, true, false, true, false]),
+    (Action::ChangeLocks, [true, true, false, false, false]),
+    (Action::OrderKeys, [true, true, false, false, false]),
 ];
 
 #[test]

@@ -486,7 +486,7 @@ fn random_command(
     let areas: Vec<AreaId> = view.areas_of(site).iter().map(|a| a.id).collect();
     let lockers: Vec<&Locker> = view.lockers().collect();
     let people: Vec<PersonId> = view.people_of(site).iter().map(|p| p.id).collect();
-    let command = match rng.below(100) {
+    let command = match rng.below(144) {
         0..=9 => Command::AddLocker {
             site,
             area: rng.pick(&areas)?,
@@ -619,6 +619,130 @@ fn random_command(
             site,
             count: rng.between(1, 2) as u32,
         },
+        100..=101 => {
+            let locks: Vec<LockId> = lockers.iter().filter_map(|l| l.lock).collect();
+            Command::RecordFault {
+                lock: rng.pick(&locks)?,
+                kind: FaultKind::Jammed,
+                notes: String::new(),
+            }
+        }
+        102..=104 => {
+            let fitted: Vec<LockerId> = lockers
+                .iter()
+                .filter(|l| l.lock.is_some())
+                .map(|l| l.id)
+                .collect();
+            Command::ChangeLock {
+                locker: rng.pick(&fitted)?,
+                kind: LockKind::Keyed,
+                code: format!("K{}", rng.between(100, 999)),
+                suite: String::new(),
+                reason: "Key stolen".into(),
+            }
+        }
+        105..=106 => {
+            let idle: Vec<KeyId> = view
+                .keys()
+                .filter(|k| matches!(k.state, KeyState::InStore | KeyState::Damaged))
+                .map(|k| k.id)
+                .collect();
+            Command::RetireKey {
+                key: rng.pick(&idle)?,
+                reason: "Worn".into(),
+            }
+        }
+        107..=110 => {
+            let keys: Vec<KeyId> = view
+                .keys()
+                .filter(|k| k.state.is_out() || (k.state == KeyState::InStore && rng.chance(30)))
+                .map(|k| k.id)
+                .collect();
+            Command::ReportKeyLost {
+                key: rng.pick(&keys)?,
+                loss: Loss {
+                    stolen: rng.chance(30),
+                    ..Loss::default()
+                },
+                notes: String::new(),
+            }
+        }
+        111..=112 => {
+            let lost: Vec<KeyId> = view
+                .keys()
+                .filter(|k| matches!(k.state, KeyState::Lost | KeyState::Stolen))
+                .map(|k| k.id)
+                .collect();
+            Command::RecordKeyFound {
+                key: rng.pick(&lost)?,
+                notes: String::new(),
+            }
+        }
+        113..=117 | 136..=143 => {
+            let open: Vec<CaseId> = view
+                .open_cases(site)
+                .iter()
+                .filter(|c| c.decision.is_none())
+                .map(|c| c.id)
+                .collect();
+            Command::DecideLostCase {
+                case: rng.pick(&open)?,
+                outcome: if rng.chance(50) {
+                    CaseOutcome::Replace
+                } else {
+                    CaseOutcome::ChangeLock
+                },
+                reason: "Lost off site".into(),
+                opened_with: None,
+            }
+        }
+        118 => {
+            let cases: Vec<CaseId> = view.cases_of(site).iter().map(|c| c.id).collect();
+            Command::RecordCharge {
+                case: rng.pick(&cases)?,
+                status: ChargeStatus::Charged,
+                amount: 500,
+            }
+        }
+        119 => Command::AddSupplier {
+            site,
+            name: format!("Supplier {}", rng.between(1, 5)),
+            contact: String::new(),
+        },
+        120..=125 => {
+            let suppliers: Vec<SupplierId> = view.suppliers_of(site).iter().map(|s| s.id).collect();
+            if suppliers.is_empty() {
+                let add = Command::AddSupplier {
+                    site,
+                    name: "Timpson".into(),
+                    contact: String::new(),
+                };
+                return device.may(add.action()).then_some(add);
+            }
+            let keyed: Vec<LockId> = lockers
+                .iter()
+                .filter_map(|l| l.lock)
+                .filter(|lock| view.lock(*lock).is_some_and(|l| l.kind == LockKind::Keyed))
+                .collect();
+            let open: Vec<CaseId> = view.open_cases(site).iter().map(|c| c.id).collect();
+            Command::PlaceOrder {
+                supplier: rng.pick(&suppliers)?,
+                lines: vec![(rng.pick(&keyed)?, KeyKind::User, rng.between(1, 2) as u32)],
+                ordered: today,
+                expected: None,
+                case: rng.pick(&open).filter(|_| rng.chance(50)),
+                notes: String::new(),
+            }
+        }
+        126..=135 => {
+            let orders: Vec<(OrderId, Vec<u32>)> = view
+                .outstanding_orders(site)
+                .iter()
+                .map(|o| (o.id, (0..o.lines.len()).map(|i| o.outstanding(i)).collect()))
+                .collect();
+            let (order, quantities) = orders.get(rng.below(orders.len().max(1)))?.clone();
+            Command::ReceiveOrder { order, quantities }
+        }
         _ => {
             let blank: Vec<&TagId> = device
                 .blank_tags
@@ -643,12 +767,31 @@ struct OKey {
     tag: TagId,
     state: KeyState,
     loan: Option<LoanId>,
+    lock: LockId,
 }
 
 struct OLoan {
     holder: Holder,
     temporary: bool,
+    /// Not returned.
     open: bool,
+    /// Ended by a loss.
+    lost: bool,
+}
+
+struct OCase {
+    key: KeyId,
+    locker: LockerId,
+    loan: Option<LoanId>,
+    stolen: bool,
+    decided: bool,
+    closed: bool,
+}
+
+struct OOrder {
+    lines: Vec<(LockId, KeyKind, u32)>,
+    received: Vec<u32>,
+    case: Option<CaseId>,
 }
 
 #[derive(Default)]
@@ -666,6 +809,13 @@ struct Oracle {
     loans: HashMap<LoanId, OLoan>,
     /// Conflict (its later event) → kind, and the event that decided it.
     conflicts: BTreeMap<EventId, (ConflictKind, Option<EventId>)>,
+    /// Locks taken off by a lock change.
+    removed: HashSet<LockId>,
+    /// Lock → the locker it was fitted to (or recorded on).
+    lock_lockers: HashMap<LockId, LockerId>,
+    cases: HashMap<CaseId, OCase>,
+    suppliers: HashSet<SupplierId>,
+    orders: HashMap<OrderId, OOrder>,
 }
 
 impl Oracle {
@@ -677,6 +827,64 @@ impl Oracle {
                 key.loan = None;
                 key.state = KeyState::InStore;
             }
+        }
+    }
+
+    /// A missing key is back: in store, or retired if its lock was changed; its cases close.
+    fn found(&mut self, key: KeyId) {
+        let k = self.keys.get_mut(&key).unwrap();
+        if matches!(k.state, KeyState::Lost | KeyState::Stolen) {
+            k.state = if self.removed.contains(&k.lock) {
+                KeyState::Retired
+            } else {
+                KeyState::InStore
+            };
+            k.loan = None;
+        }
+        for c in self.cases.values_mut() {
+            if c.key == key {
+                c.closed = true;
+            }
+        }
+    }
+
+    /// The case's key goes missing; the loan it was out on ends.
+    fn lost(&mut self, case: CaseId) {
+        let c = &self.cases[&case];
+        let (key, loan, stolen) = (c.key, c.loan, c.stolen);
+        let k = self.keys.get_mut(&key).unwrap();
+        k.state = if stolen {
+            KeyState::Stolen
+        } else {
+            KeyState::Lost
+        };
+        k.loan = None;
+        if let Some(l) = loan {
+            self.loans.get_mut(&l).unwrap().lost = true;
+        }
+    }
+
+    fn add_keys(&mut self, lock: LockId, kind: KeyKind, keys: &[NewKey]) {
+        let state = if self.removed.contains(&lock) {
+            KeyState::Retired
+        } else {
+            KeyState::InStore
+        };
+        let of_lock = self.locks.get_mut(&lock).expect("a known lock");
+        for new in keys {
+            assert!(!self.tags.contains_key(&new.tag), "tags are unique");
+            of_lock.push(new.id);
+            self.tags.insert(new.tag.clone(), new.id);
+            self.keys.insert(
+                new.id,
+                OKey {
+                    kind,
+                    tag: new.tag.clone(),
+                    state,
+                    loan: None,
+                    lock,
+                },
+            );
         }
     }
 
@@ -722,6 +930,7 @@ impl Oracle {
             Change::LockFitted { lock, locker, .. } => {
                 let fitted = self.fitted.get_mut(locker).expect("a known locker");
                 self.locks.insert(*lock, Vec::new());
+                self.lock_lockers.insert(*lock, *locker);
                 match *fitted {
                     Some(standing) => Some(K::LockAlreadyFitted {
                         locker: *locker,
@@ -737,21 +946,7 @@ impl Oracle {
             Change::KeysAdded {
                 lock, kind, keys, ..
             } => {
-                let of_lock = self.locks.get_mut(lock).expect("a known lock");
-                for new in keys {
-                    assert!(!self.tags.contains_key(&new.tag), "tags are unique");
-                    of_lock.push(new.id);
-                    self.tags.insert(new.tag.clone(), new.id);
-                    self.keys.insert(
-                        new.id,
-                        OKey {
-                            kind: *kind,
-                            tag: new.tag.clone(),
-                            state: KeyState::InStore,
-                            loan: None,
-                        },
-                    );
-                }
+                self.add_keys(*lock, *kind, keys);
                 None
             }
             Change::PersonAdded { person, site, .. } => {
@@ -777,7 +972,12 @@ impl Oracle {
                 }
                 let k = &self.keys[key];
                 assert_ne!(k.kind, KeyKind::Master);
-                let conflict = if k.state != KeyState::InStore {
+                let conflict = if k.state == KeyState::Retired {
+                    Some(K::IssuedAfterRetired {
+                        key: *key,
+                        loan: *loan,
+                    })
+                } else if k.state != KeyState::InStore {
                     // Already out, or not in store for another reason.
                     Some(K::KeyNotInStore {
                         key: *key,
@@ -802,7 +1002,10 @@ impl Oracle {
                 } else {
                     None
                 };
-                if !matches!(conflict, Some(K::KeyNotInStore { .. })) {
+                if !matches!(
+                    conflict,
+                    Some(K::KeyNotInStore { .. } | K::IssuedAfterRetired { .. })
+                ) {
                     let k = self.keys.get_mut(key).unwrap();
                     k.state = if expected_return.is_some() {
                         KeyState::SignedOut
@@ -817,6 +1020,7 @@ impl Oracle {
                         holder: holder.clone(),
                         temporary: expected_return.is_some(),
                         open: true,
+                        lost: false,
                     },
                 );
                 conflict
@@ -848,14 +1052,30 @@ impl Oracle {
                 let l = self.loans.get_mut(loan).expect("a known loan");
                 if !l.open {
                     Some(K::ReturnedTwice { loan: *loan })
+                } else if l.lost {
+                    // Returned after it was reported lost: recorded, the key stays lost.
+                    l.open = false;
+                    let case = self
+                        .cases
+                        .iter()
+                        .find(|(_, c)| c.loan == Some(*loan))
+                        .map(|(id, _)| *id)
+                        .expect("the case of a lost loan");
+                    Some(K::LostAndReturned {
+                        key: *key,
+                        case,
+                        loan: *loan,
+                        lost_first: true,
+                    })
                 } else {
                     l.open = false;
                     let k = self.keys.get_mut(key).expect("a known key");
                     if k.loan == Some(*loan) {
                         k.loan = None;
-                        k.state = match condition {
-                            Condition::Fine => KeyState::InStore,
-                            Condition::Damaged => KeyState::Damaged,
+                        k.state = match (k.state, condition) {
+                            (KeyState::Retired, _) => KeyState::Retired,
+                            (_, Condition::Fine) => KeyState::InStore,
+                            (_, Condition::Damaged) => KeyState::Damaged,
                         };
                     }
                     None
@@ -872,9 +1092,9 @@ impl Oracle {
                 let offered: &[Resolution] = match kind {
                     K::KeyNotInStore { .. }
                     | K::HolderHasKey { .. }
-                    | K::LockAlreadyFitted { .. } => {
-                        &[Resolution::KeepFirst, Resolution::KeepLater]
-                    }
+                    | K::LockAlreadyFitted { .. }
+                    | K::LostAndReturned { .. } => &[Resolution::KeepFirst, Resolution::KeepLater],
+                    K::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
                     _ => &[Resolution::Noted],
                 };
                 assert!(offered.contains(choice));
@@ -886,6 +1106,7 @@ impl Oracle {
                     self.conflicts.get_mut(conflict).unwrap().1 = Some(event.id);
                     match (kind, choice) {
                         (K::KeyNotInStore { loan, .. }, Resolution::KeepFirst)
+                        | (K::IssuedAfterRetired { loan, .. }, Resolution::KeepFirst)
                         | (K::HolderHasKey { loan, .. }, Resolution::KeepFirst)
                         | (K::HolderHasKey { standing: loan, .. }, Resolution::KeepLater) => {
                             self.close(loan)
@@ -921,7 +1142,167 @@ impl Oracle {
                         (K::LockAlreadyFitted { locker, lock, .. }, Resolution::KeepLater) => {
                             self.fitted.insert(locker, Some(lock));
                         }
+                        (
+                            K::LostAndReturned {
+                                key, lost_first, ..
+                            },
+                            choice,
+                        ) if lost_first == (*choice == Resolution::KeepLater) => self.found(key),
+                        (K::LostAndReturned { key, case, .. }, Resolution::KeepLater)
+                            if self.keys[&key].state == KeyState::InStore =>
+                        {
+                            self.lost(case)
+                        }
                         _ => {}
+                    }
+                    None
+                }
+            }
+            Change::FaultRecorded { lock, .. } => {
+                assert!(self.locks.contains_key(lock));
+                None
+            }
+            Change::LockChanged {
+                locker, old, lock, ..
+            } => {
+                let standing = self.fitted[locker];
+                self.locks.insert(*lock, Vec::new());
+                self.lock_lockers.insert(*lock, *locker);
+                match standing {
+                    Some(standing) if standing != *old => Some(K::LockAlreadyFitted {
+                        locker: *locker,
+                        lock: *lock,
+                        standing,
+                    }),
+                    _ => {
+                        self.fitted.insert(*locker, Some(*lock));
+                        self.removed.insert(*old);
+                        for key in self.locks[old].clone() {
+                            let k = self.keys.get_mut(&key).unwrap();
+                            if !matches!(k.state, KeyState::Lost | KeyState::Stolen) {
+                                k.state = KeyState::Retired;
+                            }
+                        }
+                        for c in self.cases.values_mut() {
+                            if c.locker == *locker {
+                                c.closed = true;
+                            }
+                        }
+                        None
+                    }
+                }
+            }
+            Change::KeyRetired { key, .. } => {
+                self.keys.get_mut(key).expect("a known key").state = KeyState::Retired;
+                None
+            }
+            Change::KeyReportedLost {
+                case,
+                key,
+                loan,
+                loss,
+                ..
+            } => {
+                let state = self.keys[key].state;
+                if matches!(state, KeyState::Lost | KeyState::Stolen) {
+                    Some(K::LostTwice {
+                        key: *key,
+                        case: *case,
+                    })
+                } else {
+                    let locker = self.lock_lockers[&self.keys[key].lock];
+                    let conflict = match loan {
+                        Some(l) if !self.loans[l].open => Some(K::LostAndReturned {
+                            key: *key,
+                            case: *case,
+                            loan: *l,
+                            lost_first: false,
+                        }),
+                        _ => None,
+                    };
+                    // Fitting, it ends whatever loan the key is on now.
+                    let loan = match conflict {
+                        Some(_) => *loan,
+                        None => self.keys[key]
+                            .loan
+                            .filter(|l| self.loans[l].open && !self.loans[l].lost),
+                    };
+                    self.cases.insert(
+                        *case,
+                        OCase {
+                            key: *key,
+                            locker,
+                            loan,
+                            stolen: loss.stolen,
+                            decided: false,
+                            closed: false,
+                        },
+                    );
+                    if conflict.is_none() {
+                        self.lost(*case);
+                    }
+                    conflict
+                }
+            }
+            Change::KeyFound { key, .. } => {
+                if matches!(self.keys[key].state, KeyState::Lost | KeyState::Stolen) {
+                    self.found(*key);
+                }
+                None
+            }
+            Change::LostCaseDecided { case, .. } => {
+                let c = self.cases.get_mut(case).expect("a known case");
+                if c.decided {
+                    Some(K::CaseDecidedTwice { case: *case })
+                } else {
+                    c.decided = true;
+                    None
+                }
+            }
+            Change::ChargeRecorded { case, .. } => {
+                assert!(self.cases.contains_key(case));
+                None
+            }
+            Change::SupplierAdded { supplier, .. } => {
+                self.suppliers.insert(*supplier);
+                None
+            }
+            Change::OrderPlaced {
+                order,
+                supplier,
+                lines,
+                case,
+                ..
+            } => {
+                assert!(self.suppliers.contains(supplier));
+                self.orders.insert(
+                    *order,
+                    OOrder {
+                        lines: lines.iter().map(|l| (l.lock, l.kind, l.quantity)).collect(),
+                        received: vec![0; lines.len()],
+                        case: *case,
+                    },
+                );
+                None
+            }
+            Change::OrderReceived { order, lines } => {
+                let o = &self.orders[order];
+                let too_many = lines.iter().any(|l| {
+                    o.received[l.line as usize] + l.keys.len() as u32 > o.lines[l.line as usize].2
+                });
+                if too_many {
+                    Some(K::OrderReceivedTwice { order: *order })
+                } else {
+                    for l in lines {
+                        let (lock, kind, _) = self.orders[order].lines[l.line as usize];
+                        self.add_keys(lock, kind, &l.keys);
+                        self.orders.get_mut(order).unwrap().received[l.line as usize] +=
+                            l.keys.len() as u32;
+                    }
+                    let o = &self.orders[order];
+                    let complete = o.lines.iter().zip(&o.received).all(|(l, r)| *r >= l.2);
+                    if let (true, Some(case)) = (complete, o.case) {
+                        self.cases.get_mut(&case).unwrap().closed = true;
                     }
                     None
                 }
@@ -975,7 +1356,7 @@ impl Stats {
     }
 }
 
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 12] = [
     "KeyNotInStore",
     "HolderHasKey",
     "LockerNumbersTaken",
@@ -983,6 +1364,11 @@ const KINDS: [&str; 7] = [
     "ReturnedTwice",
     "TagNotAttached",
     "DecidedTwice",
+    "IssuedAfterRetired",
+    "LostAndReturned",
+    "LostTwice",
+    "CaseDecidedTwice",
+    "OrderReceivedTwice",
 ];
 
 fn kind_name(kind: &ConflictKind) -> &'static str {
@@ -994,6 +1380,11 @@ fn kind_name(kind: &ConflictKind) -> &'static str {
         ConflictKind::ReturnedTwice { .. } => KINDS[4],
         ConflictKind::TagNotAttached { .. } => KINDS[5],
         ConflictKind::DecidedTwice { .. } => KINDS[6],
+        ConflictKind::IssuedAfterRetired { .. } => KINDS[7],
+        ConflictKind::LostAndReturned { .. } => KINDS[8],
+        ConflictKind::LostTwice { .. } => KINDS[9],
+        ConflictKind::CaseDecidedTwice { .. } => KINDS[10],
+        ConflictKind::OrderReceivedTwice { .. } => KINDS[11],
     }
 }
 
@@ -1218,10 +1609,33 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
             let loan = hub.register.loan(key.loan.expect("an out key has a loan"));
             let loan = loan.expect("its loan exists");
             assert_eq!(loan.key, key.id);
-            assert!(loan.returned.is_none(), "an out key's loan is open");
+            assert!(loan.is_open(), "an out key's loan is open");
+        } else if let (KeyState::Retired, Some(loan)) = (key.state, key.loan) {
+            // Retired while out: its holder still has it until it comes back.
+            let loan = hub.register.loan(loan).expect("its loan exists");
+            assert!(loan.is_open(), "a key retired while out is on an open loan");
         } else {
             assert!(key.loan.is_none(), "a key not out has no loan");
         }
+    }
+    for (id, case) in &oracle.cases {
+        let c = hub.register.case(*id).expect("a case of the log");
+        assert_eq!(c.closed.is_some(), case.closed, "case closed");
+        assert_eq!(c.decision.is_some(), case.decided, "case decided");
+        assert_eq!(c.key, case.key);
+    }
+    for (id, order) in &oracle.orders {
+        assert_eq!(
+            hub.register.order(*id).expect("an order").received,
+            order.received
+        );
+    }
+    for (id, loan) in &oracle.loans {
+        assert_eq!(
+            hub.register.loan(*id).unwrap().lost.is_some(),
+            loan.lost,
+            "loan lost"
+        );
     }
     let undecided: Vec<EventId> = hub
         .register
@@ -1252,13 +1666,15 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
         .into_iter()
         .filter(|c| c.decision.is_none())
         .filter_map(|c| match c.kind {
-            ConflictKind::KeyNotInStore { loan, .. } => Some(loan),
+            ConflictKind::KeyNotInStore { loan, .. }
+            | ConflictKind::IssuedAfterRetired { loan, .. } => Some(loan),
             _ => None,
         })
         .collect();
     for (id, loan) in &oracle.loans {
         let key = hub.register.loan(*id).unwrap().key;
         if loan.open
+            && !loan.lost
             && hub.register.key(key).unwrap().loan != Some(*id)
             && !undecided_issues.contains(id)
         {

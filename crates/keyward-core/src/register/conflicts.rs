@@ -76,6 +76,7 @@ impl Register {
         }
         self.apply_loan_decision(event, &kind, choice, &note);
         self.apply_lock_decision(&kind, choice);
+        self.apply_lost_decision(&kind, choice);
         if let Some(locker) = self.conflict_locker(&kind) {
             self.log(locker, event, What::Decided { conflict: decided });
         }
@@ -101,9 +102,12 @@ impl Register {
     /// The locker whose history shows a conflict.
     fn conflict_locker(&self, kind: &ConflictKind) -> Option<LockerId> {
         match kind {
-            ConflictKind::KeyNotInStore { key, .. } | ConflictKind::TagNotAttached { key, .. } => {
-                self.locker_of_key(*key).map(|l| l.id)
-            }
+            ConflictKind::KeyNotInStore { key, .. }
+            | ConflictKind::TagNotAttached { key, .. }
+            | ConflictKind::IssuedAfterRetired { key, .. }
+            | ConflictKind::LostAndReturned { key, .. }
+            | ConflictKind::LostTwice { key, .. } => self.locker_of_key(*key).map(|l| l.id),
+            ConflictKind::CaseDecidedTwice { case } => self.case(*case).map(|c| c.locker),
             ConflictKind::HolderHasKey { locker, .. }
             | ConflictKind::LockAlreadyFitted { locker, .. } => Some(*locker),
             ConflictKind::ReturnedTwice { loan } => self.loan(*loan).map(|l| l.locker),
@@ -111,7 +115,9 @@ impl Register {
                 .conflicts
                 .get(conflict)
                 .and_then(|c| self.conflict_locker(&c.kind)),
-            ConflictKind::LockerNumbersTaken { .. } => None,
+            ConflictKind::LockerNumbersTaken { .. } | ConflictKind::OrderReceivedTwice { .. } => {
+                None
+            }
         }
     }
 
@@ -140,6 +146,7 @@ impl Register {
     pub fn conflict_site(&self, kind: &ConflictKind) -> Option<SiteId> {
         match kind {
             ConflictKind::LockerNumbersTaken { site, .. } => Some(*site),
+            ConflictKind::OrderReceivedTwice { order } => self.order(*order).map(|o| o.site),
             // Its site is the decided conflict's (which may name no locker).
             ConflictKind::DecidedTwice { conflict } => self
                 .conflicts

@@ -26,19 +26,20 @@ impl Register {
         if lock.kind != LockKind::Keyed {
             return Err(CommandError::LockHasNoKeys);
         }
+        if lock.removed_at.is_some() {
+            return Err(CommandError::LockRemoved {
+                number: self
+                    .locker(lock.locker)
+                    .map(|l| l.number.clone())
+                    .unwrap_or_default(),
+            });
+        }
         if !(1..=MAX_KEYS_AT_ONCE).contains(&count) {
             return Err(CommandError::KeyCountOutOfRange {
                 max: MAX_KEYS_AT_ONCE,
             });
         }
-        let first_copy = lock
-            .keys
-            .iter()
-            .filter_map(|k| self.key(*k))
-            .map(|k| k.copy)
-            .max()
-            .unwrap_or(0)
-            + 1;
+        let first_copy = self.next_copy(lock.id);
         let mut fresh = HashSet::new();
         let keys = (0..count)
             .map(|i| {
@@ -87,10 +88,29 @@ impl Register {
         storage: &Option<String>,
         keys: &[NewKey],
     ) {
-        let Some(l) = self.locks.get_mut(&lock) else {
-            return;
-        };
+        if let Some((locker, added)) = self.add_keys(lock, kind, storage, keys) {
+            self.log(locker, event, What::KeysAdded { keys: added });
+        }
+    }
+
+    /// Puts new keys on a lock (skipping any id or tag already used); the lock's locker and
+    /// the keys added, or `None` for an unknown lock.
+    pub(super) fn add_keys(
+        &mut self,
+        lock: LockId,
+        kind: KeyKind,
+        storage: &Option<String>,
+        keys: &[NewKey],
+    ) -> Option<(LockerId, Vec<KeyId>)> {
+        let l = self.locks.get_mut(&lock)?;
         let locker = l.locker;
+        // Keys of a lock that was changed meanwhile (cut or added on another device) fit
+        // nothing: they arrive retired.
+        let state = if l.removed_at.is_some() {
+            KeyState::Retired
+        } else {
+            KeyState::InStore
+        };
         let mut added = Vec::new();
         for new in keys {
             if self.keys.contains_key(&new.id) || self.tags.contains_key(&new.tag) {
@@ -106,14 +126,80 @@ impl Register {
                     copy: new.copy,
                     kind,
                     tag: new.tag.clone(),
-                    state: KeyState::InStore,
+                    state,
                     storage: storage.clone(),
                     loan: None,
                 },
             );
             added.push(new.id);
         }
-        self.log(locker, event, What::KeysAdded { keys: added });
+        Some((locker, added))
+    }
+
+    /// The next copy number of a lock's keys.
+    pub(super) fn next_copy(&self, lock: LockId) -> u32 {
+        self.lock(lock)
+            .map(|l| {
+                l.keys
+                    .iter()
+                    .filter_map(|k| self.key(*k))
+                    .map(|k| k.copy)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+            + 1
+    }
+
+    pub(super) fn decide_retire(&self, key: KeyId, reason: String) -> Result<Change, CommandError> {
+        let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        if let Some(loan) = self.current_loan(key.id) {
+            return Err(CommandError::KeyStillOut {
+                tag: key.tag.to_string(),
+                holder: self.holder_name(&loan.holder),
+            });
+        }
+        if matches!(
+            key.state,
+            KeyState::Retired | KeyState::Lost | KeyState::Stolen
+        ) {
+            return Err(CommandError::KeyAlreadyGone {
+                tag: key.tag.to_string(),
+                state: key.state.label().to_lowercase(),
+            });
+        }
+        let reason = tidy(&reason);
+        if reason.is_empty() {
+            return Err(CommandError::RetireReasonMissing);
+        }
+        Ok(Change::KeyRetired {
+            key: key.id,
+            reason,
+        })
+    }
+
+    pub(super) fn assess_key_known(&self, key: KeyId) -> Fit {
+        match self.key(key) {
+            Some(_) => Fit::Fits,
+            None => Fit::Unknown("its key is not in the register"),
+        }
+    }
+
+    pub(super) fn apply_retired(&mut self, event: &Event, key: KeyId, reason: &str) {
+        let Some(k) = self.keys.get_mut(&key) else {
+            return;
+        };
+        k.state = KeyState::Retired;
+        if let Some(locker) = self.locker_of_key(key).map(|l| l.id) {
+            self.log(
+                locker,
+                event,
+                What::KeyRetired {
+                    key,
+                    reason: reason.to_string(),
+                },
+            );
+        }
     }
 
     pub fn key(&self, id: KeyId) -> Option<&Key> {

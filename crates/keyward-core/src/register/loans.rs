@@ -110,7 +110,12 @@ impl Register {
     ) -> Result<Change, CommandError> {
         let key = self.key(key).ok_or(CommandError::UnknownKey)?;
         let loan = match key.loan.and_then(|l| self.loan(l)) {
-            Some(loan) if key.state.is_out() => loan,
+            // A key retired while out (its lock changed) still comes back.
+            Some(loan)
+                if key.state.is_out() || (key.state == KeyState::Retired && loan.is_open()) =>
+            {
+                loan
+            }
             _ => {
                 return Err(CommandError::KeyNotOut {
                     tag: key.tag.to_string(),
@@ -175,6 +180,9 @@ impl Register {
         if k.kind == KeyKind::Master {
             return Fit::Unknown("master keys are signed out, not issued");
         }
+        if k.state == KeyState::Retired {
+            return Fit::Conflicts(ConflictKind::IssuedAfterRetired { key, loan });
+        }
         if let Holder::Person(p) = holder {
             if self.person(*p).is_none() {
                 return Fit::Unknown("the person it was issued to is not in the register");
@@ -209,6 +217,17 @@ impl Register {
             (Some(l), Some(_)) if l.returned.is_some() => {
                 Fit::Conflicts(ConflictKind::ReturnedTwice { loan })
             }
+            (
+                Some(Loan {
+                    lost: Some(case), ..
+                }),
+                Some(_),
+            ) => Fit::Conflicts(ConflictKind::LostAndReturned {
+                key,
+                case: *case,
+                loan,
+                lost_first: true,
+            }),
             (Some(_), Some(_)) => Fit::Fits,
             _ => Fit::Unknown("its loan or key is not in the register"),
         }
@@ -231,8 +250,12 @@ impl Register {
         let Some(k) = self.keys.get_mut(key) else {
             return;
         };
-        // Issued twice: the later loan is kept as a record, the key stays where it is.
-        if !matches!(conflict, Some(ConflictKind::KeyNotInStore { .. })) {
+        // Issued twice (or after the key was retired): the later loan is kept as a record,
+        // the key stays where it is.
+        if !matches!(
+            conflict,
+            Some(ConflictKind::KeyNotInStore { .. } | ConflictKind::IssuedAfterRetired { .. })
+        ) {
             k.state = if expected_return.is_some() {
                 KeyState::SignedOut
             } else {
@@ -255,13 +278,15 @@ impl Register {
                 issued_at: event.at,
                 issue_event: event.id,
                 returned: None,
+                lost: None,
             },
         );
         self.log(*locker, event, What::Issued { loan: *loan });
     }
 
-    /// `conflicted`: returned twice, so the first return stands.
-    pub(super) fn apply_return(&mut self, event: &Event, conflicted: bool) {
+    /// Returned twice: the first return stands. Returned after the key was reported lost: the
+    /// return is recorded on the loan, and the key stays lost until a person decides.
+    pub(super) fn apply_return(&mut self, event: &Event, conflict: Option<&ConflictKind>) {
         let Change::KeyReturned {
             loan,
             key,
@@ -273,17 +298,18 @@ impl Register {
         else {
             return;
         };
-        if conflicted {
+        if matches!(conflict, Some(ConflictKind::ReturnedTwice { .. })) {
             return;
         }
         let (Some(k), Some(l)) = (self.keys.get_mut(key), self.loans.get_mut(loan)) else {
             return;
         };
-        if k.loan == Some(*loan) {
+        if k.loan == Some(*loan) && conflict.is_none() {
             k.loan = None;
-            k.state = match condition {
-                Condition::Fine => KeyState::InStore,
-                Condition::Damaged => KeyState::Damaged,
+            k.state = match (k.state, condition) {
+                (KeyState::Retired, _) => KeyState::Retired,
+                (_, Condition::Fine) => KeyState::InStore,
+                (_, Condition::Damaged) => KeyState::Damaged,
             };
         }
         l.returned = Some(Return {
@@ -308,6 +334,7 @@ impl Register {
     ) {
         match (kind, choice) {
             (ConflictKind::KeyNotInStore { loan, .. }, Resolution::KeepFirst)
+            | (ConflictKind::IssuedAfterRetired { loan, .. }, Resolution::KeepFirst)
             | (ConflictKind::HolderHasKey { loan, .. }, Resolution::KeepFirst)
             | (ConflictKind::HolderHasKey { standing: loan, .. }, Resolution::KeepLater) => {
                 self.close_loan(*loan, event, note)
@@ -350,7 +377,7 @@ impl Register {
     }
 
     /// Closes a loan that a decision ended; its key goes back to the store if it was on it.
-    fn close_loan(&mut self, loan: LoanId, event: &Event, note: &str) {
+    pub(super) fn close_loan(&mut self, loan: LoanId, event: &Event, note: &str) {
         let Some(l) = self.loans.get_mut(&loan) else {
             return;
         };
@@ -393,7 +420,7 @@ impl Register {
     pub fn keys_held_by(&self, person: PersonId) -> Vec<&Key> {
         self.loans_of(person)
             .into_iter()
-            .filter(|l| l.returned.is_none())
+            .filter(|l| l.is_open())
             .filter_map(|l| self.key(l.key).filter(|k| k.loan == Some(l.id)))
             .collect()
     }

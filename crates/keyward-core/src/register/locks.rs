@@ -5,8 +5,15 @@ use crate::command::Context;
 use crate::conflict::{ConflictKind, Resolution};
 use crate::error::CommandError;
 use crate::event::{Change, Event};
+use crate::ids::SiteId;
 use crate::ids::{LockId, LockerId};
-use crate::model::{Lock, LockKind};
+use crate::model::{CaseClosed, Fault, FaultKind, KeyState, Loan, Lock, LockKind};
+use chrono::{DateTime, Duration, Utc};
+
+/// A lock is flagged for replacement after this many faults within this many days (until the
+/// area's policy says otherwise).
+pub const FAULTS_TO_FLAG: usize = 3;
+pub const FAULT_WINDOW_DAYS: i64 = 90;
 use crate::normalise::tidy;
 use crate::timeline::What;
 
@@ -83,9 +90,159 @@ impl Register {
                 suite: suite.clone(),
                 fitted_at: event.at,
                 keys: Vec::new(),
+                faults: Vec::new(),
+                removed_at: None,
             },
         );
         self.log(*locker, event, What::LockFitted { lock: *lock });
+    }
+
+    pub(super) fn decide_fault(
+        &self,
+        lock: LockId,
+        kind: FaultKind,
+        notes: String,
+    ) -> Result<Change, CommandError> {
+        let lock = self.lock(lock).ok_or(CommandError::UnknownLock)?;
+        Ok(Change::FaultRecorded {
+            lock: lock.id,
+            kind,
+            notes: notes.trim().to_string(),
+        })
+    }
+
+    pub(super) fn decide_change_lock(
+        &self,
+        locker: LockerId,
+        kind: LockKind,
+        code: String,
+        suite: String,
+        reason: String,
+        ctx: &mut Context<'_>,
+    ) -> Result<Change, CommandError> {
+        let locker = self.locker(locker).ok_or(CommandError::UnknownLocker)?;
+        let old = locker.lock.ok_or_else(|| CommandError::NoLockToChange {
+            number: locker.number.clone(),
+        })?;
+        let code = tidy(&code).to_uppercase();
+        if code.is_empty() {
+            return Err(CommandError::LockCodeEmpty);
+        }
+        let reason = tidy(&reason);
+        if reason.is_empty() {
+            return Err(CommandError::LockChangeReasonMissing);
+        }
+        let suite = tidy(&suite);
+        Ok(Change::LockChanged {
+            locker: locker.id,
+            old,
+            lock: LockId::generate(ctx.now, ctx.entropy),
+            kind,
+            code,
+            suite: (!suite.is_empty()).then_some(suite),
+            reason,
+        })
+    }
+
+    pub(super) fn assess_lock_known(&self, lock: LockId) -> Fit {
+        match self.lock(lock) {
+            Some(_) => Fit::Fits,
+            None => Fit::Unknown("its lock is not in the register"),
+        }
+    }
+
+    /// A lock change made against an older view of the locker: another lock went on first.
+    pub(super) fn assess_lock_changed(&self, locker: LockerId, old: LockId, lock: LockId) -> Fit {
+        match self.locker(locker).map(|l| l.lock) {
+            None => Fit::Unknown("its locker is not in the register"),
+            Some(Some(standing)) if standing != old && standing != lock => {
+                Fit::Conflicts(ConflictKind::LockAlreadyFitted {
+                    locker,
+                    lock,
+                    standing,
+                })
+            }
+            Some(_) => Fit::Fits,
+        }
+    }
+
+    pub(super) fn apply_fault(
+        &mut self,
+        event: &Event,
+        lock: LockId,
+        kind: FaultKind,
+        notes: &str,
+    ) {
+        let Some(l) = self.locks.get_mut(&lock) else {
+            return;
+        };
+        l.faults.push(Fault {
+            event: event.id,
+            kind,
+            notes: notes.to_string(),
+            by: event.actor.clone(),
+            at: event.at,
+        });
+        let (locker, index) = (l.locker, l.faults.len() - 1);
+        self.log(locker, event, What::Fault { lock, index });
+    }
+
+    /// The new lock goes on and every key of the old one is retired (a lost or stolen one
+    /// stays so); a key still out stays on its loan (retired while out, its holder to be told). Open lost-key cases of the
+    /// locker close. `conflicted`: another lock went on first, so this one is kept unfitted.
+    pub(super) fn apply_lock_changed(&mut self, event: &Event, conflicted: bool) {
+        let Change::LockChanged {
+            locker,
+            old,
+            lock,
+            kind,
+            code,
+            suite,
+            reason,
+        } = &event.change
+        else {
+            return;
+        };
+        self.locks.insert(
+            *lock,
+            Lock {
+                id: *lock,
+                locker: *locker,
+                kind: *kind,
+                code: code.clone(),
+                suite: suite.clone(),
+                fitted_at: event.at,
+                keys: Vec::new(),
+                faults: Vec::new(),
+                removed_at: None,
+            },
+        );
+        if !conflicted {
+            if let Some(l) = self.lockers.get_mut(locker) {
+                l.lock = Some(*lock);
+            }
+            if let Some(o) = self.locks.get_mut(old) {
+                o.removed_at.get_or_insert(event.at);
+                for key in o.keys.clone() {
+                    // A lost or stolen key stays so: found later, it comes back retired.
+                    if let Some(k) = self.keys.get_mut(&key) {
+                        if !matches!(k.state, KeyState::Lost | KeyState::Stolen) {
+                            k.state = KeyState::Retired;
+                        }
+                    }
+                }
+            }
+            self.close_cases_of_locker(*locker, CaseClosed::LockChanged { lock: *lock });
+        }
+        self.log(
+            *locker,
+            event,
+            What::LockChanged {
+                old: *old,
+                lock: *lock,
+                reason: reason.clone(),
+            },
+        );
     }
 
     /// What deciding a conflict this procedure owns does to the state.
@@ -101,5 +258,35 @@ impl Register {
 
     pub fn lock(&self, id: LockId) -> Option<&Lock> {
         self.locks.get(&id)
+    }
+    /// Faults on a lock in the `days` before `now`.
+    pub fn recent_faults(&self, lock: LockId, now: DateTime<Utc>, days: i64) -> usize {
+        let since = now - Duration::days(days);
+        self.lock(lock)
+            .map(|l| l.faults.iter().filter(|f| f.at > since).count())
+            .unwrap_or(0)
+    }
+    /// Whether a lock has had repeated faults: [`FAULTS_TO_FLAG`] within [`FAULT_WINDOW_DAYS`].
+    pub fn lock_flagged(&self, lock: LockId, now: DateTime<Utc>) -> bool {
+        self.recent_faults(lock, now, FAULT_WINDOW_DAYS) >= FAULTS_TO_FLAG
+    }
+    /// The locks to replace: fitted locks of a site with repeated faults, most faults first.
+    pub fn locks_to_replace(&self, site: SiteId, now: DateTime<Utc>) -> Vec<&Lock> {
+        let mut locks: Vec<&Lock> = self
+            .lockers()
+            .filter(|l| l.site == site)
+            .filter_map(|l| l.lock.and_then(|id| self.lock(id)))
+            .filter(|l| self.lock_flagged(l.id, now))
+            .collect();
+        locks.sort_by_key(|l| std::cmp::Reverse(self.recent_faults(l.id, now, FAULT_WINDOW_DAYS)));
+        locks
+    }
+    /// Loans whose key was retired (its lock changed) while still out: holders to be told.
+    pub fn retired_while_out(&self, site: SiteId) -> Vec<&Loan> {
+        self.keys()
+            .filter(|k| k.state == KeyState::Retired)
+            .filter_map(|k| k.loan.and_then(|l| self.loan(l)))
+            .filter(|l| l.is_open() && self.locker(l.locker).is_some_and(|x| x.site == site))
+            .collect()
     }
 }

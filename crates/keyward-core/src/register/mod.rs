@@ -13,19 +13,26 @@ mod labels;
 mod loans;
 mod lockers;
 mod locks;
+mod lost;
+mod orders;
 mod people;
 mod sites;
 
 pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
+pub use locks::{FAULTS_TO_FLAG, FAULT_WINDOW_DAYS};
+pub use lost::{RepeatedLosses, REPEATED_LOSSES};
 
 use crate::command::{Command, Context};
 use crate::conflict::{Conflict, ConflictKind};
 use crate::error::CommandError;
 use crate::event::{Change, Event};
-use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::ids::{
+    AreaId, CaseId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
+    SupplierId, TagId,
+};
 use crate::label::LabelRef;
-use crate::model::{Area, Key, Loan, Lock, Locker, Person, Site};
+use crate::model::{Area, Key, Loan, Lock, Locker, LostCase, Order, Person, Site, Supplier};
 use crate::timeline::{Entry, What};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,6 +67,9 @@ pub struct Register {
     conflicts: BTreeMap<EventId, Conflict>,
     applied: BTreeSet<EventId>,
     events: usize,
+    cases: BTreeMap<CaseId, LostCase>,
+    suppliers: BTreeMap<SupplierId, Supplier>,
+    orders: BTreeMap<OrderId, Order>,
 }
 
 impl Register {
@@ -160,6 +170,46 @@ impl Register {
                 choice,
                 notes,
             } => self.decide_resolve(conflict, choice, notes),
+            Command::RecordFault { lock, kind, notes } => self.decide_fault(lock, kind, notes),
+            Command::ChangeLock {
+                locker,
+                kind,
+                code,
+                suite,
+                reason,
+            } => self.decide_change_lock(locker, kind, code, suite, reason, ctx),
+            Command::RetireKey { key, reason } => self.decide_retire(key, reason),
+            Command::ReportKeyLost { key, loss, notes } => {
+                self.decide_report_lost(key, loss, notes, ctx)
+            }
+            Command::RecordKeyFound { key, notes } => self.decide_found(key, notes),
+            Command::DecideLostCase {
+                case,
+                outcome,
+                reason,
+                opened_with,
+            } => self.decide_case(case, outcome, reason, opened_with),
+            Command::RecordCharge {
+                case,
+                status,
+                amount,
+            } => self.decide_charge(case, status, amount),
+            Command::AddSupplier {
+                site,
+                name,
+                contact,
+            } => self.decide_add_supplier(site, name, contact, ctx),
+            Command::PlaceOrder {
+                supplier,
+                lines,
+                ordered,
+                expected,
+                case,
+                notes,
+            } => self.decide_place_order(supplier, lines, ordered, expected, case, notes, ctx),
+            Command::ReceiveOrder { order, quantities } => {
+                self.decide_receive(order, quantities, ctx)
+            }
         }
     }
 
@@ -206,7 +256,7 @@ impl Register {
             } => self.apply_person_added(*person, *site, details),
             Change::PersonEdited { person, details } => self.apply_person_edited(*person, details),
             Change::KeyIssued { .. } => self.apply_issue(event, conflict.as_ref()),
-            Change::KeyReturned { .. } => self.apply_return(event, conflicted),
+            Change::KeyReturned { .. } => self.apply_return(event, conflict.as_ref()),
             Change::LockerLabelsIssued { labels } => self.apply_locker_labels(labels),
             Change::BlankTagsMade { site, tags } => self.apply_blank_tags(*site, tags),
             Change::TagAttached { key, tag, previous } => {
@@ -221,6 +271,29 @@ impl Register {
                     self.apply_resolved(event, *decided, *choice, notes)
                 }
             }
+            Change::FaultRecorded { lock, kind, notes } => {
+                self.apply_fault(event, *lock, *kind, notes)
+            }
+            Change::LockChanged { .. } => self.apply_lock_changed(event, conflicted),
+            Change::KeyRetired { key, reason } => self.apply_retired(event, *key, reason),
+            Change::KeyReportedLost { .. } => self.apply_report_lost(event, conflict.as_ref()),
+            Change::KeyFound { key, .. } => self.apply_found(event, *key),
+            Change::LostCaseDecided { .. } => self.apply_case_decided(event, conflicted),
+            Change::ChargeRecorded {
+                case,
+                status,
+                amount,
+            } => self.apply_charge(event, *case, *status, *amount),
+            Change::SupplierAdded {
+                supplier,
+                site,
+                name,
+                contact,
+            } => self.apply_supplier_added(*supplier, *site, name, contact),
+            Change::OrderPlaced { .. } => self.apply_order_placed(event),
+            Change::OrderReceived { order, lines } => {
+                self.apply_order_received(event, *order, lines, conflicted)
+            }
         }
     }
 
@@ -233,7 +306,8 @@ impl Register {
             Change::AreaAdded { site, .. }
             | Change::PersonAdded { site, .. }
             | Change::SiteLabelsSet { site, .. }
-            | Change::BlankTagsMade { site, .. } => self.assess_site_known(*site),
+            | Change::BlankTagsMade { site, .. }
+            | Change::SupplierAdded { site, .. } => self.assess_site_known(*site),
             Change::LockersAdded {
                 site,
                 area,
@@ -258,6 +332,25 @@ impl Register {
             Change::ConflictResolved {
                 conflict, choice, ..
             } => self.assess_resolved(*conflict, *choice),
+            Change::FaultRecorded { lock, .. } => self.assess_lock_known(*lock),
+            Change::LockChanged {
+                locker, old, lock, ..
+            } => self.assess_lock_changed(*locker, *old, *lock),
+            Change::KeyRetired { key, .. } | Change::KeyFound { key, .. } => {
+                self.assess_key_known(*key)
+            }
+            Change::KeyReportedLost {
+                case, key, loan, ..
+            } => self.assess_report_lost(*case, *key, *loan),
+            Change::LostCaseDecided { case, .. } => self.assess_case_decided(*case),
+            Change::ChargeRecorded { case, .. } => self.assess_case_known(*case),
+            Change::OrderPlaced {
+                site,
+                supplier,
+                lines,
+                ..
+            } => self.assess_order_placed(*site, *supplier, lines),
+            Change::OrderReceived { order, lines } => self.assess_order_received(*order, lines),
         }
     }
 

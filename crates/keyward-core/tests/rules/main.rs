@@ -8,5 +8,8 @@ mod fold;
 mod keys;
 mod loans;
 mod lockers;
+mod locks;
+mod lost;
+mod orders;
 mod people;
 mod search;
