@@ -1,7 +1,7 @@
 //! The things in the register, as derived from the event log.
 
 use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -108,7 +108,7 @@ impl KeyState {
         match self {
             KeyState::InStore => "In store",
             KeyState::Issued => "Issued",
-            KeyState::SignedOut => "Signed out",
+            KeyState::SignedOut => "On loan",
             KeyState::Lost => "Lost",
             KeyState::Stolen => "Stolen",
             KeyState::Damaged => "Damaged",
@@ -116,7 +116,7 @@ impl KeyState {
         }
     }
 
-    /// Out with somebody: issued for the term or signed out for a while.
+    /// Out with somebody: issued for the term or on a temporary loan.
     pub fn is_out(self) -> bool {
         matches!(self, KeyState::Issued | KeyState::SignedOut)
     }
@@ -218,7 +218,7 @@ pub struct Loan {
     pub locker: LockerId,
     pub holder: Holder,
     pub date: NaiveDate,
-    /// Set for a temporary sign-out.
+    /// Set for a temporary loan: the day it is due back.
     pub expected_return: Option<NaiveDate>,
     pub confirmation: Confirmation,
     pub notes: String,
@@ -226,12 +226,44 @@ pub struct Loan {
     pub issued_at: DateTime<Utc>,
     pub issue_event: EventId,
     pub returned: Option<Return>,
+    /// The time of day it is due back (site time), when one was given.
+    pub due_time: Option<NaiveTime>,
+    /// The loan it was handed over from, holder to holder, when it began with a handover.
+    pub handed_over_from: Option<LoanId>,
 }
 
 impl Loan {
-    /// Still out after the day it was due back.
-    pub fn is_overdue(&self, today: NaiveDate) -> bool {
-        self.returned.is_none() && self.expected_return.is_some_and(|d| d < today)
+    /// A temporary loan (due back on a date), not an issue for the term.
+    pub fn is_temporary(&self) -> bool {
+        self.expected_return.is_some()
+    }
+
+    /// The moment it becomes overdue, in site time: its due time, or the end of its due day
+    /// (the next midnight) when it has no time.
+    pub fn due_at(&self) -> Option<NaiveDateTime> {
+        let day = self.expected_return?;
+        Some(match self.due_time {
+            Some(time) => day.and_time(time),
+            None => day.succ_opt().unwrap_or(day).and_time(NaiveTime::MIN),
+        })
+    }
+
+    /// Still out after it was due back, as of `now` (site time; the caller's clock).
+    pub fn is_overdue(&self, now: NaiveDateTime) -> bool {
+        self.returned.is_none()
+            && match (self.expected_return, self.due_time) {
+                (Some(day), Some(time)) => now > day.and_time(time),
+                (Some(day), None) => now.date() > day,
+                (None, _) => false,
+            }
+    }
+
+    /// How late it is as of `now`, when it is overdue.
+    pub fn lateness(&self, now: NaiveDateTime) -> Option<Duration> {
+        if !self.is_overdue(now) {
+            return None;
+        }
+        self.due_at().map(|due| (now - due).max(Duration::zero()))
     }
 }
 
@@ -242,6 +274,8 @@ pub struct Return {
     pub condition: Condition,
     pub notes: String,
     pub at: DateTime<Utc>,
+    /// Set when the key went straight to the next holder: the loan it was handed over to.
+    pub handed_over_to: Option<LoanId>,
 }
 
 /// A locker's state as a person filters for it.
@@ -249,7 +283,7 @@ pub struct Return {
 pub enum LockerStatus {
     /// A key is issued to someone.
     InUse,
-    /// A key is signed out for a while.
+    /// A key is out on a temporary loan.
     OnLoan,
     /// Lock fitted, no key out.
     Free,
@@ -269,13 +303,14 @@ impl LockerStatus {
     pub fn label(self) -> &'static str {
         match self {
             LockerStatus::InUse => "In use",
-            LockerStatus::OnLoan => "Signed out",
+            LockerStatus::OnLoan => "On loan",
             LockerStatus::Free => "Free",
             LockerStatus::NoLock => "No lock",
             LockerStatus::OutOfService => "Out of service",
         }
     }
-    /// A stable short name, for CSS classes and URLs.
+    /// A stable short name, for CSS classes and URLs. `OnLoan` keeps its first slug,
+    /// "signed-out", so saved links still work; [`Self::from_slug`] also reads "on-loan".
     pub fn slug(self) -> &'static str {
         match self {
             LockerStatus::InUse => "in-use",
@@ -286,6 +321,9 @@ impl LockerStatus {
         }
     }
     pub fn from_slug(slug: &str) -> Option<Self> {
+        if slug == "on-loan" {
+            return Some(LockerStatus::OnLoan);
+        }
         Self::ALL.into_iter().find(|s| s.slug() == slug)
     }
 }

@@ -3,7 +3,7 @@
 use crate::format::uk_date;
 use crate::ids::{EventId, KeyId, LoanId, LockId, TagId};
 use crate::model::{Condition, Confirmation};
-use crate::register::Register;
+use crate::register::{due_words, Register};
 use chrono::{DateTime, Utc};
 
 /// One line of a locker's history: which event, when, who, and what happened.
@@ -46,6 +46,11 @@ pub enum What {
     },
     Decided {
         conflict: EventId,
+    },
+    /// A key passed straight from one holder (the loan `from`) to the next (`to`).
+    HandedOver {
+        from: LoanId,
+        to: LoanId,
     },
 }
 
@@ -94,8 +99,8 @@ impl Register {
                     self.holder_name(&l.holder),
                     uk_date(l.date)
                 );
-                if let Some(back) = l.expected_return {
-                    text.push_str(&format!(", back by {}", uk_date(back)));
+                if l.expected_return.is_some() {
+                    text.push_str(&format!(", back by {}", due_words(l)));
                 }
                 text.push_str(match &l.confirmation {
                     Confirmation::TypedName(_) => " (name typed)",
@@ -133,6 +138,31 @@ impl Register {
                     line.push_str(&format!(". Notes: {}", d.notes));
                 }
                 line
+            }
+            What::HandedOver { from, to } => {
+                let Some(l) = self.loan(*to) else {
+                    return "Key handed over".into();
+                };
+                let mut text = format!(
+                    "Key {} handed over from {} to {} on {}",
+                    tag(l.key),
+                    self.loan(*from)
+                        .map(|f| self.holder_name(&f.holder))
+                        .unwrap_or_else(|| "?".into()),
+                    self.holder_name(&l.holder),
+                    uk_date(l.date)
+                );
+                if l.expected_return.is_some() {
+                    text.push_str(&format!(", back by {}", due_words(l)));
+                }
+                text.push_str(match &l.confirmation {
+                    Confirmation::TypedName(_) => " (name typed)",
+                    Confirmation::Signature(_) => " (signed)",
+                });
+                if !l.notes.is_empty() {
+                    text.push_str(&format!(". Notes: {}", l.notes));
+                }
+                text
             }
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {

@@ -101,7 +101,9 @@ impl Register {
     /// The locker whose history shows a conflict.
     fn conflict_locker(&self, kind: &ConflictKind) -> Option<LockerId> {
         match kind {
-            ConflictKind::KeyNotInStore { key, .. } | ConflictKind::TagNotAttached { key, .. } => {
+            ConflictKind::KeyNotInStore { key, .. }
+            | ConflictKind::TagNotAttached { key, .. }
+            | ConflictKind::HandOverNotCurrent { key, .. } => {
                 self.locker_of_key(*key).map(|l| l.id)
             }
             ConflictKind::HolderHasKey { locker, .. }

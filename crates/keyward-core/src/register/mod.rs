@@ -13,11 +13,18 @@ mod labels;
 mod loans;
 mod lockers;
 mod locks;
+mod overdue;
 mod people;
+pub(crate) mod policies;
 mod sites;
 
 pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
+pub use overdue::{due_words, late_words, Overdue};
+pub use policies::{
+    AuditInterval, FaultFlag, Policy, PolicyField, PolicyOverrides, RiskLevel, MAX_AUDIT_DAYS,
+    MAX_CHARGE_PENCE, MAX_FAULTS, MAX_LOAN_DAYS,
+};
 
 use crate::command::{Command, Context};
 use crate::conflict::{Conflict, ConflictKind};
@@ -60,6 +67,10 @@ pub struct Register {
     conflicts: BTreeMap<EventId, Conflict>,
     applied: BTreeSet<EventId>,
     events: usize,
+    /// Policies sites set; a site without one has the defaults.
+    site_policies: BTreeMap<SiteId, Policy>,
+    /// What each area overrides of its site's policy.
+    area_policies: BTreeMap<AreaId, PolicyOverrides>,
 }
 
 impl Register {
@@ -135,12 +146,12 @@ impl Register {
                 expected_return,
                 confirmation,
                 notes,
+                due_time,
             } => self.decide_issue(
                 key,
                 locker,
                 holder,
-                date,
-                expected_return,
+                (date, expected_return, due_time),
                 confirmation,
                 notes,
                 ctx,
@@ -160,6 +171,24 @@ impl Register {
                 choice,
                 notes,
             } => self.decide_resolve(conflict, choice, notes),
+            Command::SetSitePolicy { site, policy } => self.decide_site_policy(site, policy),
+            Command::SetAreaPolicy { area, set, clear } => self.decide_area_policy(area, set, clear),
+            Command::HandOverKey {
+                key,
+                to,
+                date,
+                expected_return,
+                due_time,
+                confirmation,
+                notes,
+            } => self.decide_handover(
+                key,
+                to,
+                (date, expected_return, due_time),
+                confirmation,
+                notes,
+                ctx,
+            ),
         }
     }
 
@@ -221,6 +250,9 @@ impl Register {
                     self.apply_resolved(event, *decided, *choice, notes)
                 }
             }
+            Change::SitePolicySet { site, policy } => self.apply_site_policy(*site, policy),
+            Change::AreaPolicySet { area, set, clear } => self.apply_area_policy(*area, set, clear),
+            Change::KeyHandedOver { .. } => self.apply_handover(event, conflict.as_ref()),
         }
     }
 
@@ -258,6 +290,16 @@ impl Register {
             Change::ConflictResolved {
                 conflict, choice, ..
             } => self.assess_resolved(*conflict, *choice),
+            Change::SitePolicySet { site, .. } => self.assess_site_known(*site),
+            Change::AreaPolicySet { area, .. } => self.assess_area_known(*area),
+            Change::KeyHandedOver {
+                loan,
+                new_loan,
+                key,
+                locker,
+                to,
+                ..
+            } => self.assess_handover(*loan, *new_loan, *key, *locker, to),
         }
     }
 
