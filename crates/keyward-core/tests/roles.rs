@@ -8,7 +8,7 @@ use keyward_core::sync::judge;
 use keyward_core::*;
 
 /// Who may do what. Columns: Admin, Custodian, Staff, Auditor, Viewer.
-const EXPECTED: [(&str, [bool; 5]); 16] = [
+const EXPECTED: [(&str, [bool; 5]); 19] = [
     ("CreateSite", [true, false, false, false, false]),
     ("AddArea", [true, false, false, false, false]),
     ("SetSiteLabels", [true, false, false, false, false]),
@@ -25,6 +25,9 @@ const EXPECTED: [(&str, [bool; 5]); 16] = [
     ("AddPerson", [true, true, true, false, false]),
     ("EditPerson", [true, true, true, false, false]),
     ("ResolveConflict", [true, true, false, false, false]),
+    ("SetSitePolicy", [true, false, false, false, false]),
+    ("SetAreaPolicy", [true, false, false, false, false]),
+    ("HandOverKey", [true, true, true, false, false]),
 ];
 
 const ROLES: [Role; 5] = [
@@ -55,6 +58,9 @@ fn name(command: &Command) -> &'static str {
         Command::AttachTag { .. } => "AttachTag",
         Command::ReturnKey { .. } => "ReturnKey",
         Command::ResolveConflict { .. } => "ResolveConflict",
+        Command::SetSitePolicy { .. } => "SetSitePolicy",
+        Command::SetAreaPolicy { .. } => "SetAreaPolicy",
+        Command::HandOverKey { .. } => "HandOverKey",
     }
 }
 
@@ -156,6 +162,22 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
             choice: Resolution::KeepFirst,
             notes: String::new(),
         },
+        Command::SetSitePolicy {
+            site,
+            policy: Policy {
+                risk: RiskLevel::High,
+                ..Policy::default()
+            },
+        },
+        Command::SetAreaPolicy {
+            area,
+            set: PolicyOverrides {
+                max_loan_days: Some(3),
+                ..Default::default()
+            },
+            clear: vec![PolicyField::Audit],
+        },
+        h.hand_over(keys[0], Holder::Person(alex)),
     ];
     (h, site, commands)
 }

@@ -1,7 +1,13 @@
 //! Loans: issue, return, temporary loans and overdue.
 
 use crate::common::Harness;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use keyward_core::*;
+
+/// The first moment of a day.
+fn start(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(NaiveTime::MIN)
+}
 
 #[test]
 fn a_key_is_issued_once_and_only_from_store() {
@@ -208,12 +214,12 @@ fn a_temporary_loan_past_its_return_date_is_overdue() {
     }
     h.ok(due_today);
     let loan = |k| h.register.current_loan(k).unwrap().clone();
-    assert!(loan(keys[0]).is_overdue(today));
+    assert!(loan(keys[0]).is_overdue(start(today)));
     assert!(
-        !loan(keys[1]).is_overdue(today),
+        !loan(keys[1]).is_overdue(start(today) + chrono::Duration::hours(23)),
         "due today is not overdue yet"
     );
-    assert!(loan(keys[1]).is_overdue(today + chrono::Days::new(1)));
+    assert!(loan(keys[1]).is_overdue(start(today + chrono::Days::new(1))));
     let index = search::Index::build(&h.register, site, today);
     assert_eq!(index.overdue(), 1);
     let overdue_only = search::Query {
