@@ -9,4 +9,5 @@ mod keys;
 mod loans;
 mod lockers;
 mod people;
+mod policies;
 mod search;
