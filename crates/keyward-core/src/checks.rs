@@ -80,7 +80,14 @@ impl Change {
                 confirmation,
                 notes,
                 ..
-            } => loan(holder, *date, *expected_return, *due_time, confirmation, notes),
+            } => loan(
+                holder,
+                *date,
+                *expected_return,
+                *due_time,
+                confirmation,
+                notes,
+            ),
             Change::KeyHandedOver {
                 loan: old,
                 new_loan,

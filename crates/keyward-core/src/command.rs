@@ -4,7 +4,7 @@
 use crate::conflict::Resolution;
 use crate::ids::{AreaId, DeviceId, EventId, KeyId, LockId, LockerId, PersonId, SiteId, TagId};
 use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
-use crate::register::{PolicyField, PolicyOverrides, Policy};
+use crate::register::{Policy, PolicyField, PolicyOverrides};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 

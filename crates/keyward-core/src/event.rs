@@ -7,7 +7,7 @@ use crate::ids::{
 };
 use crate::label::LabelRef;
 use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails, SiteLabels};
-use crate::register::{PolicyField, PolicyOverrides, Policy};
+use crate::register::{Policy, PolicyField, PolicyOverrides};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 

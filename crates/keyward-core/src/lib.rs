@@ -40,9 +40,8 @@ pub use model::{
 };
 pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
 pub use register::{
-    due_words, late_words, AuditInterval, FaultFlag, Overdue, Policy, PolicyField,
-    PolicyOverrides, Register, Resolved, RiskLevel, MAX_AUDIT_DAYS, MAX_CHARGE_PENCE, MAX_FAULTS,
-    MAX_LOAN_DAYS,
+    due_words, late_words, AuditInterval, FaultFlag, Overdue, Policy, PolicyField, PolicyOverrides,
+    Register, Resolved, RiskLevel, MAX_AUDIT_DAYS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_LOAN_DAYS,
 };
 pub use role::{Action, Role};
 pub use timeline::{Entry, What};

@@ -907,7 +907,11 @@ fn keep_first_cancels_the_handover_and_keep_later_gives_the_key_to_the_next_hold
     let (b, log, handed) = handed_over_after_return();
     let (_, new) = handover_of(&handed);
     let mut kim = device(&log, 21, "Kim Admin");
-    kim.ok(decide(handed.id, Resolution::KeepFirst, "It is in the cabinet"));
+    kim.ok(decide(
+        handed.id,
+        Resolution::KeepFirst,
+        "It is in the cabinet",
+    ));
     let r = &kim.register;
     assert_eq!(r.key(b.keys[0]).unwrap().state, KeyState::InStore);
     assert_eq!(
@@ -922,9 +926,10 @@ fn keep_first_cancels_the_handover_and_keep_later_gives_the_key_to_the_next_hold
     let k = r.key(b.keys[0]).unwrap();
     assert_eq!((k.state, k.loan), (KeyState::Issued, Some(new)));
     assert_eq!(r.holders_of(b.locker), ["Alex Smith"]);
-    assert!(timeline(r, b.locker).last().unwrap().ends_with(
-        "Alex Smith has the key: record the handover"
-    ));
+    assert!(timeline(r, b.locker)
+        .last()
+        .unwrap()
+        .ends_with("Alex Smith has the key: record the handover"));
 }
 
 #[test]
@@ -932,7 +937,9 @@ fn a_key_handed_over_on_two_devices_keeps_the_first_until_decided() {
     let mut b = base(32);
     b.h.ok(b.h.issue(b.keys[0], b.locker, Holder::Person(b.sam)));
     let (mut pat, mut jo) = b.two_devices();
-    let to_dept = pat.ok(b.h.hand_over(b.keys[0], Holder::Department("Night team".into())));
+    let to_dept = pat.ok(b
+        .h
+        .hand_over(b.keys[0], Holder::Department("Night team".into())));
     let to_alex = jo.ok(b.h.hand_over(b.keys[0], Holder::Person(b.alex)));
     let log = b.merged([&to_dept], [&to_alex]);
     let r = Register::fold(&log);
@@ -1006,5 +1013,9 @@ fn a_handover_to_someone_given_another_key_offline_is_a_holder_conflict() {
             standing: loan_of(&issued),
         }
     );
-    assert_eq!(r.keys_held_by(b.alex).len(), 2, "both facts kept until decided");
+    assert_eq!(
+        r.keys_held_by(b.alex).len(),
+        2,
+        "both facts kept until decided"
+    );
 }

@@ -640,7 +640,8 @@ fn random_command(
                 to,
                 date: today,
                 expected_return: temporary.then(|| today + Duration::days(rng.between(0, 3))),
-                due_time: (temporary && rng.chance(50)).then(|| NaiveTime::from_hms_opt(19, 0, 0).unwrap()),
+                due_time: (temporary && rng.chance(50))
+                    .then(|| NaiveTime::from_hms_opt(19, 0, 0).unwrap()),
                 confirmation: Confirmation::TypedName("Next Holder".into()),
                 notes: String::new(),
             }
@@ -652,7 +653,11 @@ fn random_command(
                 policy: Policy {
                     max_loan_days: max,
                     default_loan_days: rng.between(1, i64::from(max)) as u16,
-                    risk: if rng.chance(50) { RiskLevel::High } else { RiskLevel::Standard },
+                    risk: if rng.chance(50) {
+                        RiskLevel::High
+                    } else {
+                        RiskLevel::Standard
+                    },
                     ..Policy::default()
                 },
             }
@@ -1033,10 +1038,9 @@ impl Oracle {
                         (K::KeyNotInStore { loan, .. }, Resolution::KeepFirst)
                         | (K::HolderHasKey { loan, .. }, Resolution::KeepFirst)
                         | (K::HolderHasKey { standing: loan, .. }, Resolution::KeepLater)
-                        | (
-                            K::HandOverNotCurrent { new_loan: loan, .. },
-                            Resolution::KeepFirst,
-                        ) => self.close(loan),
+                        | (K::HandOverNotCurrent { new_loan: loan, .. }, Resolution::KeepFirst) => {
+                            self.close(loan)
+                        }
                         (
                             K::KeyNotInStore {
                                 key,
@@ -1422,9 +1426,7 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
         .filter(|c| c.decision.is_none())
         .filter_map(|c| match c.kind {
             ConflictKind::KeyNotInStore { loan, .. }
-            | ConflictKind::HandOverNotCurrent {
-                new_loan: loan, ..
-            } => Some(loan),
+            | ConflictKind::HandOverNotCurrent { new_loan: loan, .. } => Some(loan),
             _ => None,
         })
         .collect();

@@ -33,6 +33,7 @@ fn tidy_confirmation(confirmation: Confirmation) -> Result<Confirmation, Command
 pub(super) type LoanDates = (NaiveDate, Option<NaiveDate>, Option<NaiveTime>);
 
 impl Register {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn decide_issue(
         &self,
         key: KeyId,
@@ -122,7 +123,11 @@ impl Register {
     /// only with a day (to the minute), and no longer than the policy's longest loan.
     fn check_due(&self, locker: LockerId, dates: LoanDates) -> Result<LoanDates, CommandError> {
         let (date, expected_return, due_time) = dates;
-        let due_time = due_time.map(|t| t.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(t));
+        let due_time = due_time.map(|t| {
+            t.with_second(0)
+                .and_then(|t| t.with_nanosecond(0))
+                .unwrap_or(t)
+        });
         let Some(expected) = expected_return else {
             if due_time.is_some() {
                 return Err(CommandError::DueTimeWithoutDate);

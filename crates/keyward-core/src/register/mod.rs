@@ -172,7 +172,9 @@ impl Register {
                 notes,
             } => self.decide_resolve(conflict, choice, notes),
             Command::SetSitePolicy { site, policy } => self.decide_site_policy(site, policy),
-            Command::SetAreaPolicy { area, set, clear } => self.decide_area_policy(area, set, clear),
+            Command::SetAreaPolicy { area, set, clear } => {
+                self.decide_area_policy(area, set, clear)
+            }
             Command::HandOverKey {
                 key,
                 to,

@@ -87,11 +87,16 @@ impl Register {
             .filter(|o| o.locker.site == site && area.is_none_or(|a| o.locker.area == a))
             .collect();
         list.sort_by(|a, b| {
-            (a.area_name.to_lowercase(), std::cmp::Reverse(a.late), a.loan.id).cmp(&(
-                b.area_name.to_lowercase(),
-                std::cmp::Reverse(b.late),
-                b.loan.id,
-            ))
+            (
+                a.area_name.to_lowercase(),
+                std::cmp::Reverse(a.late),
+                a.loan.id,
+            )
+                .cmp(&(
+                    b.area_name.to_lowercase(),
+                    std::cmp::Reverse(b.late),
+                    b.loan.id,
+                ))
         });
         list
     }

@@ -244,7 +244,9 @@ impl Policy {
             lost_key_forces_lock_change: o
                 .lost_key_forces_lock_change
                 .unwrap_or(self.lost_key_forces_lock_change),
-            lost_key_charge_pence: o.lost_key_charge_pence.unwrap_or(self.lost_key_charge_pence),
+            lost_key_charge_pence: o
+                .lost_key_charge_pence
+                .unwrap_or(self.lost_key_charge_pence),
             master_needs_witness: o.master_needs_witness.unwrap_or(self.master_needs_witness),
             fault_flag: o.fault_flag.unwrap_or(self.fault_flag),
         };
@@ -296,13 +298,23 @@ pub(crate) fn check_values(o: &PolicyOverrides) -> Result<(), CommandError> {
         range("The longest temporary loan (days)", d.into(), 1, days)?;
     }
     if let Some(AuditInterval::EveryDays(d)) = o.audit {
-        range("The audit interval (days)", d.into(), 1, MAX_AUDIT_DAYS.into())?;
+        range(
+            "The audit interval (days)",
+            d.into(),
+            1,
+            MAX_AUDIT_DAYS.into(),
+        )?;
     }
     if let Some(pence) = o.lost_key_charge_pence {
         range("The lost-key charge (pence)", pence, 0, MAX_CHARGE_PENCE)?;
     }
     if let Some(flag) = o.fault_flag {
-        range("The number of faults", flag.faults.into(), 1, MAX_FAULTS.into())?;
+        range(
+            "The number of faults",
+            flag.faults.into(),
+            1,
+            MAX_FAULTS.into(),
+        )?;
         range("The days the faults fall within", flag.days.into(), 1, days)?;
     }
     Ok(())

@@ -244,15 +244,36 @@ fn overdue_is_computed_from_the_given_time_and_the_due_time() {
     let keys = h.lock_with_keys(locker, 2);
     let today = h.today();
     let evening = NaiveTime::from_hms_opt(19, 30, 0);
-    h.ok(h.lend(keys[0], locker, Holder::Department("Ward 3".into()), today, evening));
-    h.ok(h.lend(keys[1], locker, Holder::Department("Theatres".into()), today, None));
+    h.ok(h.lend(
+        keys[0],
+        locker,
+        Holder::Department("Ward 3".into()),
+        today,
+        evening,
+    ));
+    h.ok(h.lend(
+        keys[1],
+        locker,
+        Holder::Department("Theatres".into()),
+        today,
+        None,
+    ));
     let timed = h.register.current_loan(keys[0]).unwrap().clone();
     let dated = h.register.current_loan(keys[1]).unwrap().clone();
     assert_eq!(timed.due_time, evening);
-    assert!(!timed.is_overdue(at(today, 19, 30)), "due at 19:30 is not late at 19:30");
+    assert!(
+        !timed.is_overdue(at(today, 19, 30)),
+        "due at 19:30 is not late at 19:30"
+    );
     assert!(timed.is_overdue(at(today, 19, 31)));
-    assert_eq!(timed.lateness(at(today, 21, 30)), Some(chrono::Duration::hours(2)));
-    assert!(!dated.is_overdue(at(today, 23, 59)), "no time: due by the end of the day");
+    assert_eq!(
+        timed.lateness(at(today, 21, 30)),
+        Some(chrono::Duration::hours(2))
+    );
+    assert!(
+        !dated.is_overdue(at(today, 23, 59)),
+        "no time: due by the end of the day"
+    );
     assert!(dated.is_overdue(start(today + chrono::Days::new(1))));
     assert_eq!(due_words(&timed), "26/11/2026 19:30");
     let index = search::Index::build_at(&h.register, site, at(today, 20, 0));
@@ -291,15 +312,35 @@ fn the_overdue_list_is_by_area_oldest_first_with_holder_and_how_late() {
     let sam = h.person(site, "Sam Jones", "M1");
     let today = h.today();
     let late = |h: &mut Harness, key, locker, holder, days_ago: u64, time| {
-        let mut c = h.lend(key, locker, holder, today - chrono::Days::new(days_ago), time);
+        let mut c = h.lend(
+            key,
+            locker,
+            holder,
+            today - chrono::Days::new(days_ago),
+            time,
+        );
         if let Command::IssueKey { date, .. } = &mut c {
             *date = today - chrono::Days::new(days_ago + 1);
         }
         h.ok(c);
     };
     late(&mut h, ck[0], c1, Holder::Person(sam), 1, None);
-    late(&mut h, ck[1], c1, Holder::Department("Swim club".into()), 3, None);
-    late(&mut h, pk[0], p1, Holder::Department("Lifeguards".into()), 0, NaiveTime::from_hms_opt(8, 0, 0));
+    late(
+        &mut h,
+        ck[1],
+        c1,
+        Holder::Department("Swim club".into()),
+        3,
+        None,
+    );
+    late(
+        &mut h,
+        pk[0],
+        p1,
+        Holder::Department("Lifeguards".into()),
+        0,
+        NaiveTime::from_hms_opt(8, 0, 0),
+    );
     let now = at(today, 10, 0);
     let list = h.register.overdue(site, None, now);
     let rows: Vec<(&str, &str, String)> = list
@@ -321,7 +362,11 @@ fn the_overdue_list_is_by_area_oldest_first_with_holder_and_how_late() {
     assert_eq!(sams[0].key.id, ck[0]);
     assert_eq!(late_words(chrono::Duration::minutes(1)), "1 minute late");
     h.ok(h.ret(ck[1]));
-    assert_eq!(h.register.overdue_count(site, now), 2, "returned, no longer overdue");
+    assert_eq!(
+        h.register.overdue_count(site, now),
+        2,
+        "returned, no longer overdue"
+    );
 }
 
 #[test]
@@ -331,7 +376,10 @@ fn a_loan_longer_than_the_policys_maximum_is_refused_saying_the_maximum() {
     let locker = h.locker(site, area, "D1");
     let keys = h.lock_with_keys(locker, 1);
     let today = h.today();
-    assert_eq!(h.register.default_return(locker, today), today + chrono::Days::new(1));
+    assert_eq!(
+        h.register.default_return(locker, today),
+        today + chrono::Days::new(1)
+    );
     h.ok(Command::SetAreaPolicy {
         area,
         set: PolicyOverrides {
@@ -341,11 +389,23 @@ fn a_loan_longer_than_the_policys_maximum_is_refused_saying_the_maximum() {
         },
         clear: vec![],
     });
-    assert_eq!(h.register.default_return(locker, today), today + chrono::Days::new(2));
-    assert_eq!(h.register.latest_return(locker, today), today + chrono::Days::new(3));
+    assert_eq!(
+        h.register.default_return(locker, today),
+        today + chrono::Days::new(2)
+    );
+    assert_eq!(
+        h.register.latest_return(locker, today),
+        today + chrono::Days::new(3)
+    );
     let before = h.register.clone();
     let err = h
-        .run(h.lend(keys[0], locker, Holder::Department("Gym".into()), today + chrono::Days::new(4), None))
+        .run(h.lend(
+            keys[0],
+            locker,
+            Holder::Department("Gym".into()),
+            today + chrono::Days::new(4),
+            None,
+        ))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -358,11 +418,23 @@ fn a_loan_longer_than_the_policys_maximum_is_refused_saying_the_maximum() {
         *due_time = NaiveTime::from_hms_opt(17, 0, 0);
     }
     assert_eq!(h.run(timed), Err(CommandError::DueTimeWithoutDate));
-    h.ok(h.lend(keys[0], locker, Holder::Department("Gym".into()), today + chrono::Days::new(3), None));
+    h.ok(h.lend(
+        keys[0],
+        locker,
+        Holder::Department("Gym".into()),
+        today + chrono::Days::new(3),
+        None,
+    ));
     assert_eq!(h.register.key(keys[0]).unwrap().state.label(), "On loan");
     assert_eq!(LockerStatus::OnLoan.label(), "On loan");
-    assert_eq!(LockerStatus::from_slug("signed-out"), Some(LockerStatus::OnLoan));
-    assert_eq!(LockerStatus::from_slug("on-loan"), Some(LockerStatus::OnLoan));
+    assert_eq!(
+        LockerStatus::from_slug("signed-out"),
+        Some(LockerStatus::OnLoan)
+    );
+    assert_eq!(
+        LockerStatus::from_slug("on-loan"),
+        Some(LockerStatus::OnLoan)
+    );
 }
 
 #[test]
@@ -388,17 +460,26 @@ fn a_handover_closes_one_loan_and_opens_the_next_in_one_event() {
     let old = h.register.loan(first).unwrap();
     let back = old.returned.as_ref().expect("the old loan is closed");
     assert_eq!(
-        (back.brought_by.as_str(), back.received_by.as_str(), back.handed_over_to),
+        (
+            back.brought_by.as_str(),
+            back.received_by.as_str(),
+            back.handed_over_to
+        ),
         ("Ana Nurse", "Ben Nurse", Some(new_loan))
     );
     let new = h.register.loan(new_loan).unwrap();
-    assert_eq!((new.holder.clone(), new.handed_over_from), (Holder::Person(ben), Some(first)));
+    assert_eq!(
+        (new.holder.clone(), new.handed_over_from),
+        (Holder::Person(ben), Some(first))
+    );
     let key = h.register.key(keys[0]).unwrap();
     assert_eq!((key.state, key.loan), (KeyState::Issued, Some(new_loan)));
     assert_eq!(h.register.holders_of(locker), ["Ben Nurse"]);
     assert!(h.register.keys_held_by(ana).is_empty());
     let tag = key.tag.to_string();
-    let last = h.register.describe(h.register.timeline(locker).last().unwrap());
+    let last = h
+        .register
+        .describe(h.register.timeline(locker).last().unwrap());
     assert_eq!(
         last,
         format!("Key {tag} handed over from Ana Nurse to Ben Nurse on 26/11/2026 (name typed)")
@@ -413,22 +494,38 @@ fn a_handover_needs_a_key_that_is_out_and_a_new_holder() {
     let keys = h.lock_with_keys(locker, 2);
     let ana = h.person(site, "Ana Nurse", "S1");
     let ben = h.person(site, "Ben Nurse", "S2");
-    let err = h.run(h.hand_over(keys[0], Holder::Person(ben))).unwrap_err();
-    assert!(err.to_string().contains("is in store, not out, so there is nothing to hand over"), "{err}");
+    let err = h
+        .run(h.hand_over(keys[0], Holder::Person(ben)))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is in store, not out, so there is nothing to hand over"),
+        "{err}"
+    );
     h.ok(h.issue(keys[0], locker, Holder::Person(ana)));
     h.ok(h.issue(keys[1], locker, Holder::Person(ben)));
     assert_eq!(
         h.run(h.hand_over(keys[0], Holder::Person(ana))),
-        Err(CommandError::HandOverToSameHolder { name: "Ana Nurse".into() })
+        Err(CommandError::HandOverToSameHolder {
+            name: "Ana Nurse".into()
+        })
     );
-    let err = h.run(h.hand_over(keys[0], Holder::Person(ben))).unwrap_err();
+    let err = h
+        .run(h.hand_over(keys[0], Holder::Person(ben)))
+        .unwrap_err();
     assert!(matches!(err, CommandError::AlreadyHoldsKey { .. }), "{err}");
     // The new holder's loan keeps the policy's maximum too.
     let mut long = h.hand_over(keys[0], Holder::Department("Night team".into()));
-    if let Command::HandOverKey { expected_return, .. } = &mut long {
+    if let Command::HandOverKey {
+        expected_return, ..
+    } = &mut long
+    {
         *expected_return = Some(h.today() + chrono::Days::new(8));
     }
-    assert!(matches!(h.run(long), Err(CommandError::LoanTooLong { max_days: 7, .. })));
+    assert!(matches!(
+        h.run(long),
+        Err(CommandError::LoanTooLong { max_days: 7, .. })
+    ));
 }
 
 #[test]
@@ -474,10 +571,21 @@ fn the_server_refuses_crafted_due_times_and_handovers() {
     if let Change::KeyIssued { due_time, .. } = &mut timeless.change {
         *due_time = NaiveTime::from_hms_opt(17, 0, 0);
     }
-    assert!(keyward_core::sync::judge(&h.register, site, h.device, Role::Admin, &timeless).is_err());
-    let handed = h.run(h.hand_over(keys[0], Holder::Department("Night".into()))).unwrap();
+    assert!(
+        keyward_core::sync::judge(&h.register, site, h.device, Role::Admin, &timeless).is_err()
+    );
+    let handed = h
+        .run(h.hand_over(keys[0], Holder::Department("Night".into())))
+        .unwrap();
     let mut crafted = handed.clone();
-    if let Change::KeyHandedOver { new_loan, loan, due_time, expected_return, .. } = &mut crafted.change {
+    if let Change::KeyHandedOver {
+        new_loan,
+        loan,
+        due_time,
+        expected_return,
+        ..
+    } = &mut crafted.change
+    {
         *new_loan = *loan;
         *expected_return = Some(h.today());
         *due_time = NaiveTime::from_hms_opt(17, 0, 30);

@@ -30,7 +30,13 @@ fn a_site_has_sensible_defaults_until_its_policy_is_set() {
     assert_eq!(defaults.audit, AuditInterval::Termly);
     assert_eq!((defaults.default_loan_days, defaults.max_loan_days), (1, 7));
     assert_eq!(defaults.lost_key_charge_pence, 0);
-    assert_eq!(defaults.fault_flag, FaultFlag { faults: 3, days: 90 });
+    assert_eq!(
+        defaults.fault_flag,
+        FaultFlag {
+            faults: 3,
+            days: 90
+        }
+    );
     assert_eq!(h.register.site_policy(site), defaults);
     assert_eq!(h.register.policy_for_area(area), defaults);
 
@@ -86,7 +92,10 @@ fn an_area_inherits_the_site_until_it_overrides_a_field_and_again_once_cleared()
         vec![PolicyField::Risk],
     ));
     let p = h.register.policy_for_area(ward);
-    assert_eq!((p.risk, p.master_needs_witness), (RiskLevel::Standard, true));
+    assert_eq!(
+        (p.risk, p.master_needs_witness),
+        (RiskLevel::Standard, true)
+    );
     assert_eq!(
         h.register.area_overrides(ward).fields(),
         [PolicyField::MasterNeedsWitness]
@@ -145,7 +154,10 @@ fn a_policy_out_of_range_or_a_default_past_the_maximum_is_refused() {
             vec![],
         ))
         .unwrap_err();
-    assert!(matches!(err, CommandError::PolicyOutOfRange { .. }), "{err}");
+    assert!(
+        matches!(err, CommandError::PolicyOutOfRange { .. }),
+        "{err}"
+    );
     let err = h
         .run(set_area(
             area,
@@ -169,7 +181,10 @@ fn a_policy_out_of_range_or_a_default_past_the_maximum_is_refused() {
             vec![],
         ))
         .unwrap_err();
-    assert!(matches!(err, CommandError::DefaultLoanOverMax { default: 5, max: 2 }));
+    assert!(matches!(
+        err,
+        CommandError::DefaultLoanOverMax { default: 5, max: 2 }
+    ));
     assert_eq!(
         h.run(set_area(area, PolicyOverrides::default(), vec![])),
         Err(CommandError::PolicyUnchanged)
@@ -192,7 +207,10 @@ fn the_server_refuses_crafted_policy_changes() {
         Change::SitePolicySet {
             site,
             policy: Policy {
-                fault_flag: FaultFlag { faults: 0, days: 30 },
+                fault_flag: FaultFlag {
+                    faults: 0,
+                    days: 30,
+                },
                 ..Policy::default()
             },
         },
