@@ -154,6 +154,9 @@ fn change_words(change: &keyward_core::Change) -> &'static str {
         TagAttached { .. } => "Tag put on a key",
         KeyReturned { .. } => "Key returned",
         ConflictResolved { .. } => "Conflict decided",
+        SitePolicySet { .. } => "Site policy set",
+        AreaPolicySet { .. } => "Area policy set",
+        KeyHandedOver { .. } => "Key handed over",
     }
 }
 

@@ -169,6 +169,7 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
                 expected_return,
                 confirmation,
                 notes: notes.get_untracked(),
+                due_time: None,
             },
             move |event| {
                 if let keyward_core::Change::KeyIssued { key, holder, .. } = &event.change {

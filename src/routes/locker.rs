@@ -182,7 +182,9 @@ fn Keys(id: LockerId) -> impl IntoView {
                             .expected_return
                             .map(|d| format!(", back by {}", keyward_core::format::uk_date(d)))
                             .unwrap_or_default();
-                        let late = if l.is_overdue(crate::components::today()) {
+                        let late = if l
+                            .is_overdue(crate::components::today().and_time(chrono::NaiveTime::MIN))
+                        {
                             " (overdue)"
                         } else {
                             ""

@@ -165,6 +165,7 @@ fn main() {
             expected_return: None,
             confirmation: Confirmation::TypedName("Benchmark".into()),
             notes: String::new(),
+            due_time: None,
         });
         if n % 20 == 0 {
             g.run(Command::ReturnKey {

@@ -12,7 +12,9 @@ use crate::ids::TagId;
 use crate::label::{normalise_host, LabelRef};
 use crate::model::{Confirmation, Holder, PersonDetails};
 use crate::normalise::{normalise_locker_number, tidy, MAX_RANGE};
+use crate::register::policies::check_area_change;
 use crate::register::{MAX_BLANK_TAGS, MAX_KEYS_AT_ONCE};
+use chrono::{NaiveDate, NaiveTime, Timelike};
 
 /// A name, a place, a reason: one line.
 pub const MAX_NAME: usize = 120;
@@ -78,22 +80,36 @@ impl Change {
                 holder,
                 date,
                 expected_return,
+                due_time,
+                confirmation,
+                notes,
+                ..
+            } => loan(
+                holder,
+                *date,
+                *expected_return,
+                *due_time,
+                confirmation,
+                notes,
+            ),
+            Change::KeyHandedOver {
+                loan: old,
+                new_loan,
+                to,
+                date,
+                expected_return,
+                due_time,
                 confirmation,
                 notes,
                 ..
             } => {
-                if let Holder::Department(name) = holder {
-                    line("The department", name, MAX_NAME, true)?;
+                if old == new_loan {
+                    return Err(malformed("a loan is handed over to itself"));
                 }
-                if expected_return.is_some_and(|back| back < *date) {
-                    return Err(malformed("its return date is before its issue date"));
-                }
-                match confirmation {
-                    Confirmation::TypedName(name) => line("The typed name", name, MAX_NAME, true)?,
-                    Confirmation::Signature(path) => signature(path)?,
-                }
-                note_text(notes)
+                loan(to, *date, *expected_return, *due_time, confirmation, notes)
             }
+            Change::SitePolicySet { policy, .. } => policy.check(),
+            Change::AreaPolicySet { set, clear, .. } => check_area_change(set, clear),
             Change::KeyReturned {
                 brought_by,
                 received_by,
@@ -180,6 +196,36 @@ impl Change {
             }
         }
     }
+}
+
+/// A loan's holder, dates (a time only with a day, to the minute), confirmation and notes.
+fn loan(
+    holder: &Holder,
+    date: NaiveDate,
+    expected_return: Option<NaiveDate>,
+    due_time: Option<NaiveTime>,
+    confirmation: &Confirmation,
+    notes: &str,
+) -> Result<(), CommandError> {
+    if let Holder::Department(name) = holder {
+        line("The department", name, MAX_NAME, true)?;
+    }
+    if expected_return.is_some_and(|back| back < date) {
+        return Err(malformed("its return date is before its issue date"));
+    }
+    if let Some(time) = due_time {
+        if expected_return.is_none() {
+            return Err(malformed("it has a due time without a due date"));
+        }
+        if time.second() != 0 || time.nanosecond() != 0 {
+            return Err(malformed("its due time is not in whole minutes"));
+        }
+    }
+    match confirmation {
+        Confirmation::TypedName(name) => line("The typed name", name, MAX_NAME, true)?,
+        Confirmation::Signature(path) => signature(path)?,
+    }
+    note_text(notes)
 }
 
 fn malformed(what: &'static str) -> CommandError {

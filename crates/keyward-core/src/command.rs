@@ -10,7 +10,8 @@ use crate::model::{
     CaseOutcome, ChargeStatus, Condition, Confirmation, FaultKind, Holder, KeyKind, LockKind, Loss,
     PersonDetails,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::register::{Policy, PolicyField, PolicyOverrides};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A source of randomness for ids and tag ids. The app draws from the browser's crypto, tests
@@ -94,10 +95,14 @@ pub enum Command {
         locker: LockerId,
         holder: Holder,
         date: NaiveDate,
-        /// Set for a temporary sign-out.
+        /// Set for a temporary loan: the day it is due back
+        /// ([`Register::default_return`](crate::Register::default_return) suggests one).
         expected_return: Option<NaiveDate>,
         confirmation: Confirmation,
         notes: String,
+        /// The time of day a temporary loan is due back (site time, 24-hour), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_time: Option<NaiveTime>,
     },
     /// The site's Keyward address for label QR codes, and its front desk for found keys.
     SetSiteLabels {
@@ -190,5 +195,30 @@ pub enum Command {
     ReceiveOrder {
         order: OrderId,
         quantities: Vec<u32>,
+    },
+    /// Sets the site's whole policy (what areas inherit).
+    SetSitePolicy {
+        site: SiteId,
+        policy: Policy,
+    },
+    /// Overrides some of an area's settings (`set`) and makes others inherit the site's again
+    /// (`clear`); fields in neither are left as they are.
+    SetAreaPolicy {
+        area: AreaId,
+        set: PolicyOverrides,
+        clear: Vec<PolicyField>,
+    },
+    /// Hands a key that is out straight to the next holder (a shift change), without it going
+    /// back to the store: the current loan closes and a new one opens, both named.
+    HandOverKey {
+        key: KeyId,
+        to: Holder,
+        date: NaiveDate,
+        /// Set for a temporary loan, as for an issue.
+        expected_return: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_time: Option<NaiveTime>,
+        confirmation: Confirmation,
+        notes: String,
     },
 }

@@ -58,6 +58,14 @@ pub enum ConflictKind {
     CaseDecidedTwice { case: CaseId },
     /// More keys received against an order than it has (received on two devices).
     OrderReceivedTwice { order: OrderId },
+    /// A key handed over from a loan that was no longer the key's: returned, handed over or
+    /// closed on another device first. `standing` is the loan the key is on now, if it is out.
+    HandOverNotCurrent {
+        key: KeyId,
+        loan: LoanId,
+        new_loan: LoanId,
+        standing: Option<LoanId>,
+    },
 }
 
 /// How a person decided a conflict.
@@ -99,7 +107,8 @@ impl ConflictKind {
             ConflictKind::KeyNotInStore { .. }
             | ConflictKind::HolderHasKey { .. }
             | ConflictKind::LockAlreadyFitted { .. }
-            | ConflictKind::LostAndReturned { .. } => {
+            | ConflictKind::LostAndReturned { .. }
+            | ConflictKind::HandOverNotCurrent { .. } => {
                 &[Resolution::KeepFirst, Resolution::KeepLater]
             }
             ConflictKind::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
@@ -275,17 +284,32 @@ impl Register {
                     ],
                 }
             }
-            ConflictKind::ReturnedTwice { loan } => ConflictText {
-                title: format!(
-                    "Key {} was returned twice",
-                    self.loan(*loan).map(|l| tag(l.key)).unwrap_or_default()
-                ),
-                detail: format!(
-                    "{} recorded a second return on another device. The first return is kept.",
-                    conflict.actor
-                ),
-                choices: noted(),
-            },
+            ConflictKind::ReturnedTwice { loan } => {
+                let handed_to = self
+                    .loan(*loan)
+                    .and_then(|l| l.returned.as_ref())
+                    .and_then(|r| r.handed_over_to);
+                ConflictText {
+                    title: format!(
+                        "Key {} was returned twice",
+                        self.loan(*loan).map(|l| tag(l.key)).unwrap_or_default()
+                    ),
+                    detail: match handed_to {
+                        Some(next) => format!(
+                            "{} recorded a return on another device after {} had handed the key over to {}. The handover is kept; return the key from {} if it is back in the store.",
+                            conflict.actor,
+                            holder(*loan),
+                            holder(next),
+                            holder(next)
+                        ),
+                        None => format!(
+                            "{} recorded a second return on another device. The first return is kept.",
+                            conflict.actor
+                        ),
+                    },
+                    choices: noted(),
+                }
+            }
             ConflictKind::TagNotAttached { key, tag: new } => ConflictText {
                 title: format!("Tag {new} was not put on key {}", tag(*key)),
                 detail: format!(
@@ -356,6 +380,55 @@ impl Register {
                 ),
                 choices: noted(),
             },
+            ConflictKind::HandOverNotCurrent {
+                key,
+                loan,
+                new_loan,
+                standing,
+            } => {
+                let from = holder(*loan);
+                let to = holder(*new_loan);
+                let before = match self.loan(*loan).and_then(|l| l.returned.as_ref()) {
+                    Some(r) => match r.handed_over_to {
+                        Some(next) => format!(
+                            "another device had already recorded {from} handing it to {}",
+                            holder(next)
+                        ),
+                        None if r.brought_by.is_empty() => {
+                            format!("{from}'s loan had already been closed on another device")
+                        }
+                        None => format!(
+                            "another device had already recorded it as returned by {}",
+                            r.brought_by
+                        ),
+                    },
+                    None => format!("the key was no longer on {from}'s loan"),
+                };
+                let (keep_first, keep_later) = match standing {
+                    Some(s) => (
+                        format!("{} has the key: cancel the handover to {to}", holder(*s)),
+                        format!(
+                            "{to} has the key: record the handover and close the loan to {}",
+                            holder(*s)
+                        ),
+                    ),
+                    None => (
+                        format!("{to} does not have it: cancel the handover"),
+                        format!("{to} has the key: record the handover"),
+                    ),
+                };
+                ConflictText {
+                    title: format!("Key {} was handed over after it had moved on", tag(*key)),
+                    detail: format!(
+                        "{} recorded {from} handing the key to {to}, but {before}. Only one of them can have the key.",
+                        conflict.actor
+                    ),
+                    choices: vec![
+                        (Resolution::KeepFirst, keep_first),
+                        (Resolution::KeepLater, keep_later),
+                    ],
+                }
+            }
             ConflictKind::DecidedTwice { .. } => ConflictText {
                 title: "A conflict was decided twice".into(),
                 detail: format!(

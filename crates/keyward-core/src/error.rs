@@ -174,6 +174,26 @@ pub enum CommandError {
     NothingReceived,
     #[error("That lock is no longer on locker {number}: its lock was changed. Use the new lock.")]
     LockRemoved { number: String },
+    #[error("{what} must be from {min} to {max}. Choose a number in that range.")]
+    PolicyOutOfRange {
+        what: &'static str,
+        min: u32,
+        max: u32,
+    },
+    #[error("The default temporary loan ({}) is longer than the longest allowed ({}). Shorten the default or allow longer loans.",
+        plural(usize::from(*default), "day", "days"), plural(usize::from(*max), "day", "days"))]
+    DefaultLoanOverMax { default: u16, max: u16 },
+    #[error("Nothing to change: choose a setting to set for this area, or one to inherit from the site again.")]
+    PolicyUnchanged,
+    #[error("A temporary loan here can last at most {}, so the key must be due back by {latest}. Choose an earlier date, or ask an admin about the area's policy.",
+        plural(usize::from(*max_days), "day", "days"))]
+    LoanTooLong { max_days: u16, latest: String },
+    #[error("Choose the day the key is due back as well as the time.")]
+    DueTimeWithoutDate,
+    #[error("Key {tag} is {state}, not out, so there is nothing to hand over. Issue it instead.")]
+    NothingToHandOver { tag: String, state: String },
+    #[error("{name} already has this key. Choose who it is handed over to.")]
+    HandOverToSameHolder { name: String },
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

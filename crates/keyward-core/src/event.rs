@@ -11,7 +11,8 @@ use crate::model::{
     CaseOutcome, ChargeStatus, Condition, Confirmation, FaultKind, Holder, KeyKind, LockKind, Loss,
     OrderLine, PersonDetails, SiteLabels,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::register::{Policy, PolicyField, PolicyOverrides};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +107,10 @@ pub enum Change {
         expected_return: Option<NaiveDate>,
         confirmation: Confirmation,
         notes: String,
+        /// The time of day a temporary loan is due back (site time); added later, so absent
+        /// from older events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_time: Option<NaiveTime>,
     },
     SiteLabelsSet {
         site: SiteId,
@@ -209,5 +214,32 @@ pub enum Change {
     OrderReceived {
         order: OrderId,
         lines: Vec<ReceivedLine>,
+    },
+    /// The site's policy, whole.
+    SitePolicySet {
+        site: SiteId,
+        policy: Policy,
+    },
+    /// An area's overrides, field by field: `set` overrides what it holds, `clear` makes
+    /// those fields inherit the site's again.
+    AreaPolicySet {
+        area: AreaId,
+        set: PolicyOverrides,
+        clear: Vec<PolicyField>,
+    },
+    /// A key passed straight from one holder to the next (a shift change): closes `loan` and
+    /// opens `new_loan` in one step, without the key going back to the store.
+    KeyHandedOver {
+        loan: LoanId,
+        new_loan: LoanId,
+        key: KeyId,
+        locker: LockerId,
+        to: Holder,
+        date: NaiveDate,
+        expected_return: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_time: Option<NaiveTime>,
+        confirmation: Confirmation,
+        notes: String,
     },
 }

@@ -1,11 +1,16 @@
 //! Dates as a UK site reads them: 26/11/2026 and 24-hour times. Stored values stay ISO/UTC.
 
-use chrono::{DateTime, NaiveDate, TimeZone};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone};
 use std::fmt::Display;
 
 /// 26/11/2026
 pub fn uk_date(date: NaiveDate) -> String {
     date.format("%d/%m/%Y").to_string()
+}
+
+/// 14:05
+pub fn uk_time(time: NaiveTime) -> String {
+    time.format("%H:%M").to_string()
 }
 
 /// 26/11/2026 14:05, in the zone of `at`.

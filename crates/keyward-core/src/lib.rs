@@ -43,6 +43,10 @@ pub use model::{
 };
 pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
 pub use register::{
+    due_words, late_words, AuditInterval, FaultFlag, Overdue, Policy, PolicyField, PolicyOverrides,
+    RiskLevel, MAX_AUDIT_DAYS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_LOAN_DAYS,
+};
+pub use register::{
     Register, RepeatedLosses, Resolved, FAULTS_TO_FLAG, FAULT_WINDOW_DAYS, MAX_BLANK_TAGS,
     MAX_KEYS_AT_ONCE, REPEATED_LOSSES,
 };

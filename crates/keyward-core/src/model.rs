@@ -4,7 +4,7 @@ use crate::ids::{
     AreaId, CaseId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
     SupplierId, TagId,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -115,7 +115,7 @@ impl KeyState {
         match self {
             KeyState::InStore => "In store",
             KeyState::Issued => "Issued",
-            KeyState::SignedOut => "Signed out",
+            KeyState::SignedOut => "On loan",
             KeyState::Lost => "Lost",
             KeyState::Stolen => "Stolen",
             KeyState::Damaged => "Damaged",
@@ -123,7 +123,7 @@ impl KeyState {
         }
     }
 
-    /// Out with somebody: issued for the term or signed out for a while.
+    /// Out with somebody: issued for the term or on a temporary loan.
     pub fn is_out(self) -> bool {
         matches!(self, KeyState::Issued | KeyState::SignedOut)
     }
@@ -225,7 +225,7 @@ pub struct Loan {
     pub locker: LockerId,
     pub holder: Holder,
     pub date: NaiveDate,
-    /// Set for a temporary sign-out.
+    /// Set for a temporary loan: the day it is due back.
     pub expected_return: Option<NaiveDate>,
     pub confirmation: Confirmation,
     pub notes: String,
@@ -235,17 +235,49 @@ pub struct Loan {
     pub returned: Option<Return>,
     /// The lost-key case opened when the key went missing on this loan.
     pub lost: Option<CaseId>,
+    /// The time of day it is due back (site time), when one was given.
+    pub due_time: Option<NaiveTime>,
+    /// The loan it was handed over from, holder to holder, when it began with a handover.
+    pub handed_over_from: Option<LoanId>,
 }
 
 impl Loan {
-    /// Still out after the day it was due back.
-    pub fn is_overdue(&self, today: NaiveDate) -> bool {
-        self.is_open() && self.expected_return.is_some_and(|d| d < today)
-    }
-
     /// Neither returned nor ended by a loss.
     pub fn is_open(&self) -> bool {
         self.returned.is_none() && self.lost.is_none()
+    }
+
+    /// A temporary loan (due back on a date), not an issue for the term.
+    pub fn is_temporary(&self) -> bool {
+        self.expected_return.is_some()
+    }
+
+    /// The moment it becomes overdue, in site time: its due time, or the end of its due day
+    /// (the next midnight) when it has no time.
+    pub fn due_at(&self) -> Option<NaiveDateTime> {
+        let day = self.expected_return?;
+        Some(match self.due_time {
+            Some(time) => day.and_time(time),
+            None => day.succ_opt().unwrap_or(day).and_time(NaiveTime::MIN),
+        })
+    }
+
+    /// Still out after it was due back, as of `now` (site time; the caller's clock).
+    pub fn is_overdue(&self, now: NaiveDateTime) -> bool {
+        self.is_open()
+            && match (self.expected_return, self.due_time) {
+                (Some(day), Some(time)) => now > day.and_time(time),
+                (Some(day), None) => now.date() > day,
+                (None, _) => false,
+            }
+    }
+
+    /// How late it is as of `now`, when it is overdue.
+    pub fn lateness(&self, now: NaiveDateTime) -> Option<Duration> {
+        if !self.is_overdue(now) {
+            return None;
+        }
+        self.due_at().map(|due| (now - due).max(Duration::zero()))
     }
 }
 
@@ -256,6 +288,8 @@ pub struct Return {
     pub condition: Condition,
     pub notes: String,
     pub at: DateTime<Utc>,
+    /// Set when the key went straight to the next holder: the loan it was handed over to.
+    pub handed_over_to: Option<LoanId>,
 }
 
 /// A locker's state as a person filters for it.
@@ -263,7 +297,7 @@ pub struct Return {
 pub enum LockerStatus {
     /// A key is issued to someone.
     InUse,
-    /// A key is signed out for a while.
+    /// A key is out on a temporary loan.
     OnLoan,
     /// Lock fitted, no key out.
     Free,
@@ -283,13 +317,14 @@ impl LockerStatus {
     pub fn label(self) -> &'static str {
         match self {
             LockerStatus::InUse => "In use",
-            LockerStatus::OnLoan => "Signed out",
+            LockerStatus::OnLoan => "On loan",
             LockerStatus::Free => "Free",
             LockerStatus::NoLock => "No lock",
             LockerStatus::OutOfService => "Out of service",
         }
     }
-    /// A stable short name, for CSS classes and URLs.
+    /// A stable short name, for CSS classes and URLs. `OnLoan` keeps its first slug,
+    /// "signed-out", so saved links still work; [`Self::from_slug`] also reads "on-loan".
     pub fn slug(self) -> &'static str {
         match self {
             LockerStatus::InUse => "in-use",
@@ -300,6 +335,9 @@ impl LockerStatus {
         }
     }
     pub fn from_slug(slug: &str) -> Option<Self> {
+        if slug == "on-loan" {
+            return Some(LockerStatus::OnLoan);
+        }
         Self::ALL.into_iter().find(|s| s.slug() == slug)
     }
 }

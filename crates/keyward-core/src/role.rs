@@ -26,7 +26,7 @@ pub enum Role {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// Create the site, add areas, set the site's label address.
+    /// Create the site, add areas, set the site's label address and its area policies.
     SetUpSite,
     /// Add lockers.
     AddLockers,
@@ -34,7 +34,7 @@ pub enum Action {
     ChangeService,
     /// Fit locks, add keys, print labels and tags, put a tag on a key.
     ManageKeys,
-    /// Issue and return keys.
+    /// Issue and return keys, hand them over from one holder to the next.
     IssueReturn,
     /// Add and edit people.
     ManagePeople,
@@ -171,6 +171,8 @@ impl Command {
             | Command::AddSupplier { .. }
             | Command::PlaceOrder { .. }
             | Command::ReceiveOrder { .. } => Action::OrderKeys,
+            Command::SetSitePolicy { .. } | Command::SetAreaPolicy { .. } => Action::SetUpSite,
+            Command::HandOverKey { .. } => Action::IssueReturn,
         }
     }
 }
@@ -199,6 +201,8 @@ impl Change {
             | Change::SupplierAdded { .. }
             | Change::OrderPlaced { .. }
             | Change::OrderReceived { .. } => Action::OrderKeys,
+            Change::SitePolicySet { .. } | Change::AreaPolicySet { .. } => Action::SetUpSite,
+            Change::KeyHandedOver { .. } => Action::IssueReturn,
         }
     }
 }

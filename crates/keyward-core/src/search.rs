@@ -4,7 +4,7 @@
 use crate::ids::{AreaId, LockerId, SiteId};
 use crate::model::{Holder, LockerStatus};
 use crate::register::Register;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -17,7 +17,7 @@ pub struct Row {
     /// Who holds a key now, names joined.
     pub holders: String,
     pub status: LockerStatus,
-    /// A key of this locker is signed out past its expected return.
+    /// A key of this locker is on a temporary loan past its due-back time.
     pub overdue: bool,
     haystack: String,
 }
@@ -45,8 +45,14 @@ pub struct Hits<'a> {
 }
 
 impl Index {
-    /// The index of `site`'s lockers as of `today` (for what is overdue).
+    /// The index of `site`'s lockers as of the start of `today` (for what is overdue: loans
+    /// due back on an earlier day). [`Self::build_at`] counts due times too.
     pub fn build(register: &Register, site: SiteId, today: NaiveDate) -> Self {
+        Self::build_at(register, site, today.and_time(NaiveTime::MIN))
+    }
+
+    /// The index of `site`'s lockers as of `now` (site time).
+    pub fn build_at(register: &Register, site: SiteId, now: NaiveDateTime) -> Self {
         let mut rows: Vec<Row> = register
             .lockers()
             .filter(|l| l.site == site)
@@ -67,7 +73,7 @@ impl Index {
                     haystack.push(' ');
                     haystack.push_str(key.tag.as_str());
                     if let Some(loan) = register.current_loan(key.id) {
-                        overdue |= loan.is_overdue(today);
+                        overdue |= loan.is_overdue(now);
                         let name = register.holder_name(&loan.holder);
                         haystack.push(' ');
                         haystack.push_str(&name);

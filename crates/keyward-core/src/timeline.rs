@@ -3,7 +3,7 @@
 use crate::format::uk_date;
 use crate::ids::{CaseId, EventId, KeyId, LoanId, LockId, OrderId, TagId};
 use crate::model::{Condition, Confirmation};
-use crate::register::Register;
+use crate::register::{due_words, Register};
 use chrono::{DateTime, Utc};
 
 /// One line of a locker's history: which event, when, who, and what happened.
@@ -76,6 +76,11 @@ pub enum What {
         order: OrderId,
         keys: Vec<KeyId>,
     },
+    /// A key passed straight from one holder (the loan `from`) to the next (`to`).
+    HandedOver {
+        from: LoanId,
+        to: LoanId,
+    },
 }
 
 impl Register {
@@ -123,8 +128,8 @@ impl Register {
                     self.holder_name(&l.holder),
                     uk_date(l.date)
                 );
-                if let Some(back) = l.expected_return {
-                    text.push_str(&format!(", back by {}", uk_date(back)));
+                if l.expected_return.is_some() {
+                    text.push_str(&format!(", back by {}", due_words(l)));
                 }
                 text.push_str(match &l.confirmation {
                     Confirmation::TypedName(_) => " (name typed)",
@@ -208,6 +213,31 @@ impl Register {
             What::KeysReceived { keys, .. } => {
                 let tags: Vec<String> = keys.iter().map(|k| tag(*k)).collect();
                 format!("Replacement keys received: {}", tags.join(", "))
+            }
+            What::HandedOver { from, to } => {
+                let Some(l) = self.loan(*to) else {
+                    return "Key handed over".into();
+                };
+                let mut text = format!(
+                    "Key {} handed over from {} to {} on {}",
+                    tag(l.key),
+                    self.loan(*from)
+                        .map(|f| self.holder_name(&f.holder))
+                        .unwrap_or_else(|| "?".into()),
+                    self.holder_name(&l.holder),
+                    uk_date(l.date)
+                );
+                if l.expected_return.is_some() {
+                    text.push_str(&format!(", back by {}", due_words(l)));
+                }
+                text.push_str(match &l.confirmation {
+                    Confirmation::TypedName(_) => " (name typed)",
+                    Confirmation::Signature(_) => " (signed)",
+                });
+                if !l.notes.is_empty() {
+                    text.push_str(&format!(". Notes: {}", l.notes));
+                }
+                text
             }
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {

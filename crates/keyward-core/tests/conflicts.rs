@@ -1076,3 +1076,188 @@ fn locks_changed_on_two_devices_conflict_like_two_locks_fitted() {
         "K 2"
     );
 }
+
+// ----- a key handed over after it had moved on -----
+
+fn handover_of(event: &Event) -> (LoanId, LoanId) {
+    match &event.change {
+        Change::KeyHandedOver { loan, new_loan, .. } => (*loan, *new_loan),
+        c => panic!("not a handover: {c:?}"),
+    }
+}
+
+/// Sam holds key 1. Offline, Pat records it returned and Jo records Sam handing it to Alex;
+/// Pat's return reaches the server first.
+fn handed_over_after_return() -> (Base, Vec<Event>, Event) {
+    let mut b = base(31);
+    b.h.ok(b.h.issue(b.keys[0], b.locker, Holder::Person(b.sam)));
+    let (mut pat, mut jo) = b.two_devices();
+    let returned = pat.ok(b.h.ret(b.keys[0]));
+    let handed = jo.ok(b.h.hand_over(b.keys[0], Holder::Person(b.alex)));
+    let log = b.merged([&returned], [&handed]);
+    (b, log, handed)
+}
+
+#[test]
+fn a_handover_of_a_loan_returned_elsewhere_first_conflicts() {
+    let (b, log, handed) = handed_over_after_return();
+    let r = Register::fold(&log);
+    let (old, new) = handover_of(&handed);
+    let c = r.conflict(handed.id).expect("the handover conflicts");
+    assert_eq!(
+        c.kind,
+        ConflictKind::HandOverNotCurrent {
+            key: b.keys[0],
+            loan: old,
+            new_loan: new,
+            standing: None,
+        }
+    );
+    // The key stays in store; the handover is kept as a record.
+    let k = r.key(b.keys[0]).unwrap();
+    assert_eq!((k.state, k.loan), (KeyState::InStore, None));
+    assert!(r.loan(new).unwrap().returned.is_none());
+    let tag = b.tag(b.keys[0]);
+    let text = r.describe_conflict(c);
+    assert_eq!(
+        text.title,
+        format!("Key {tag} was handed over after it had moved on")
+    );
+    assert_eq!(
+        text.detail,
+        "Jo Office recorded Sam Jones handing the key to Alex Smith, but another device had already recorded it as returned by Sam Jones. Only one of them can have the key."
+    );
+    assert_eq!(
+        text.choices,
+        [
+            (
+                Resolution::KeepFirst,
+                "Alex Smith does not have it: cancel the handover".to_string()
+            ),
+            (
+                Resolution::KeepLater,
+                "Alex Smith has the key: record the handover".to_string()
+            ),
+        ]
+    );
+    assert_eq!(open(&r, b.site), [handed.id]);
+    assert!(timeline(&r, b.locker).contains(&format!("Conflict: {}", text.title)));
+}
+
+#[test]
+fn keep_first_cancels_the_handover_and_keep_later_gives_the_key_to_the_next_holder() {
+    let (b, log, handed) = handed_over_after_return();
+    let (_, new) = handover_of(&handed);
+    let mut kim = device(&log, 21, "Kim Admin");
+    kim.ok(decide(
+        handed.id,
+        Resolution::KeepFirst,
+        "It is in the cabinet",
+    ));
+    let r = &kim.register;
+    assert_eq!(r.key(b.keys[0]).unwrap().state, KeyState::InStore);
+    assert_eq!(
+        closed_note(r, new),
+        "Closed when Kim Admin decided a conflict: It is in the cabinet"
+    );
+    assert!(open(r, b.site).is_empty());
+
+    let mut lee = device(&log, 22, "Lee Custodian");
+    lee.ok(decide(handed.id, Resolution::KeepLater, ""));
+    let r = &lee.register;
+    let k = r.key(b.keys[0]).unwrap();
+    assert_eq!((k.state, k.loan), (KeyState::Issued, Some(new)));
+    assert_eq!(r.holders_of(b.locker), ["Alex Smith"]);
+    assert!(timeline(r, b.locker)
+        .last()
+        .unwrap()
+        .ends_with("Alex Smith has the key: record the handover"));
+}
+
+#[test]
+fn a_key_handed_over_on_two_devices_keeps_the_first_until_decided() {
+    let mut b = base(32);
+    b.h.ok(b.h.issue(b.keys[0], b.locker, Holder::Person(b.sam)));
+    let (mut pat, mut jo) = b.two_devices();
+    let to_dept = pat.ok(b
+        .h
+        .hand_over(b.keys[0], Holder::Department("Night team".into())));
+    let to_alex = jo.ok(b.h.hand_over(b.keys[0], Holder::Person(b.alex)));
+    let log = b.merged([&to_dept], [&to_alex]);
+    let r = Register::fold(&log);
+    let (old, dept_loan) = handover_of(&to_dept);
+    let (_, alex_loan) = handover_of(&to_alex);
+    let c = r.conflict(to_alex.id).unwrap();
+    assert_eq!(
+        c.kind,
+        ConflictKind::HandOverNotCurrent {
+            key: b.keys[0],
+            loan: old,
+            new_loan: alex_loan,
+            standing: Some(dept_loan),
+        }
+    );
+    assert_eq!(r.holders_of(b.locker), ["Night team"]);
+    let text = r.describe_conflict(c);
+    assert!(text
+        .detail
+        .contains("another device had already recorded Sam Jones handing it to Night team"));
+    assert_eq!(
+        text.choices[1].1,
+        "Alex Smith has the key: record the handover and close the loan to Night team"
+    );
+    // Keeping the later one closes the first handover's loan.
+    let mut kim = device(&log, 21, "Kim Admin");
+    kim.ok(decide(to_alex.id, Resolution::KeepLater, ""));
+    let r = &kim.register;
+    assert_eq!(r.key(b.keys[0]).unwrap().loan, Some(alex_loan));
+    assert!(r.loan(dept_loan).unwrap().returned.is_some());
+    assert_eq!(r.holders_of(b.locker), ["Alex Smith"]);
+    // Keeping the first leaves the department with it.
+    let mut lee = device(&log, 22, "Lee Custodian");
+    lee.ok(decide(to_alex.id, Resolution::KeepFirst, ""));
+    assert_eq!(lee.register.holders_of(b.locker), ["Night team"]);
+    assert!(lee.register.loan(alex_loan).unwrap().returned.is_some());
+}
+
+#[test]
+fn a_return_recorded_after_a_handover_keeps_the_handover() {
+    let mut b = base(33);
+    b.h.ok(b.h.issue(b.keys[0], b.locker, Holder::Person(b.sam)));
+    let (mut pat, mut jo) = b.two_devices();
+    let handed = pat.ok(b.h.hand_over(b.keys[0], Holder::Person(b.alex)));
+    let returned = jo.ok(b.h.ret(b.keys[0]));
+    let log = b.merged([&handed], [&returned]);
+    let r = Register::fold(&log);
+    let c = r.conflict(returned.id).unwrap();
+    assert!(matches!(c.kind, ConflictKind::ReturnedTwice { .. }));
+    assert_eq!(r.holders_of(b.locker), ["Alex Smith"]);
+    assert_eq!(
+        r.describe_conflict(c).detail,
+        "Jo Office recorded a return on another device after Sam Jones had handed the key over to Alex Smith. The handover is kept; return the key from Alex Smith if it is back in the store."
+    );
+}
+
+#[test]
+fn a_handover_to_someone_given_another_key_offline_is_a_holder_conflict() {
+    let mut b = base(34);
+    b.h.ok(b.h.issue(b.keys[0], b.locker, Holder::Person(b.sam)));
+    let (mut pat, mut jo) = b.two_devices();
+    let issued = pat.ok(b.h.issue(b.keys[1], b.locker, Holder::Person(b.alex)));
+    let handed = jo.ok(b.h.hand_over(b.keys[0], Holder::Person(b.alex)));
+    let r = Register::fold(&b.merged([&issued], [&handed]));
+    let (_, new) = handover_of(&handed);
+    assert_eq!(
+        r.conflict(handed.id).unwrap().kind,
+        ConflictKind::HolderHasKey {
+            locker: b.locker,
+            loan: new,
+            standing: loan_of(&issued),
+        }
+    );
+    assert_eq!(
+        r.keys_held_by(b.alex).len(),
+        2,
+        "both facts kept until decided"
+    );
+}

@@ -35,6 +35,13 @@ enum Op {
     Decide(u8, bool),
     Order(u8, u8),
     Receive(u8, u8),
+    HandOver {
+        key: u8,
+        person: u8,
+        temporary: bool,
+    },
+    /// The area's longest loan (0 clears the override).
+    AreaMaxLoan(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -59,6 +66,14 @@ fn op() -> impl Strategy<Value = Op> {
         (any::<u8>(), any::<bool>()).prop_map(|(a, b)| Op::Decide(a, b)),
         (any::<u8>(), 0u8..4).prop_map(|(a, b)| Op::Order(a, b)),
         (any::<u8>(), 0u8..4).prop_map(|(a, b)| Op::Receive(a, b)),
+        (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(key, person, temporary)| {
+            Op::HandOver {
+                key,
+                person,
+                temporary,
+            }
+        }),
+        (0u8..10).prop_map(Op::AreaMaxLoan),
     ]
 }
 
@@ -156,12 +171,13 @@ proptest! {
                 Op::AddPerson(n) => Command::AddPerson { site, details: PersonDetails {
                     name: format!("Person {n}"), kind: PersonKind::Pupil, reference: format!("R{}", n % 16), department: String::new(),
                 }},
-                Op::Issue { key, person, temporary } => match (pick(&keys, key), pick(&people, person)) {
+                Op::Issue { key: k, person, temporary } => match (pick(&keys, k), pick(&people, person)) {
                     (Some(key), Some(person)) => {
                         let locker = h.register.locker_of_key(key).unwrap().id;
                         let mut c = h.issue(key, locker, Holder::Person(person));
-                        if let Command::IssueKey { expected_return, .. } = &mut c {
-                            *expected_return = temporary.then(|| h.today());
+                        if let Command::IssueKey { expected_return, due_time, .. } = &mut c {
+                            *expected_return = temporary.then(|| h.today() + chrono::Days::new(u64::from(k % 9)));
+                            *due_time = (temporary && k % 2 == 0).then(|| chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap());
                         }
                         c
                     }
@@ -176,6 +192,22 @@ proptest! {
                         c
                     }
                     None => continue,
+                },
+                Op::HandOver { key, person, temporary } => match (pick(&keys, key), pick(&people, person)) {
+                    (Some(key), Some(person)) => {
+                        let mut c = h.hand_over(key, Holder::Person(person));
+                        if let Command::HandOverKey { expected_return, .. } = &mut c {
+                            *expected_return = temporary.then(|| h.today() + chrono::Days::new(1));
+                        }
+                        c
+                    }
+                    _ => continue,
+                },
+                Op::AreaMaxLoan(0) => Command::SetAreaPolicy { area, set: PolicyOverrides::default(), clear: vec![PolicyField::MaxLoanDays] },
+                Op::AreaMaxLoan(days) => Command::SetAreaPolicy {
+                    area,
+                    set: PolicyOverrides { max_loan_days: Some(u16::from(days)), ..Default::default() },
+                    clear: vec![],
                 },
                 Op::Service(i, out) => match pick(&lockers, i) {
                     Some(locker) => Command::SetLockerService { locker, out_of_service: out.then(|| "Broken".to_string()) },

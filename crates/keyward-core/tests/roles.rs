@@ -8,7 +8,7 @@ use keyward_core::sync::judge;
 use keyward_core::*;
 
 /// Who may do what. Columns: Admin, Custodian, Staff, Auditor, Viewer.
-const EXPECTED: [(&str, [bool; 5]); 26] = [
+const EXPECTED: [(&str, [bool; 5]); 29] = [
     ("CreateSite", [true, false, false, false, false]),
     ("AddArea", [true, false, false, false, false]),
     ("SetSiteLabels", [true, false, false, false, false]),
@@ -35,6 +35,9 @@ const EXPECTED: [(&str, [bool; 5]); 26] = [
     ("AddSupplier", [true, true, false, false, false]),
     ("PlaceOrder", [true, true, false, false, false]),
     ("ReceiveOrder", [true, true, false, false, false]),
+    ("SetSitePolicy", [true, false, false, false, false]),
+    ("SetAreaPolicy", [true, false, false, false, false]),
+    ("HandOverKey", [true, true, true, false, false]),
 ];
 
 const ROLES: [Role; 5] = [
@@ -75,6 +78,9 @@ fn name(command: &Command) -> &'static str {
         Command::AddSupplier { .. } => "AddSupplier",
         Command::PlaceOrder { .. } => "PlaceOrder",
         Command::ReceiveOrder { .. } => "ReceiveOrder",
+        Command::SetSitePolicy { .. } => "SetSitePolicy",
+        Command::SetAreaPolicy { .. } => "SetAreaPolicy",
+        Command::HandOverKey { .. } => "HandOverKey",
     }
 }
 
@@ -269,6 +275,22 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
             order,
             quantities: vec![1],
         },
+        Command::SetSitePolicy {
+            site,
+            policy: Policy {
+                risk: RiskLevel::High,
+                ..Policy::default()
+            },
+        },
+        Command::SetAreaPolicy {
+            area,
+            set: PolicyOverrides {
+                max_loan_days: Some(3),
+                ..Default::default()
+            },
+            clear: vec![PolicyField::Audit],
+        },
+        h.hand_over(keys[0], Holder::Person(alex)),
     ];
     (h, site, commands)
 }

@@ -20,7 +20,7 @@
 //! crashes, and "stranded" loans: open loans a KeepLater decision could not give the key to,
 //! because the key had been issued again meanwhile; counted, not asserted).
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use keyward_core::sync::{
     judge, Logged, Numbered, Outcome, PullResponse, PushRequest, PushResponse, Receipt, BATCH,
 };
@@ -486,7 +486,7 @@ fn random_command(
     let areas: Vec<AreaId> = view.areas_of(site).iter().map(|a| a.id).collect();
     let lockers: Vec<&Locker> = view.lockers().collect();
     let people: Vec<PersonId> = view.people_of(site).iter().map(|p| p.id).collect();
-    let command = match rng.below(144) {
+    let command = match rng.below(156) {
         0..=9 => Command::AddLocker {
             site,
             area: rng.pick(&areas)?,
@@ -555,6 +555,7 @@ fn random_command(
                 })
                 .collect();
             let (key, locker) = rng.pick(&keys)?;
+            let temporary = rng.chance(30);
             // A few people, so that one person is given two keys to a locker now and then.
             let few = &people[..people.len().min(5)];
             let holder = match rng.pick(few) {
@@ -566,9 +567,11 @@ fn random_command(
                 locker,
                 holder,
                 date: today,
-                expected_return: rng.chance(30).then(|| today + Duration::days(7)),
+                expected_return: temporary.then(|| today + Duration::days(7)),
                 confirmation: Confirmation::TypedName("Sam Jones".into()),
                 notes: String::new(),
+                due_time: (temporary && rng.chance(50))
+                    .then(|| NaiveTime::from_hms_opt(rng.between(7, 20) as u32, 30, 0).unwrap()),
             }
         }
         62..=75 => {
@@ -743,6 +746,62 @@ fn random_command(
             let (order, quantities) = orders.get(rng.below(orders.len().max(1)))?.clone();
             Command::ReceiveOrder { order, quantities }
         }
+        144..=151 => {
+            // A shift change: a key that is out goes straight to the next holder.
+            let out: Vec<KeyId> = view
+                .keys()
+                .filter(|k| k.state.is_out())
+                .map(|k| k.id)
+                .collect();
+            let few = &people[..people.len().min(5)];
+            let to = match rng.pick(few) {
+                Some(p) if rng.chance(80) => Holder::Person(p),
+                _ => Holder::Department(if rng.chance(50) { "Ward 3" } else { "Maths" }.into()),
+            };
+            let temporary = rng.chance(40);
+            Command::HandOverKey {
+                key: rng.pick(&out)?,
+                to,
+                date: today,
+                expected_return: temporary.then(|| today + Duration::days(rng.between(0, 3))),
+                due_time: (temporary && rng.chance(50))
+                    .then(|| NaiveTime::from_hms_opt(19, 0, 0).unwrap()),
+                confirmation: Confirmation::TypedName("Next Holder".into()),
+                notes: String::new(),
+            }
+        }
+        152..=153 => {
+            let max = rng.between(3, 14) as u16;
+            Command::SetSitePolicy {
+                site,
+                policy: Policy {
+                    max_loan_days: max,
+                    default_loan_days: rng.between(1, i64::from(max)) as u16,
+                    risk: if rng.chance(50) {
+                        RiskLevel::High
+                    } else {
+                        RiskLevel::Standard
+                    },
+                    ..Policy::default()
+                },
+            }
+        }
+        154..=155 => {
+            let area = rng.pick(&areas)?;
+            let mut set = PolicyOverrides::default();
+            let mut clear = Vec::new();
+            if rng.chance(50) {
+                set.max_loan_days = Some(rng.between(7, 30) as u16);
+            } else {
+                clear.push(PolicyField::MaxLoanDays);
+            }
+            if rng.chance(50) {
+                set.audit = Some(AuditInterval::EveryDays(rng.between(1, 60) as u16));
+            } else {
+                clear.push(PolicyField::Audit);
+            }
+            Command::SetAreaPolicy { area, set, clear }
+        }
         _ => {
             let blank: Vec<&TagId> = device
                 .blank_tags
@@ -816,6 +875,9 @@ struct Oracle {
     cases: HashMap<CaseId, OCase>,
     suppliers: HashSet<SupplierId>,
     orders: HashMap<OrderId, OOrder>,
+    /// Site → (max loan days, audit) as last set; area → its overrides of them.
+    site_policy: HashMap<SiteId, (u16, AuditInterval)>,
+    area_policy: HashMap<AreaId, (Option<u16>, Option<AuditInterval>)>,
 }
 
 impl Oracle {
@@ -1028,6 +1090,94 @@ impl Oracle {
             Change::SiteLabelsSet { .. }
             | Change::LockerLabelsIssued { .. }
             | Change::BlankTagsMade { .. } => None,
+            Change::SitePolicySet { site, policy } => {
+                assert!(self.sites.contains(site));
+                self.site_policy
+                    .insert(*site, (policy.max_loan_days, policy.audit));
+                None
+            }
+            Change::AreaPolicySet { area, set, clear } => {
+                assert!(self.areas.contains_key(area));
+                let o = self.area_policy.entry(*area).or_default();
+                if set.max_loan_days.is_some() {
+                    o.0 = set.max_loan_days;
+                }
+                if set.audit.is_some() {
+                    o.1 = set.audit;
+                }
+                for field in clear {
+                    match field {
+                        PolicyField::MaxLoanDays => o.0 = None,
+                        PolicyField::Audit => o.1 = None,
+                        _ => {}
+                    }
+                }
+                None
+            }
+            Change::KeyHandedOver {
+                loan,
+                new_loan,
+                key,
+                locker,
+                to,
+                expected_return,
+                ..
+            } => {
+                assert!(self.fitted.contains_key(locker), "a known locker");
+                if let Holder::Person(p) = to {
+                    assert!(self.people.contains(p), "a known person");
+                }
+                let old_open = self.loans[loan].open;
+                let k = &self.keys[key];
+                let conflict = if !old_open || !k.state.is_out() || k.loan != Some(*loan) {
+                    // The loan moved on (returned or handed over) before this reached the hub.
+                    Some(K::HandOverNotCurrent {
+                        key: *key,
+                        loan: *loan,
+                        new_loan: *new_loan,
+                        standing: if k.state.is_out() { k.loan } else { None },
+                    })
+                } else if matches!(to, Holder::Person(_)) {
+                    self.fitted[locker]
+                        .and_then(|lock| {
+                            self.locks[&lock].iter().find_map(|other| {
+                                let o = &self.keys[other];
+                                if other == key {
+                                    return None;
+                                }
+                                let l = o.loan.filter(|_| o.state.is_out())?;
+                                (self.loans[&l].holder == *to).then_some(l)
+                            })
+                        })
+                        .map(|standing| K::HolderHasKey {
+                            locker: *locker,
+                            loan: *new_loan,
+                            standing,
+                        })
+                } else {
+                    None
+                };
+                if !matches!(conflict, Some(K::HandOverNotCurrent { .. })) {
+                    self.loans.get_mut(loan).unwrap().open = false;
+                    let k = self.keys.get_mut(key).unwrap();
+                    k.loan = Some(*new_loan);
+                    k.state = if expected_return.is_some() {
+                        KeyState::SignedOut
+                    } else {
+                        KeyState::Issued
+                    };
+                }
+                self.loans.insert(
+                    *new_loan,
+                    OLoan {
+                        holder: to.clone(),
+                        temporary: expected_return.is_some(),
+                        open: true,
+                        lost: false,
+                    },
+                );
+                conflict
+            }
             Change::TagAttached { key, tag, previous } => {
                 let in_use = self.tags.contains_key(tag);
                 let k = self.keys.get_mut(key).expect("a known key");
@@ -1095,6 +1245,7 @@ impl Oracle {
                     | K::LockAlreadyFitted { .. }
                     | K::LostAndReturned { .. } => &[Resolution::KeepFirst, Resolution::KeepLater],
                     K::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
+                    K::HandOverNotCurrent { .. } => &[Resolution::KeepFirst, Resolution::KeepLater],
                     _ => &[Resolution::Noted],
                 };
                 assert!(offered.contains(choice));
@@ -1108,7 +1259,8 @@ impl Oracle {
                         (K::KeyNotInStore { loan, .. }, Resolution::KeepFirst)
                         | (K::IssuedAfterRetired { loan, .. }, Resolution::KeepFirst)
                         | (K::HolderHasKey { loan, .. }, Resolution::KeepFirst)
-                        | (K::HolderHasKey { standing: loan, .. }, Resolution::KeepLater) => {
+                        | (K::HolderHasKey { standing: loan, .. }, Resolution::KeepLater)
+                        | (K::HandOverNotCurrent { new_loan: loan, .. }, Resolution::KeepFirst) => {
                             self.close(loan)
                         }
                         (
@@ -1116,6 +1268,12 @@ impl Oracle {
                                 key,
                                 loan,
                                 standing,
+                            }
+                            | K::HandOverNotCurrent {
+                                key,
+                                new_loan: loan,
+                                standing,
+                                ..
                             },
                             Resolution::KeepLater,
                         ) => {
@@ -1356,7 +1514,7 @@ impl Stats {
     }
 }
 
-const KINDS: [&str; 12] = [
+const KINDS: [&str; 13] = [
     "KeyNotInStore",
     "HolderHasKey",
     "LockerNumbersTaken",
@@ -1369,6 +1527,7 @@ const KINDS: [&str; 12] = [
     "LostTwice",
     "CaseDecidedTwice",
     "OrderReceivedTwice",
+    "HandOverNotCurrent",
 ];
 
 fn kind_name(kind: &ConflictKind) -> &'static str {
@@ -1385,6 +1544,7 @@ fn kind_name(kind: &ConflictKind) -> &'static str {
         ConflictKind::LostTwice { .. } => KINDS[9],
         ConflictKind::CaseDecidedTwice { .. } => KINDS[10],
         ConflictKind::OrderReceivedTwice { .. } => KINDS[11],
+        ConflictKind::HandOverNotCurrent { .. } => KINDS[12],
     }
 }
 
@@ -1602,6 +1762,20 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
     }
     assert_eq!(hub.register.lockers().count(), oracle.fitted.len());
     assert_eq!(hub.register.locker_count(site), oracle.numbers.len());
+    for (area, site_of) in &oracle.areas {
+        let (site_max, site_audit) = oracle
+            .site_policy
+            .get(site_of)
+            .copied()
+            .unwrap_or((Policy::default().max_loan_days, Policy::default().audit));
+        let (max, audit) = oracle.area_policy.get(area).copied().unwrap_or_default();
+        let p = hub.register.policy_for_area(*area);
+        assert_eq!(
+            (p.max_loan_days, p.audit),
+            (max.unwrap_or(site_max), audit.unwrap_or(site_audit)),
+            "an area's policy: its overrides on the site's"
+        );
+    }
 
     // The register's own invariants hold, conflicts and all.
     for key in hub.register.keys() {
@@ -1668,6 +1842,7 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
         .filter_map(|c| match c.kind {
             ConflictKind::KeyNotInStore { loan, .. }
             | ConflictKind::IssuedAfterRetired { loan, .. } => Some(loan),
+            ConflictKind::HandOverNotCurrent { new_loan: loan, .. } => Some(loan),
             _ => None,
         })
         .collect();

@@ -169,6 +169,7 @@ fn record(total: usize) -> Recorded {
                 expected_return: None,
                 confirmation: Confirmation::TypedName(format!("Pupil {turn}")),
                 notes: String::new(),
+                due_time: None,
             },
             &mut register,
             &mut changes,

@@ -108,6 +108,7 @@ impl Register {
             | ConflictKind::LostAndReturned { key, .. }
             | ConflictKind::LostTwice { key, .. } => self.locker_of_key(*key).map(|l| l.id),
             ConflictKind::CaseDecidedTwice { case } => self.case(*case).map(|c| c.locker),
+            ConflictKind::HandOverNotCurrent { key, .. } => self.locker_of_key(*key).map(|l| l.id),
             ConflictKind::HolderHasKey { locker, .. }
             | ConflictKind::LockAlreadyFitted { locker, .. } => Some(*locker),
             ConflictKind::ReturnedTwice { loan } => self.loan(*loan).map(|l| l.locker),

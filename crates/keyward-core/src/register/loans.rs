@@ -1,6 +1,8 @@
 //! Loans (the issue record): issuing a key to a person or department, for the term or as a
-//! temporary loan, returning it, and the decisions when two devices issued or returned the
-//! same key.
+//! temporary loan (due back on a day, and at a time if given, no longer than the area
+//! policy allows), handing it straight to the next holder, returning it, and the decisions
+//! when two devices issued, handed over or returned the same key. Overdue loans and spare
+//! keys out are in `overdue.rs`.
 
 use super::{Fit, Register};
 use crate::command::Context;
@@ -12,7 +14,23 @@ use crate::ids::{KeyId, LoanId, LockerId, PersonId};
 use crate::model::{Condition, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Return};
 use crate::normalise::tidy;
 use crate::timeline::What;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime, Timelike};
+
+/// The taker's confirmation, tidied; refused when empty.
+fn tidy_confirmation(confirmation: Confirmation) -> Result<Confirmation, CommandError> {
+    let confirmation = match confirmation {
+        Confirmation::TypedName(name) => Confirmation::TypedName(tidy(&name)),
+        Confirmation::Signature(path) => Confirmation::Signature(path.trim().to_string()),
+    };
+    if matches!(&confirmation, Confirmation::TypedName(s) | Confirmation::Signature(s) if s.is_empty())
+    {
+        return Err(CommandError::ConfirmationMissing);
+    }
+    Ok(confirmation)
+}
+
+/// When a loan starts and, for a temporary loan, when it is due back: (date, day, time).
+pub(super) type LoanDates = (NaiveDate, Option<NaiveDate>, Option<NaiveTime>);
 
 impl Register {
     #[allow(clippy::too_many_arguments)]
@@ -21,8 +39,7 @@ impl Register {
         key: KeyId,
         locker: LockerId,
         holder: Holder,
-        date: NaiveDate,
-        expected_return: Option<NaiveDate>,
+        dates: LoanDates,
         confirmation: Confirmation,
         notes: String,
         ctx: &mut Context<'_>,
@@ -49,45 +66,8 @@ impl Register {
                 number: locker.number.clone(),
             });
         }
-        let holder = match holder {
-            Holder::Person(person) => {
-                let person = self.person(person).ok_or(CommandError::UnknownPerson)?;
-                if let Some(held) = self.keys_of_locker(locker.id).into_iter().find(|k| {
-                    self.current_loan(k.id)
-                        .is_some_and(|l| l.holder == Holder::Person(person.id))
-                }) {
-                    return Err(CommandError::AlreadyHoldsKey {
-                        name: person.details.name.clone(),
-                        number: locker.number.clone(),
-                        tag: held.tag.to_string(),
-                    });
-                }
-                Holder::Person(person.id)
-            }
-            Holder::Department(name) => {
-                let name = tidy(&name);
-                if name.is_empty() {
-                    return Err(CommandError::HolderMissing);
-                }
-                Holder::Department(name)
-            }
-        };
-        if let Some(expected) = expected_return {
-            if expected < date {
-                return Err(CommandError::ReturnBeforeIssue {
-                    date: uk_date(date),
-                    expected: uk_date(expected),
-                });
-            }
-        }
-        let confirmation = match confirmation {
-            Confirmation::TypedName(name) => Confirmation::TypedName(tidy(&name)),
-            Confirmation::Signature(path) => Confirmation::Signature(path.trim().to_string()),
-        };
-        if matches!(&confirmation, Confirmation::TypedName(s) | Confirmation::Signature(s) if s.is_empty())
-        {
-            return Err(CommandError::ConfirmationMissing);
-        }
+        let holder = self.check_holder(holder, locker.id, None)?;
+        let (date, expected_return, due_time) = self.check_due(locker.id, dates)?;
         Ok(Change::KeyIssued {
             loan: LoanId::generate(ctx.now, ctx.entropy),
             key: key.id,
@@ -95,7 +75,125 @@ impl Register {
             holder,
             date,
             expected_return,
-            confirmation,
+            confirmation: tidy_confirmation(confirmation)?,
+            notes: notes.trim().to_string(),
+            due_time,
+        })
+    }
+
+    /// Who a key goes to: a known person who holds no other key to the locker (`except` is
+    /// the key being handed over), or a department's tidied name.
+    fn check_holder(
+        &self,
+        holder: Holder,
+        locker: LockerId,
+        except: Option<KeyId>,
+    ) -> Result<Holder, CommandError> {
+        match holder {
+            Holder::Person(person) => {
+                let person = self.person(person).ok_or(CommandError::UnknownPerson)?;
+                if let Some(held) = self.keys_of_locker(locker).into_iter().find(|k| {
+                    Some(k.id) != except
+                        && self
+                            .current_loan(k.id)
+                            .is_some_and(|l| l.holder == Holder::Person(person.id))
+                }) {
+                    return Err(CommandError::AlreadyHoldsKey {
+                        name: person.details.name.clone(),
+                        number: self
+                            .locker(locker)
+                            .map(|l| l.number.clone())
+                            .unwrap_or_default(),
+                        tag: held.tag.to_string(),
+                    });
+                }
+                Ok(Holder::Person(person.id))
+            }
+            Holder::Department(name) => {
+                let name = tidy(&name);
+                if name.is_empty() {
+                    return Err(CommandError::HolderMissing);
+                }
+                Ok(Holder::Department(name))
+            }
+        }
+    }
+
+    /// A loan's dates against the locker's policy: due back no earlier than it starts, a time
+    /// only with a day (to the minute), and no longer than the policy's longest loan.
+    fn check_due(&self, locker: LockerId, dates: LoanDates) -> Result<LoanDates, CommandError> {
+        let (date, expected_return, due_time) = dates;
+        let due_time = due_time.map(|t| {
+            t.with_second(0)
+                .and_then(|t| t.with_nanosecond(0))
+                .unwrap_or(t)
+        });
+        let Some(expected) = expected_return else {
+            if due_time.is_some() {
+                return Err(CommandError::DueTimeWithoutDate);
+            }
+            return Ok((date, None, None));
+        };
+        if expected < date {
+            return Err(CommandError::ReturnBeforeIssue {
+                date: uk_date(date),
+                expected: uk_date(expected),
+            });
+        }
+        let policy = self.policy_for_locker(locker);
+        if expected > policy.latest_return(date) {
+            return Err(CommandError::LoanTooLong {
+                max_days: policy.max_loan_days,
+                latest: uk_date(policy.latest_return(date)),
+            });
+        }
+        Ok((date, Some(expected), due_time))
+    }
+
+    /// When a temporary loan of a key of `locker` starting on `date` is due back unless the
+    /// issuer chooses otherwise: the area policy's default loan.
+    pub fn default_return(&self, locker: LockerId, date: NaiveDate) -> NaiveDate {
+        self.policy_for_locker(locker).default_return(date)
+    }
+
+    /// The latest a temporary loan of a key of `locker` starting on `date` may be due back.
+    pub fn latest_return(&self, locker: LockerId, date: NaiveDate) -> NaiveDate {
+        self.policy_for_locker(locker).latest_return(date)
+    }
+
+    pub(super) fn decide_handover(
+        &self,
+        key: KeyId,
+        to: Holder,
+        dates: LoanDates,
+        confirmation: Confirmation,
+        notes: String,
+        ctx: &mut Context<'_>,
+    ) -> Result<Change, CommandError> {
+        let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        let Some(loan) = self.current_loan(key.id) else {
+            return Err(CommandError::NothingToHandOver {
+                tag: key.tag.to_string(),
+                state: key.state.label().to_lowercase(),
+            });
+        };
+        let to = self.check_holder(to, loan.locker, Some(key.id))?;
+        if to == loan.holder {
+            return Err(CommandError::HandOverToSameHolder {
+                name: self.holder_name(&to),
+            });
+        }
+        let (date, expected_return, due_time) = self.check_due(loan.locker, dates)?;
+        Ok(Change::KeyHandedOver {
+            loan: loan.id,
+            new_loan: LoanId::generate(ctx.now, ctx.entropy),
+            key: key.id,
+            locker: loan.locker,
+            to,
+            date,
+            expected_return,
+            due_time,
+            confirmation: tidy_confirmation(confirmation)?,
             notes: notes.trim().to_string(),
         })
     }
@@ -153,6 +251,12 @@ impl Register {
                 key,
                 loan,
                 standing,
+            }
+            | ConflictKind::HandOverNotCurrent {
+                key,
+                new_loan: loan,
+                standing,
+                ..
             },
             Resolution::KeepLater,
         ) = (kind, choice)
@@ -212,6 +316,53 @@ impl Register {
         Fit::Fits
     }
 
+    pub(super) fn assess_handover(
+        &self,
+        loan: LoanId,
+        new_loan: LoanId,
+        key: KeyId,
+        locker: LockerId,
+        to: &Holder,
+    ) -> Fit {
+        let (Some(k), Some(l), Some(_)) = (self.key(key), self.loan(loan), self.locker(locker))
+        else {
+            return Fit::Unknown("its key, loan or locker is not in the register");
+        };
+        if l.key != key || l.locker != locker || loan == new_loan {
+            return Fit::Unknown("its loan is not of that key and locker");
+        }
+        if let Holder::Person(p) = to {
+            if self.person(*p).is_none() {
+                return Fit::Unknown("the person it was handed to is not in the register");
+            }
+        }
+        // Returned, handed over or closed on another device first, or never the key's loan.
+        if l.returned.is_some() || !k.state.is_out() || k.loan != Some(loan) {
+            return Fit::Conflicts(ConflictKind::HandOverNotCurrent {
+                key,
+                loan,
+                new_loan,
+                standing: k.loan.filter(|_| k.state.is_out()),
+            });
+        }
+        if let Holder::Person(_) = to {
+            if let Some(standing) = self
+                .keys_of_locker(locker)
+                .into_iter()
+                .filter(|other| other.id != key)
+                .filter_map(|other| self.current_loan(other.id))
+                .find(|other| other.holder == *to)
+            {
+                return Fit::Conflicts(ConflictKind::HolderHasKey {
+                    locker,
+                    loan: new_loan,
+                    standing: standing.id,
+                });
+            }
+        }
+        Fit::Fits
+    }
+
     pub(super) fn assess_return(&self, loan: LoanId, key: KeyId) -> Fit {
         match (self.loan(loan), self.key(key)) {
             (Some(l), Some(_)) if l.returned.is_some() => {
@@ -243,6 +394,7 @@ impl Register {
             expected_return,
             confirmation,
             notes,
+            due_time,
         } = &event.change
         else {
             return;
@@ -279,9 +431,87 @@ impl Register {
                 issue_event: event.id,
                 returned: None,
                 lost: None,
+                due_time: *due_time,
+                handed_over_from: None,
             },
         );
         self.log(*locker, event, What::Issued { loan: *loan });
+    }
+
+    /// A handover that fits closes the old loan and opens the new one with the key on it. One
+    /// made after the old loan had moved on (`HandOverNotCurrent`) is kept as a record: the new
+    /// loan opens without the key, until a person decides.
+    pub(super) fn apply_handover(&mut self, event: &Event, conflict: Option<&ConflictKind>) {
+        let Change::KeyHandedOver {
+            loan,
+            new_loan,
+            key,
+            locker,
+            to,
+            date,
+            expected_return,
+            due_time,
+            confirmation,
+            notes,
+        } = &event.change
+        else {
+            return;
+        };
+        let stale = matches!(conflict, Some(ConflictKind::HandOverNotCurrent { .. }));
+        if !stale {
+            let from = self
+                .loans
+                .get(loan)
+                .map(|l| self.holder_name(&l.holder))
+                .unwrap_or_default();
+            let received_by = self.holder_name(to);
+            if let Some(l) = self.loans.get_mut(loan) {
+                l.returned = Some(Return {
+                    brought_by: from,
+                    received_by,
+                    condition: Condition::Fine,
+                    notes: notes.clone(),
+                    at: event.at,
+                    handed_over_to: Some(*new_loan),
+                });
+            }
+            if let Some(k) = self.keys.get_mut(key) {
+                k.loan = Some(*new_loan);
+                k.state = if expected_return.is_some() {
+                    KeyState::SignedOut
+                } else {
+                    KeyState::Issued
+                };
+            }
+        }
+        self.loans.insert(
+            *new_loan,
+            Loan {
+                id: *new_loan,
+                key: *key,
+                locker: *locker,
+                holder: to.clone(),
+                date: *date,
+                expected_return: *expected_return,
+                confirmation: confirmation.clone(),
+                notes: notes.clone(),
+                issued_by: event.actor.clone(),
+                issued_at: event.at,
+                issue_event: event.id,
+                returned: None,
+                lost: None,
+                due_time: *due_time,
+                handed_over_from: Some(*loan),
+            },
+        );
+        self.log(
+            *locker,
+            event,
+            What::HandedOver {
+                from: *loan,
+                to: *new_loan,
+            },
+        );
     }
 
     /// Returned twice: the first return stands. Returned after the key was reported lost: the
@@ -318,6 +548,7 @@ impl Register {
             condition: *condition,
             notes: notes.clone(),
             at: event.at,
+            handed_over_to: None,
         });
         let locker = l.locker;
         self.log(locker, event, What::Returned { loan: *loan });
@@ -339,11 +570,20 @@ impl Register {
             | (ConflictKind::HolderHasKey { standing: loan, .. }, Resolution::KeepLater) => {
                 self.close_loan(*loan, event, note)
             }
+            (ConflictKind::HandOverNotCurrent { new_loan, .. }, Resolution::KeepFirst) => {
+                self.close_loan(*new_loan, event, note)
+            }
             (
                 ConflictKind::KeyNotInStore {
                     key,
                     loan,
                     standing,
+                }
+                | ConflictKind::HandOverNotCurrent {
+                    key,
+                    new_loan: loan,
+                    standing,
+                    ..
                 },
                 Resolution::KeepLater,
             ) => {
@@ -388,6 +628,7 @@ impl Register {
                 condition: Condition::Fine,
                 notes: note.to_string(),
                 at: event.at,
+                handed_over_to: None,
             });
         }
         if let Some(k) = self.keys.get_mut(&l.key) {

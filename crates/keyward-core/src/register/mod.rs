@@ -15,13 +15,20 @@ mod lockers;
 mod locks;
 mod lost;
 mod orders;
+mod overdue;
 mod people;
+pub(crate) mod policies;
 mod sites;
 
 pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
 pub use locks::{FAULTS_TO_FLAG, FAULT_WINDOW_DAYS};
 pub use lost::{RepeatedLosses, REPEATED_LOSSES};
+pub use overdue::{due_words, late_words, Overdue};
+pub use policies::{
+    AuditInterval, FaultFlag, Policy, PolicyField, PolicyOverrides, RiskLevel, MAX_AUDIT_DAYS,
+    MAX_CHARGE_PENCE, MAX_FAULTS, MAX_LOAN_DAYS,
+};
 
 use crate::command::{Command, Context};
 use crate::conflict::{Conflict, ConflictKind};
@@ -70,6 +77,10 @@ pub struct Register {
     cases: BTreeMap<CaseId, LostCase>,
     suppliers: BTreeMap<SupplierId, Supplier>,
     orders: BTreeMap<OrderId, Order>,
+    /// Policies sites set; a site without one has the defaults.
+    site_policies: BTreeMap<SiteId, Policy>,
+    /// What each area overrides of its site's policy.
+    area_policies: BTreeMap<AreaId, PolicyOverrides>,
 }
 
 impl Register {
@@ -145,12 +156,12 @@ impl Register {
                 expected_return,
                 confirmation,
                 notes,
+                due_time,
             } => self.decide_issue(
                 key,
                 locker,
                 holder,
-                date,
-                expected_return,
+                (date, expected_return, due_time),
                 confirmation,
                 notes,
                 ctx,
@@ -210,6 +221,26 @@ impl Register {
             Command::ReceiveOrder { order, quantities } => {
                 self.decide_receive(order, quantities, ctx)
             }
+            Command::SetSitePolicy { site, policy } => self.decide_site_policy(site, policy),
+            Command::SetAreaPolicy { area, set, clear } => {
+                self.decide_area_policy(area, set, clear)
+            }
+            Command::HandOverKey {
+                key,
+                to,
+                date,
+                expected_return,
+                due_time,
+                confirmation,
+                notes,
+            } => self.decide_handover(
+                key,
+                to,
+                (date, expected_return, due_time),
+                confirmation,
+                notes,
+                ctx,
+            ),
         }
     }
 
@@ -294,6 +325,9 @@ impl Register {
             Change::OrderReceived { order, lines } => {
                 self.apply_order_received(event, *order, lines, conflicted)
             }
+            Change::SitePolicySet { site, policy } => self.apply_site_policy(*site, policy),
+            Change::AreaPolicySet { area, set, clear } => self.apply_area_policy(*area, set, clear),
+            Change::KeyHandedOver { .. } => self.apply_handover(event, conflict.as_ref()),
         }
     }
 
@@ -351,6 +385,16 @@ impl Register {
                 ..
             } => self.assess_order_placed(*site, *supplier, lines),
             Change::OrderReceived { order, lines } => self.assess_order_received(*order, lines),
+            Change::SitePolicySet { site, .. } => self.assess_site_known(*site),
+            Change::AreaPolicySet { area, .. } => self.assess_area_known(*area),
+            Change::KeyHandedOver {
+                loan,
+                new_loan,
+                key,
+                locker,
+                to,
+                ..
+            } => self.assess_handover(*loan, *new_loan, *key, *locker, to),
         }
     }
 

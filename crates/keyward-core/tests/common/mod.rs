@@ -141,6 +141,42 @@ impl Harness {
             expected_return: None,
             confirmation: Confirmation::TypedName("Sam Jones".into()),
             notes: String::new(),
+            due_time: None,
+        }
+    }
+
+    /// A temporary loan of `key` due back on `back` (at `time`, if given).
+    pub fn lend(
+        &self,
+        key: KeyId,
+        locker: LockerId,
+        holder: Holder,
+        back: NaiveDate,
+        time: Option<chrono::NaiveTime>,
+    ) -> Command {
+        let mut c = self.issue(key, locker, holder);
+        if let Command::IssueKey {
+            expected_return,
+            due_time,
+            ..
+        } = &mut c
+        {
+            *expected_return = Some(back);
+            *due_time = time;
+        }
+        c
+    }
+
+    /// Hands `key` over to `to` for the term.
+    pub fn hand_over(&self, key: KeyId, to: Holder) -> Command {
+        Command::HandOverKey {
+            key,
+            to,
+            date: self.today(),
+            expected_return: None,
+            due_time: None,
+            confirmation: Confirmation::TypedName("Next Holder".into()),
+            notes: String::new(),
         }
     }
 

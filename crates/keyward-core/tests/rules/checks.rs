@@ -149,6 +149,7 @@ fn crafted_events_are_refused_by_the_servers_judge() {
         expected_return: None,
         confirmation: Confirmation::Signature("<script>".into()),
         notes: String::new(),
+        due_time: None,
     });
     // And the event's own fields: a 100,000-character actor.
     let mut event = crafted(&h, locker_numbered("A13"));

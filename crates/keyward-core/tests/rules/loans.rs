@@ -1,7 +1,13 @@
 //! Loans: issue, return, temporary loans and overdue.
 
 use crate::common::Harness;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use keyward_core::*;
+
+/// The first moment of a day.
+fn start(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(NaiveTime::MIN)
+}
 
 #[test]
 fn a_key_is_issued_once_and_only_from_store() {
@@ -208,12 +214,12 @@ fn a_temporary_loan_past_its_return_date_is_overdue() {
     }
     h.ok(due_today);
     let loan = |k| h.register.current_loan(k).unwrap().clone();
-    assert!(loan(keys[0]).is_overdue(today));
+    assert!(loan(keys[0]).is_overdue(start(today)));
     assert!(
-        !loan(keys[1]).is_overdue(today),
+        !loan(keys[1]).is_overdue(start(today) + chrono::Duration::hours(23)),
         "due today is not overdue yet"
     );
-    assert!(loan(keys[1]).is_overdue(today + chrono::Days::new(1)));
+    assert!(loan(keys[1]).is_overdue(start(today + chrono::Days::new(1))));
     let index = search::Index::build(&h.register, site, today);
     assert_eq!(index.overdue(), 1);
     let overdue_only = search::Query {
@@ -224,4 +230,366 @@ fn a_temporary_loan_past_its_return_date_is_overdue() {
     h.ok(h.ret(keys[0]));
     let index = search::Index::build(&h.register, site, today);
     assert_eq!(index.overdue(), 0, "returned, no longer overdue");
+}
+
+fn at(day: NaiveDate, h: u32, m: u32) -> NaiveDateTime {
+    day.and_hms_opt(h, m, 0).unwrap()
+}
+
+#[test]
+fn overdue_is_computed_from_the_given_time_and_the_due_time() {
+    let mut h = Harness::new(401);
+    let (site, area) = h.site("St Mary's Hospital");
+    let locker = h.locker(site, area, "W1");
+    let keys = h.lock_with_keys(locker, 2);
+    let today = h.today();
+    let evening = NaiveTime::from_hms_opt(19, 30, 0);
+    h.ok(h.lend(
+        keys[0],
+        locker,
+        Holder::Department("Ward 3".into()),
+        today,
+        evening,
+    ));
+    h.ok(h.lend(
+        keys[1],
+        locker,
+        Holder::Department("Theatres".into()),
+        today,
+        None,
+    ));
+    let timed = h.register.current_loan(keys[0]).unwrap().clone();
+    let dated = h.register.current_loan(keys[1]).unwrap().clone();
+    assert_eq!(timed.due_time, evening);
+    assert!(
+        !timed.is_overdue(at(today, 19, 30)),
+        "due at 19:30 is not late at 19:30"
+    );
+    assert!(timed.is_overdue(at(today, 19, 31)));
+    assert_eq!(
+        timed.lateness(at(today, 21, 30)),
+        Some(chrono::Duration::hours(2))
+    );
+    assert!(
+        !dated.is_overdue(at(today, 23, 59)),
+        "no time: due by the end of the day"
+    );
+    assert!(dated.is_overdue(start(today + chrono::Days::new(1))));
+    assert_eq!(due_words(&timed), "26/11/2026 19:30");
+    let index = search::Index::build_at(&h.register, site, at(today, 20, 0));
+    assert_eq!(index.overdue(), 1);
+    assert_eq!(search::Index::build(&h.register, site, today).overdue(), 0);
+    let lines: Vec<String> = h
+        .register
+        .timeline(locker)
+        .iter()
+        .map(|e| h.register.describe(e))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("back by 26/11/2026 19:30")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_overdue_list_is_by_area_oldest_first_with_holder_and_how_late() {
+    let mut h = Harness::new(402);
+    let (site, corridor) = h.site("Southgate Leisure");
+    let pool = match h
+        .ok(Command::AddArea {
+            site,
+            name: "Pool".into(),
+        })
+        .change
+    {
+        Change::AreaAdded { area, .. } => area,
+        c => panic!("{c:?}"),
+    };
+    let c1 = h.locker(site, corridor, "C1");
+    let p1 = h.locker(site, pool, "P1");
+    let ck = h.lock_with_keys(c1, 2);
+    let pk = h.lock_with_keys(p1, 1);
+    let sam = h.person(site, "Sam Jones", "M1");
+    let today = h.today();
+    let late = |h: &mut Harness, key, locker, holder, days_ago: u64, time| {
+        let mut c = h.lend(
+            key,
+            locker,
+            holder,
+            today - chrono::Days::new(days_ago),
+            time,
+        );
+        if let Command::IssueKey { date, .. } = &mut c {
+            *date = today - chrono::Days::new(days_ago + 1);
+        }
+        h.ok(c);
+    };
+    late(&mut h, ck[0], c1, Holder::Person(sam), 1, None);
+    late(
+        &mut h,
+        ck[1],
+        c1,
+        Holder::Department("Swim club".into()),
+        3,
+        None,
+    );
+    late(
+        &mut h,
+        pk[0],
+        p1,
+        Holder::Department("Lifeguards".into()),
+        0,
+        NaiveTime::from_hms_opt(8, 0, 0),
+    );
+    let now = at(today, 10, 0);
+    let list = h.register.overdue(site, None, now);
+    let rows: Vec<(&str, &str, String)> = list
+        .iter()
+        .map(|o| (o.area_name.as_str(), o.holder.as_str(), o.late_words()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Main corridor", "Swim club", "2 days late".to_string()),
+            ("Main corridor", "Sam Jones", "10 hours late".to_string()),
+            ("Pool", "Lifeguards", "2 hours late".to_string()),
+        ]
+    );
+    assert_eq!(h.register.overdue(site, Some(pool), now).len(), 1);
+    assert_eq!(h.register.overdue_count(site, now), 3);
+    let sams = h.register.overdue_of(sam, now);
+    assert_eq!(sams.len(), 1);
+    assert_eq!(sams[0].key.id, ck[0]);
+    assert_eq!(late_words(chrono::Duration::minutes(1)), "1 minute late");
+    h.ok(h.ret(ck[1]));
+    assert_eq!(
+        h.register.overdue_count(site, now),
+        2,
+        "returned, no longer overdue"
+    );
+}
+
+#[test]
+fn a_loan_longer_than_the_policys_maximum_is_refused_saying_the_maximum() {
+    let mut h = Harness::new(403);
+    let (site, area) = h.site("Southgate Leisure");
+    let locker = h.locker(site, area, "D1");
+    let keys = h.lock_with_keys(locker, 1);
+    let today = h.today();
+    assert_eq!(
+        h.register.default_return(locker, today),
+        today + chrono::Days::new(1)
+    );
+    h.ok(Command::SetAreaPolicy {
+        area,
+        set: PolicyOverrides {
+            default_loan_days: Some(2),
+            max_loan_days: Some(3),
+            ..Default::default()
+        },
+        clear: vec![],
+    });
+    assert_eq!(
+        h.register.default_return(locker, today),
+        today + chrono::Days::new(2)
+    );
+    assert_eq!(
+        h.register.latest_return(locker, today),
+        today + chrono::Days::new(3)
+    );
+    let before = h.register.clone();
+    let err = h
+        .run(h.lend(
+            keys[0],
+            locker,
+            Holder::Department("Gym".into()),
+            today + chrono::Days::new(4),
+            None,
+        ))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "A temporary loan here can last at most 3 days, so the key must be due back by 29/11/2026. Choose an earlier date, or ask an admin about the area's policy."
+    );
+    assert_eq!(h.register, before);
+    // A time without a day is refused; a term issue has no maximum.
+    let mut timed = h.issue(keys[0], locker, Holder::Department("Gym".into()));
+    if let Command::IssueKey { due_time, .. } = &mut timed {
+        *due_time = NaiveTime::from_hms_opt(17, 0, 0);
+    }
+    assert_eq!(h.run(timed), Err(CommandError::DueTimeWithoutDate));
+    h.ok(h.lend(
+        keys[0],
+        locker,
+        Holder::Department("Gym".into()),
+        today + chrono::Days::new(3),
+        None,
+    ));
+    assert_eq!(h.register.key(keys[0]).unwrap().state.label(), "On loan");
+    assert_eq!(LockerStatus::OnLoan.label(), "On loan");
+    assert_eq!(
+        LockerStatus::from_slug("signed-out"),
+        Some(LockerStatus::OnLoan)
+    );
+    assert_eq!(
+        LockerStatus::from_slug("on-loan"),
+        Some(LockerStatus::OnLoan)
+    );
+}
+
+#[test]
+fn a_handover_closes_one_loan_and_opens_the_next_in_one_event() {
+    let mut h = Harness::new(404);
+    let (site, area) = h.site("St Mary's Hospital");
+    let locker = h.locker(site, area, "W2");
+    let keys = h.lock_with_keys(locker, 1);
+    let ana = h.person(site, "Ana Nurse", "S1");
+    let ben = h.person(site, "Ben Nurse", "S2");
+    let issued = h.ok(h.issue(keys[0], locker, Holder::Person(ana)));
+    let first = match issued.change {
+        Change::KeyIssued { loan, .. } => loan,
+        c => panic!("{c:?}"),
+    };
+    let events = h.log.len();
+    let handed = h.ok(h.hand_over(keys[0], Holder::Person(ben)));
+    assert_eq!(h.log.len(), events + 1, "one event");
+    let Change::KeyHandedOver { loan, new_loan, .. } = handed.change else {
+        panic!("{:?}", handed.change)
+    };
+    assert_eq!(loan, first);
+    let old = h.register.loan(first).unwrap();
+    let back = old.returned.as_ref().expect("the old loan is closed");
+    assert_eq!(
+        (
+            back.brought_by.as_str(),
+            back.received_by.as_str(),
+            back.handed_over_to
+        ),
+        ("Ana Nurse", "Ben Nurse", Some(new_loan))
+    );
+    let new = h.register.loan(new_loan).unwrap();
+    assert_eq!(
+        (new.holder.clone(), new.handed_over_from),
+        (Holder::Person(ben), Some(first))
+    );
+    let key = h.register.key(keys[0]).unwrap();
+    assert_eq!((key.state, key.loan), (KeyState::Issued, Some(new_loan)));
+    assert_eq!(h.register.holders_of(locker), ["Ben Nurse"]);
+    assert!(h.register.keys_held_by(ana).is_empty());
+    let tag = key.tag.to_string();
+    let last = h
+        .register
+        .describe(h.register.timeline(locker).last().unwrap());
+    assert_eq!(
+        last,
+        format!("Key {tag} handed over from Ana Nurse to Ben Nurse on 26/11/2026 (name typed)")
+    );
+}
+
+#[test]
+fn a_handover_needs_a_key_that_is_out_and_a_new_holder() {
+    let mut h = Harness::new(405);
+    let (site, area) = h.site("St Mary's Hospital");
+    let locker = h.locker(site, area, "W4");
+    let keys = h.lock_with_keys(locker, 2);
+    let ana = h.person(site, "Ana Nurse", "S1");
+    let ben = h.person(site, "Ben Nurse", "S2");
+    let err = h
+        .run(h.hand_over(keys[0], Holder::Person(ben)))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is in store, not out, so there is nothing to hand over"),
+        "{err}"
+    );
+    h.ok(h.issue(keys[0], locker, Holder::Person(ana)));
+    h.ok(h.issue(keys[1], locker, Holder::Person(ben)));
+    assert_eq!(
+        h.run(h.hand_over(keys[0], Holder::Person(ana))),
+        Err(CommandError::HandOverToSameHolder {
+            name: "Ana Nurse".into()
+        })
+    );
+    let err = h
+        .run(h.hand_over(keys[0], Holder::Person(ben)))
+        .unwrap_err();
+    assert!(matches!(err, CommandError::AlreadyHoldsKey { .. }), "{err}");
+    // The new holder's loan keeps the policy's maximum too.
+    let mut long = h.hand_over(keys[0], Holder::Department("Night team".into()));
+    if let Command::HandOverKey {
+        expected_return, ..
+    } = &mut long
+    {
+        *expected_return = Some(h.today() + chrono::Days::new(8));
+    }
+    assert!(matches!(
+        h.run(long),
+        Err(CommandError::LoanTooLong { max_days: 7, .. })
+    ));
+}
+
+#[test]
+fn spare_keys_out_are_listed_with_who_took_them_and_where_they_go_back() {
+    let mut h = Harness::new(406);
+    let (site, area) = h.site("Southgate Leisure");
+    let locker = h.locker(site, area, "S1");
+    let user = h.lock_with_keys(locker, 1);
+    let lock = h.register.locker(locker).unwrap().lock.unwrap();
+    let spare = match h
+        .ok(Command::AddKeys {
+            lock,
+            kind: KeyKind::Spare,
+            count: 1,
+            storage: "Office safe".into(),
+        })
+        .change
+    {
+        Change::KeysAdded { keys, .. } => keys[0].id,
+        c => panic!("{c:?}"),
+    };
+    h.ok(h.issue(user[0], locker, Holder::Department("Desk".into())));
+    assert!(h.register.spares_out(site).is_empty());
+    h.ok(h.issue(spare, locker, Holder::Department("Cleaners".into())));
+    let out = h.register.spares_out(site);
+    assert_eq!(out.len(), 1);
+    let (key, loan) = out[0];
+    assert_eq!(key.storage.as_deref(), Some("Office safe"));
+    assert_eq!(h.register.holder_name(&loan.holder), "Cleaners");
+    h.ok(h.ret(spare));
+    assert!(h.register.spares_out(site).is_empty());
+}
+
+#[test]
+fn the_server_refuses_crafted_due_times_and_handovers() {
+    let mut h = Harness::new(407);
+    let (site, area) = h.site("St Mary's Hospital");
+    let locker = h.locker(site, area, "W5");
+    let keys = h.lock_with_keys(locker, 1);
+    let issued = h.ok(h.issue(keys[0], locker, Holder::Department("Ward".into())));
+    let mut timeless = issued.clone();
+    timeless.id = EventId::generate(h.now, &mut h.entropy);
+    if let Change::KeyIssued { due_time, .. } = &mut timeless.change {
+        *due_time = NaiveTime::from_hms_opt(17, 0, 0);
+    }
+    assert!(
+        keyward_core::sync::judge(&h.register, site, h.device, Role::Admin, &timeless).is_err()
+    );
+    let handed = h
+        .run(h.hand_over(keys[0], Holder::Department("Night".into())))
+        .unwrap();
+    let mut crafted = handed.clone();
+    if let Change::KeyHandedOver {
+        new_loan,
+        loan,
+        due_time,
+        expected_return,
+        ..
+    } = &mut crafted.change
+    {
+        *new_loan = *loan;
+        *expected_return = Some(h.today());
+        *due_time = NaiveTime::from_hms_opt(17, 0, 30);
+    }
+    assert!(crafted.check().is_err());
+    assert!(handed.check().is_ok());
 }

@@ -12,4 +12,5 @@ mod locks;
 mod lost;
 mod orders;
 mod people;
+mod policies;
 mod search;

@@ -442,6 +442,7 @@ impl Device {
             expected_return: None,
             confirmation: Confirmation::TypedName("Sam Jones".into()),
             notes: String::new(),
+            due_time: None,
         })
     }
 
