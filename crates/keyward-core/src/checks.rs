@@ -24,6 +24,8 @@ pub const MAX_NOTES: usize = 1_000;
 pub const MAX_SIGNATURE: usize = 40_000;
 /// The highest copy number a key can have.
 pub const MAX_COPY: u32 = 9_999;
+/// The longest interval between a master key's presence checks, in days.
+pub const MAX_CHECK_DAYS: u32 = 366;
 
 impl Event {
     /// The event's own fields and its change, as [`Change::check`].
@@ -121,6 +123,45 @@ impl Change {
                 tag(previous)
             }
             Change::ConflictResolved { notes, .. } => note_text(notes),
+            Change::SuiteDefined {
+                name,
+                check_every_days,
+                ..
+            } => {
+                line("The suite's name", name, MAX_NAME, true)?;
+                if !(1..=MAX_CHECK_DAYS).contains(check_every_days) {
+                    return Err(malformed("the check interval is out of range"));
+                }
+                Ok(())
+            }
+            Change::MasterHolderSet { .. } => Ok(()),
+            Change::MasterSignedOut {
+                person,
+                reason,
+                witness,
+                ..
+            } => {
+                if *witness == Some(*person) {
+                    return Err(CommandError::WitnessIsHolder);
+                }
+                line("The reason", reason, MAX_NAME, true)
+            }
+            Change::MasterReturned {
+                received_by, notes, ..
+            } => {
+                line("Who received it", received_by, MAX_NAME, true)?;
+                note_text(notes)
+            }
+            Change::MasterSeen { notes, .. } | Change::MasterLostReported { notes, .. } => {
+                note_text(notes)
+            }
+            Change::EmergencyUseReviewed { notes, .. }
+            | Change::EscalationResolved { notes, .. } => {
+                if notes.is_empty() {
+                    return Err(CommandError::TextMissing { field: "The notes" });
+                }
+                note_text(notes)
+            }
         }
     }
 }

@@ -2,7 +2,10 @@
 //! [`crate::Register::execute`]; a command that passes becomes one event.
 
 use crate::conflict::Resolution;
-use crate::ids::{AreaId, DeviceId, EventId, KeyId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::ids::{
+    AreaId, DeviceId, EscalationId, EventId, KeyId, LockId, LockerId, PersonId, SignOutId, SiteId,
+    SuiteId, TagId,
+};
 use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -125,6 +128,56 @@ pub enum Command {
     ResolveConflict {
         conflict: EventId,
         choice: Resolution,
+        notes: String,
+    },
+    /// Defines a master-key suite at a site; the site's locks whose suite has this name (as
+    /// typed when the lock was fitted, any case) belong to it.
+    DefineSuite {
+        site: SiteId,
+        name: String,
+        /// How often its master keys must be seen in their place.
+        check_every_days: u32,
+        /// Whether every sign-out needs a named witness.
+        witness_required: bool,
+    },
+    /// Makes a person an authorised holder of the suite's master keys, or withdraws it.
+    SetMasterHolder {
+        suite: SuiteId,
+        person: PersonId,
+        authorised: bool,
+    },
+    /// Signs a master key out to a person, with a reason. `emergency`: the person is not an
+    /// authorised holder and the use is recorded for an admin's review.
+    SignOutMasterKey {
+        key: KeyId,
+        person: PersonId,
+        reason: String,
+        witness: Option<PersonId>,
+        due_back: Option<DateTime<Utc>>,
+        emergency: bool,
+    },
+    ReturnMasterKey {
+        key: KeyId,
+        received_by: String,
+        notes: String,
+    },
+    /// A presence check: the master key with this tag is in its place.
+    CheckMasterKey {
+        tag: TagId,
+        notes: String,
+    },
+    ReportMasterKeyLost {
+        key: KeyId,
+        notes: String,
+    },
+    ReviewEmergencyUse {
+        sign_out: SignOutId,
+        notes: String,
+    },
+    /// Resolves a lost master key's escalation: `found` puts the key back in its place.
+    ResolveEscalation {
+        escalation: EscalationId,
+        found: bool,
         notes: String,
     },
 }

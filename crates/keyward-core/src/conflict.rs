@@ -4,7 +4,10 @@
 //! person decides it with a [`Change::ConflictResolved`](crate::Change) event.
 
 use crate::format::uk_date;
-use crate::ids::{DeviceId, EventId, KeyId, LoanId, LockId, LockerId, SiteId, TagId};
+use crate::ids::{
+    DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, SignOutId, SiteId, SuiteId,
+    TagId,
+};
 use crate::register::Register;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,6 +43,53 @@ pub enum ConflictKind {
     TagNotAttached { key: KeyId, tag: TagId },
     /// A conflict decided on two devices; the first decision stands.
     DecidedTwice { conflict: EventId },
+    /// A master key signed out when another device had signed it out first (`standing`).
+    MasterOutTwice {
+        key: KeyId,
+        sign_out: SignOutId,
+        standing: SignOutId,
+    },
+    /// A master key signed out after another device had reported it lost.
+    MasterOutWhileLost {
+        key: KeyId,
+        sign_out: SignOutId,
+        escalation: EscalationId,
+    },
+    /// A master key's sign-out returned on two devices.
+    MasterReturnedTwice { key: KeyId, sign_out: SignOutId },
+    /// A master key returned after another device had reported it lost while out.
+    MasterReturnedWhileLost {
+        key: KeyId,
+        sign_out: SignOutId,
+        escalation: EscalationId,
+    },
+    /// A master key reported lost after another device had returned it or signed it out
+    /// (`standing`: the sign-out it is on now, if any).
+    MasterLostMeanwhile {
+        key: KeyId,
+        escalation: EscalationId,
+        standing: Option<SignOutId>,
+    },
+    /// A master key reported lost on two devices; the first escalation stands.
+    MasterLostTwice { key: KeyId, standing: EscalationId },
+    /// A master key seen in its place while another device had it signed out or lost.
+    MasterSeenMeanwhile { key: KeyId },
+    /// A master key signed out by a holder whose authorisation another device had withdrawn:
+    /// kept, and flagged for review like an emergency use.
+    MasterHolderWithdrawn { key: KeyId, sign_out: SignOutId },
+    /// An emergency use reviewed on two devices; the first review stands.
+    MasterReviewedTwice { key: KeyId, sign_out: SignOutId },
+    /// A lost master key's escalation resolved on two devices; the first stands.
+    EscalationResolvedTwice {
+        key: KeyId,
+        escalation: EscalationId,
+    },
+    /// A suite defined with a name another device had defined first at the site: not added.
+    SuiteNameTaken {
+        site: SiteId,
+        suite: SuiteId,
+        name: String,
+    },
 }
 
 /// How a person decided a conflict.
@@ -80,7 +130,10 @@ impl ConflictKind {
         match self {
             ConflictKind::KeyNotInStore { .. }
             | ConflictKind::HolderHasKey { .. }
-            | ConflictKind::LockAlreadyFitted { .. } => {
+            | ConflictKind::LockAlreadyFitted { .. }
+            | ConflictKind::MasterOutTwice { .. }
+            | ConflictKind::MasterReturnedWhileLost { .. }
+            | ConflictKind::MasterLostMeanwhile { .. } => {
                 &[Resolution::KeepFirst, Resolution::KeepLater]
             }
             _ => &[Resolution::Noted],
@@ -275,6 +328,17 @@ impl Register {
                 ),
                 choices: noted(),
             },
+            ConflictKind::MasterOutTwice { .. }
+            | ConflictKind::MasterOutWhileLost { .. }
+            | ConflictKind::MasterReturnedTwice { .. }
+            | ConflictKind::MasterReturnedWhileLost { .. }
+            | ConflictKind::MasterLostMeanwhile { .. }
+            | ConflictKind::MasterLostTwice { .. }
+            | ConflictKind::MasterSeenMeanwhile { .. }
+            | ConflictKind::MasterHolderWithdrawn { .. }
+            | ConflictKind::MasterReviewedTwice { .. }
+            | ConflictKind::EscalationResolvedTwice { .. }
+            | ConflictKind::SuiteNameTaken { .. } => self.describe_master_conflict(conflict),
             ConflictKind::DecidedTwice { .. } => ConflictText {
                 title: "A conflict was decided twice".into(),
                 detail: format!(

@@ -3,7 +3,8 @@
 
 use crate::conflict::Resolution;
 use crate::ids::{
-    AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
+    AreaId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SignOutId,
+    SiteId, SuiteId, TagId,
 };
 use crate::label::LabelRef;
 use crate::model::{Condition, Confirmation, Holder, KeyKind, LockKind, PersonDetails, SiteLabels};
@@ -126,6 +127,59 @@ pub enum Change {
     ConflictResolved {
         conflict: EventId,
         choice: Resolution,
+        notes: String,
+    },
+    /// A master-key suite: it takes in the site's locks whose suite has this name.
+    SuiteDefined {
+        suite: SuiteId,
+        site: SiteId,
+        name: String,
+        check_every_days: u32,
+        witness_required: bool,
+    },
+    /// A person made (or no longer) an authorised holder of a suite's master keys.
+    MasterHolderSet {
+        suite: SuiteId,
+        person: PersonId,
+        authorised: bool,
+    },
+    /// A master key signed out, by an authorised holder or as a recorded emergency use.
+    MasterSignedOut {
+        sign_out: SignOutId,
+        key: KeyId,
+        person: PersonId,
+        reason: String,
+        witness: Option<PersonId>,
+        due_back: Option<DateTime<Utc>>,
+        emergency: bool,
+    },
+    MasterReturned {
+        sign_out: SignOutId,
+        key: KeyId,
+        received_by: String,
+        notes: String,
+    },
+    /// A presence check: the master key was seen in its place.
+    MasterSeen {
+        key: KeyId,
+        notes: String,
+    },
+    /// A master key reported lost (`sign_out`: the use it was out on, as the reporter saw
+    /// it); raises an escalation.
+    MasterLostReported {
+        escalation: EscalationId,
+        key: KeyId,
+        sign_out: Option<SignOutId>,
+        notes: String,
+    },
+    EmergencyUseReviewed {
+        sign_out: SignOutId,
+        notes: String,
+    },
+    /// An admin's answer to a lost master key: found (back in its place) or not.
+    EscalationResolved {
+        escalation: EscalationId,
+        found: bool,
         notes: String,
     },
 }

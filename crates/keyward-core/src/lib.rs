@@ -31,7 +31,8 @@ pub use conflict::{Conflict, ConflictKind, ConflictText, Decision, Resolution};
 pub use error::CommandError;
 pub use event::{Change, Event, NewKey, NewLabel, NewLocker};
 pub use ids::{
-    AreaId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId,
+    AreaId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SignOutId,
+    SiteId, SuiteId, TagId,
 };
 pub use label::{LabelRef, Scanned};
 pub use model::{
@@ -39,6 +40,9 @@ pub use model::{
     LockerStatus, Person, PersonDetails, PersonKind, Return, Site, SiteLabels,
 };
 pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
-pub use register::{Register, Resolved};
+pub use register::{
+    AtRisk, Escalation, EscalationEnd, MasterReturn, PresenceDue, Register, Resolved, Review,
+    Sighting, SignOut, Suite,
+};
 pub use role::{Action, Role};
 pub use timeline::{Entry, What};

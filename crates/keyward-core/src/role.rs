@@ -46,10 +46,15 @@ pub enum Action {
     ManageUsers,
     /// Carry out an audit.
     Audit,
+    /// Define master-key suites and their authorised holders, review emergency uses, resolve
+    /// a lost master key's escalation.
+    MasterKeys,
+    /// Sign master keys out and back, check they are in their place, report one lost.
+    UseMasterKey,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::SetUpSite,
         Action::AddLockers,
         Action::ChangeService,
@@ -60,6 +65,8 @@ impl Action {
         Action::ExportData,
         Action::ManageUsers,
         Action::Audit,
+        Action::MasterKeys,
+        Action::UseMasterKey,
     ];
 
     /// As in "Your role cannot … ".
@@ -75,6 +82,8 @@ impl Action {
             Action::ExportData => "export the register's data",
             Action::ManageUsers => "manage users",
             Action::Audit => "carry out audits",
+            Action::MasterKeys => "manage master keys",
+            Action::UseMasterKey => "sign out or check master keys",
         }
     }
 }
@@ -94,7 +103,10 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::Custodian => !matches!(action, SetUpSite | ManageUsers),
-            Role::Staff => matches!(action, ChangeService | IssueReturn | ManagePeople),
+            Role::Staff => matches!(
+                action,
+                ChangeService | IssueReturn | ManagePeople | UseMasterKey
+            ),
             Role::Auditor => matches!(action, Audit),
             Role::Viewer => false,
         }
@@ -155,6 +167,14 @@ impl Command {
             Command::IssueKey { .. } | Command::ReturnKey { .. } => Action::IssueReturn,
             Command::AddPerson { .. } | Command::EditPerson { .. } => Action::ManagePeople,
             Command::ResolveConflict { .. } => Action::ResolveConflicts,
+            Command::DefineSuite { .. }
+            | Command::SetMasterHolder { .. }
+            | Command::ReviewEmergencyUse { .. }
+            | Command::ResolveEscalation { .. } => Action::MasterKeys,
+            Command::SignOutMasterKey { .. }
+            | Command::ReturnMasterKey { .. }
+            | Command::CheckMasterKey { .. }
+            | Command::ReportMasterKeyLost { .. } => Action::UseMasterKey,
         }
     }
 }
@@ -175,6 +195,14 @@ impl Change {
             Change::KeyIssued { .. } | Change::KeyReturned { .. } => Action::IssueReturn,
             Change::PersonAdded { .. } | Change::PersonEdited { .. } => Action::ManagePeople,
             Change::ConflictResolved { .. } => Action::ResolveConflicts,
+            Change::SuiteDefined { .. }
+            | Change::MasterHolderSet { .. }
+            | Change::EmergencyUseReviewed { .. }
+            | Change::EscalationResolved { .. } => Action::MasterKeys,
+            Change::MasterSignedOut { .. }
+            | Change::MasterReturned { .. }
+            | Change::MasterSeen { .. }
+            | Change::MasterLostReported { .. } => Action::UseMasterKey,
         }
     }
 }

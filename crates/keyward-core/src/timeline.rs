@@ -1,7 +1,7 @@
 //! A locker's history, as a person reads it on the locker page.
 
 use crate::format::uk_date;
-use crate::ids::{EventId, KeyId, LoanId, LockId, TagId};
+use crate::ids::{EscalationId, EventId, KeyId, LoanId, LockId, SignOutId, TagId};
 use crate::model::{Condition, Confirmation};
 use crate::register::Register;
 use chrono::{DateTime, Utc};
@@ -46,6 +46,21 @@ pub enum What {
     },
     Decided {
         conflict: EventId,
+    },
+    MasterSignedOut {
+        sign_out: SignOutId,
+    },
+    MasterReturned {
+        sign_out: SignOutId,
+    },
+    MasterSeen {
+        key: KeyId,
+    },
+    MasterLost {
+        escalation: EscalationId,
+    },
+    EscalationResolved {
+        escalation: EscalationId,
     },
 }
 
@@ -134,6 +149,11 @@ impl Register {
                 }
                 line
             }
+            What::MasterSignedOut { .. }
+            | What::MasterReturned { .. }
+            | What::MasterSeen { .. }
+            | What::MasterLost { .. }
+            | What::EscalationResolved { .. } => self.describe_master(entry),
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {
                     return "Key returned".into();

@@ -76,6 +76,7 @@ impl Register {
         }
         self.apply_loan_decision(event, &kind, choice, &note);
         self.apply_lock_decision(&kind, choice);
+        self.apply_master_decision(event, &kind, choice, &note);
         if let Some(locker) = self.conflict_locker(&kind) {
             self.log(locker, event, What::Decided { conflict: decided });
         }
@@ -111,7 +112,19 @@ impl Register {
                 .conflicts
                 .get(conflict)
                 .and_then(|c| self.conflict_locker(&c.kind)),
-            ConflictKind::LockerNumbersTaken { .. } => None,
+            ConflictKind::LockerNumbersTaken { .. } | ConflictKind::SuiteNameTaken { .. } => None,
+            ConflictKind::MasterOutTwice { key, .. }
+            | ConflictKind::MasterOutWhileLost { key, .. }
+            | ConflictKind::MasterReturnedTwice { key, .. }
+            | ConflictKind::MasterReturnedWhileLost { key, .. }
+            | ConflictKind::MasterLostMeanwhile { key, .. }
+            | ConflictKind::MasterLostTwice { key, .. }
+            | ConflictKind::MasterSeenMeanwhile { key }
+            | ConflictKind::MasterHolderWithdrawn { key, .. }
+            | ConflictKind::MasterReviewedTwice { key, .. }
+            | ConflictKind::EscalationResolvedTwice { key, .. } => {
+                self.locker_of_key(*key).map(|l| l.id)
+            }
         }
     }
 
@@ -139,7 +152,8 @@ impl Register {
     }
     pub fn conflict_site(&self, kind: &ConflictKind) -> Option<SiteId> {
         match kind {
-            ConflictKind::LockerNumbersTaken { site, .. } => Some(*site),
+            ConflictKind::LockerNumbersTaken { site, .. }
+            | ConflictKind::SuiteNameTaken { site, .. } => Some(*site),
             // Its site is the decided conflict's (which may name no locker).
             ConflictKind::DecidedTwice { conflict } => self
                 .conflicts

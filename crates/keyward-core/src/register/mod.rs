@@ -13,17 +13,24 @@ mod labels;
 mod loans;
 mod lockers;
 mod locks;
+mod master;
 mod people;
 mod sites;
 
 pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
+pub use master::{
+    AtRisk, Escalation, EscalationEnd, MasterReturn, PresenceDue, Review, Sighting, SignOut, Suite,
+};
 
 use crate::command::{Command, Context};
 use crate::conflict::{Conflict, ConflictKind};
 use crate::error::CommandError;
 use crate::event::{Change, Event};
-use crate::ids::{AreaId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SiteId, TagId};
+use crate::ids::{
+    AreaId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, PersonId, SignOutId, SiteId,
+    SuiteId, TagId,
+};
 use crate::label::LabelRef;
 use crate::model::{Area, Key, Loan, Lock, Locker, Person, Site};
 use crate::timeline::{Entry, What};
@@ -60,6 +67,17 @@ pub struct Register {
     conflicts: BTreeMap<EventId, Conflict>,
     applied: BTreeSet<EventId>,
     events: usize,
+    suites: BTreeMap<SuiteId, Suite>,
+    /// (site, suite name in lower case) → suite.
+    suite_names: BTreeMap<(SiteId, String), SuiteId>,
+    sign_outs: BTreeMap<SignOutId, SignOut>,
+    /// A master key → the sign-out it is out on now.
+    master_out: BTreeMap<KeyId, SignOutId>,
+    /// A master key → when it was last seen in its place.
+    master_seen: BTreeMap<KeyId, Sighting>,
+    escalations: BTreeMap<EscalationId, Escalation>,
+    /// A lost master key → the escalation its loss raised.
+    master_lost: BTreeMap<KeyId, EscalationId>,
 }
 
 impl Register {
@@ -160,6 +178,40 @@ impl Register {
                 choice,
                 notes,
             } => self.decide_resolve(conflict, choice, notes),
+            Command::DefineSuite {
+                site,
+                name,
+                check_every_days,
+                witness_required,
+            } => self.decide_define_suite(site, name, check_every_days, witness_required, ctx),
+            Command::SetMasterHolder {
+                suite,
+                person,
+                authorised,
+            } => self.decide_master_holder(suite, person, authorised),
+            Command::SignOutMasterKey {
+                key,
+                person,
+                reason,
+                witness,
+                due_back,
+                emergency,
+            } => {
+                self.decide_master_sign_out(key, person, reason, witness, due_back, emergency, ctx)
+            }
+            Command::ReturnMasterKey {
+                key,
+                received_by,
+                notes,
+            } => self.decide_master_return(key, received_by, notes),
+            Command::CheckMasterKey { tag, notes } => self.decide_master_check(tag, notes),
+            Command::ReportMasterKeyLost { key, notes } => self.decide_master_lost(key, notes, ctx),
+            Command::ReviewEmergencyUse { sign_out, notes } => self.decide_review(sign_out, notes),
+            Command::ResolveEscalation {
+                escalation,
+                found,
+                notes,
+            } => self.decide_resolve_escalation(escalation, found, notes),
         }
     }
 
@@ -221,6 +273,14 @@ impl Register {
                     self.apply_resolved(event, *decided, *choice, notes)
                 }
             }
+            Change::SuiteDefined { .. } => self.apply_suite_defined(event, conflicted),
+            Change::MasterHolderSet { .. } => self.apply_master_holder(event),
+            Change::MasterSignedOut { .. } => self.apply_master_sign_out(event, conflict.as_ref()),
+            Change::MasterReturned { .. } => self.apply_master_return(event, conflict.as_ref()),
+            Change::MasterSeen { .. } => self.apply_master_seen(event),
+            Change::MasterLostReported { .. } => self.apply_master_lost(event, conflict.as_ref()),
+            Change::EmergencyUseReviewed { .. } => self.apply_review(event, conflicted),
+            Change::EscalationResolved { .. } => self.apply_escalation_resolved(event, conflicted),
         }
     }
 
@@ -258,6 +318,27 @@ impl Register {
             Change::ConflictResolved {
                 conflict, choice, ..
             } => self.assess_resolved(*conflict, *choice),
+            Change::SuiteDefined {
+                suite, site, name, ..
+            } => self.assess_suite_defined(*suite, *site, name),
+            Change::MasterHolderSet { suite, person, .. } => {
+                self.assess_master_holder(*suite, *person)
+            }
+            Change::MasterSignedOut { .. } => self.assess_master_sign_out(change),
+            Change::MasterReturned { sign_out, key, .. } => {
+                self.assess_master_return(*sign_out, *key)
+            }
+            Change::MasterSeen { key, .. } => self.assess_master_seen(*key),
+            Change::MasterLostReported {
+                escalation,
+                key,
+                sign_out,
+                ..
+            } => self.assess_master_lost(*escalation, *key, *sign_out),
+            Change::EmergencyUseReviewed { sign_out, .. } => self.assess_review(*sign_out),
+            Change::EscalationResolved { escalation, .. } => {
+                self.assess_escalation_resolved(*escalation)
+            }
         }
     }
 
