@@ -37,10 +37,18 @@ fn variant(change: &Change) -> &'static str {
         Change::TagAttached { .. } => "TagAttached",
         Change::KeyReturned { .. } => "KeyReturned",
         Change::ConflictResolved { .. } => "ConflictResolved",
+        Change::SuiteDefined { .. } => "SuiteDefined",
+        Change::MasterHolderSet { .. } => "MasterHolderSet",
+        Change::MasterSignedOut { .. } => "MasterSignedOut",
+        Change::MasterReturned { .. } => "MasterReturned",
+        Change::MasterSeen { .. } => "MasterSeen",
+        Change::MasterLostReported { .. } => "MasterLostReported",
+        Change::EmergencyUseReviewed { .. } => "EmergencyUseReviewed",
+        Change::EscalationResolved { .. } => "EscalationResolved",
     }
 }
 /// How many arms `variant` has.
-const VARIANTS: usize = 15;
+const VARIANTS: usize = 23;
 
 fn events(log: &str) -> Vec<Event> {
     log.lines()

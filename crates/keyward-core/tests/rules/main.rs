@@ -8,5 +8,6 @@ mod fold;
 mod keys;
 mod loans;
 mod lockers;
+mod master;
 mod people;
 mod search;
