@@ -13,10 +13,16 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Each log with the name of its expected register, oldest first.
-const FIXTURES: &[(&str, &str)] = &[(
-    include_str!("fixtures/events-v1.jsonl"),
-    "events-v1.expected.txt",
-)];
+const FIXTURES: &[(&str, &str)] = &[
+    (
+        include_str!("fixtures/events-v1.jsonl"),
+        "events-v1.expected.txt",
+    ),
+    (
+        include_str!("fixtures/events-v1-master.jsonl"),
+        "events-v1-master.expected.txt",
+    ),
+];
 
 /// Every `Change` variant by name. No wildcard: a new variant stops the build here until it is
 /// named, and then `every_variant_is_in_the_fixture` asks for an event of it in the log.
@@ -124,6 +130,28 @@ fn summary(r: &Register) -> String {
         }
         for c in r.conflicts() {
             let _ = writeln!(out, "  conflict {:?}", c);
+        }
+        // Master keys (nothing is written for a site without suites or escalations).
+        for suite in r.suites_of(site.id) {
+            let _ = writeln!(out, "  suite {:?}", suite);
+            for lock in r.suite_locks(suite.id) {
+                let _ = writeln!(out, "    lock {} {:?}", lock.code, lock.suite);
+            }
+            for key in r.master_keys_of(suite.id) {
+                let _ = writeln!(
+                    out,
+                    "    master {} {:?} seen {:?}",
+                    key.tag,
+                    key.state,
+                    r.last_seen(key.id)
+                );
+                for s in r.sign_outs_of_key(key.id) {
+                    let _ = writeln!(out, "      sign-out {:?}", s);
+                }
+            }
+        }
+        for e in r.escalations_of(site.id) {
+            let _ = writeln!(out, "  escalation {:?} at risk {:?}", e, r.at_risk(e.id));
         }
     }
     for locker in r.lockers() {
