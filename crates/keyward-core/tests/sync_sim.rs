@@ -1152,18 +1152,14 @@ impl Oracle {
                                 standing,
                             },
                             Resolution::KeepFirst,
-                        ) => {
-                            if !self.escalations[&escalation].ended {
-                                self.end_escalation(escalation, true);
-                                if let Some(s) = standing {
-                                    let so = &self.sign_outs[&s];
-                                    if so.lost == Some(escalation)
-                                        && !so.returned
-                                        && self.key_free(key)
-                                    {
-                                        self.sign_outs.get_mut(&s).unwrap().lost = None;
-                                        self.master_out.insert(key, s);
-                                    }
+                        ) if !self.escalations[&escalation].ended => {
+                            self.end_escalation(escalation, true);
+                            if let Some(s) = standing {
+                                let so = &self.sign_outs[&s];
+                                if so.lost == Some(escalation) && !so.returned && self.key_free(key)
+                                {
+                                    self.sign_outs.get_mut(&s).unwrap().lost = None;
+                                    self.master_out.insert(key, s);
                                 }
                             }
                         }
