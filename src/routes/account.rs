@@ -154,6 +154,14 @@ fn change_words(change: &keyward_core::Change) -> &'static str {
         TagAttached { .. } => "Tag put on a key",
         KeyReturned { .. } => "Key returned",
         ConflictResolved { .. } => "Conflict decided",
+        SuiteDefined { .. } => "Master-key suite defined",
+        MasterHolderSet { .. } => "Master-key holder changed",
+        MasterSignedOut { .. } => "Master key signed out",
+        MasterReturned { .. } => "Master key returned",
+        MasterSeen { .. } => "Master key checked",
+        MasterLostReported { .. } => "Master key reported lost",
+        EmergencyUseReviewed { .. } => "Emergency use reviewed",
+        EscalationResolved { .. } => "Lost master key resolved",
     }
 }
 
