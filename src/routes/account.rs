@@ -123,7 +123,7 @@ fn Refused() -> impl IntoView {
                 <ul class="plain refused">
                     <For each=move || state.refused.get() key=|r| r.n let:refusal>
                         <li>
-                            <p><strong>{change_words(&refusal.event.change)}</strong>
+                            <p><strong>{keyward_core::Change::words(&refusal.event.change)}</strong>
                                " by "{refusal.event.actor.clone()}", "{local_date_time(refusal.event.at)}</p>
                             <p class="error">{refusal.reason.clone()}</p>
                             <button type="button" class="button small" on:click=move |_| dismiss(refusal.n)>"Dismiss"</button>
@@ -132,31 +132,6 @@ fn Refused() -> impl IntoView {
                 </ul>
             </section>
         </Show>
-    }
-}
-
-/// A change's kind in a few words.
-fn change_words(change: &keyward_core::Change) -> &'static str {
-    use keyward_core::Change::*;
-    match change {
-        SiteCreated { .. } => "Site created",
-        AreaAdded { .. } => "Area added",
-        LockersAdded { .. } => "Lockers added",
-        LockerServiceChanged { .. } => "Locker service changed",
-        LockFitted { .. } => "Lock fitted",
-        KeysAdded { .. } => "Keys added",
-        PersonAdded { .. } => "Person added",
-        PersonEdited { .. } => "Person edited",
-        KeyIssued { .. } => "Key issued",
-        SiteLabelsSet { .. } => "Label address set",
-        LockerLabelsIssued { .. } => "Labels printed",
-        BlankTagsMade { .. } => "Blank tags made",
-        TagAttached { .. } => "Tag put on a key",
-        KeyReturned { .. } => "Key returned",
-        ConflictResolved { .. } => "Conflict decided",
-        SitePolicySet { .. } => "Site policy set",
-        AreaPolicySet { .. } => "Area policy set",
-        KeyHandedOver { .. } => "Key handed over",
     }
 }
 

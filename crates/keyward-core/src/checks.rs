@@ -10,7 +10,7 @@ use crate::error::CommandError;
 use crate::event::{Change, Event, NewKey};
 use crate::ids::TagId;
 use crate::label::{normalise_host, LabelRef};
-use crate::model::{Confirmation, Holder, PersonDetails};
+use crate::model::{Confirmation, Holder, KeyKind, PersonDetails};
 use crate::normalise::{normalise_locker_number, tidy, MAX_RANGE};
 use crate::register::policies::check_area_change;
 use crate::register::{MAX_BLANK_TAGS, MAX_KEYS_AT_ONCE};
@@ -26,6 +26,8 @@ pub const MAX_NOTES: usize = 1_000;
 pub const MAX_SIGNATURE: usize = 40_000;
 /// The highest copy number a key can have.
 pub const MAX_COPY: u32 = 9_999;
+/// The longest interval between a master key's presence checks, in days.
+pub const MAX_CHECK_DAYS: u32 = 366;
 /// The most lines one order may have.
 pub const MAX_ORDER_LINES: usize = 100;
 /// The largest lost-key charge, in pence (£1,000).
@@ -177,6 +179,9 @@ impl Change {
                 count("order lines", lines.len(), MAX_ORDER_LINES)?;
                 for l in lines {
                     code_text("The key code", &l.code)?;
+                    if l.kind == KeyKind::Master {
+                        return Err(malformed("master keys are not ordered as replacements"));
+                    }
                     if !(1..=MAX_KEYS_AT_ONCE).contains(&l.quantity) {
                         return Err(malformed("an order line's quantity is out of range"));
                     }
@@ -193,6 +198,45 @@ impl Change {
                     l.keys.iter().try_for_each(new_key)?;
                 }
                 Ok(())
+            }
+            Change::SuiteDefined {
+                name,
+                check_every_days,
+                ..
+            } => {
+                line("The suite's name", name, MAX_NAME, true)?;
+                if !(1..=MAX_CHECK_DAYS).contains(check_every_days) {
+                    return Err(malformed("the check interval is out of range"));
+                }
+                Ok(())
+            }
+            Change::MasterHolderSet { .. } => Ok(()),
+            Change::MasterSignedOut {
+                person,
+                reason,
+                witness,
+                ..
+            } => {
+                if *witness == Some(*person) {
+                    return Err(CommandError::WitnessIsHolder);
+                }
+                line("The reason", reason, MAX_NAME, true)
+            }
+            Change::MasterReturned {
+                received_by, notes, ..
+            } => {
+                line("Who received it", received_by, MAX_NAME, true)?;
+                note_text(notes)
+            }
+            Change::MasterSeen { notes, .. } | Change::MasterLostReported { notes, .. } => {
+                note_text(notes)
+            }
+            Change::EmergencyUseReviewed { notes, .. }
+            | Change::EscalationResolved { notes, .. } => {
+                if notes.is_empty() {
+                    return Err(CommandError::TextMissing { field: "The notes" });
+                }
+                note_text(notes)
             }
         }
     }

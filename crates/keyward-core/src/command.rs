@@ -3,8 +3,8 @@
 
 use crate::conflict::Resolution;
 use crate::ids::{
-    AreaId, CaseId, DeviceId, EventId, KeyId, LockId, LockerId, OrderId, PersonId, SiteId,
-    SupplierId, TagId,
+    AreaId, CaseId, DeviceId, EscalationId, EventId, KeyId, LockId, LockerId, OrderId, PersonId,
+    SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 use crate::model::{
     CaseOutcome, ChargeStatus, Condition, Confirmation, FaultKind, Holder, KeyKind, LockKind, Loss,
@@ -219,6 +219,56 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due_time: Option<NaiveTime>,
         confirmation: Confirmation,
+        notes: String,
+    },
+    /// Defines a master-key suite at a site; the site's locks whose suite has this name (as
+    /// typed when the lock was fitted, any case) belong to it.
+    DefineSuite {
+        site: SiteId,
+        name: String,
+        /// How often its master keys must be seen in their place.
+        check_every_days: u32,
+        /// Whether every sign-out needs a named witness.
+        witness_required: bool,
+    },
+    /// Makes a person an authorised holder of the suite's master keys, or withdraws it.
+    SetMasterHolder {
+        suite: SuiteId,
+        person: PersonId,
+        authorised: bool,
+    },
+    /// Signs a master key out to a person, with a reason. `emergency`: the person is not an
+    /// authorised holder and the use is recorded for an admin's review.
+    SignOutMasterKey {
+        key: KeyId,
+        person: PersonId,
+        reason: String,
+        witness: Option<PersonId>,
+        due_back: Option<DateTime<Utc>>,
+        emergency: bool,
+    },
+    ReturnMasterKey {
+        key: KeyId,
+        received_by: String,
+        notes: String,
+    },
+    /// A presence check: the master key with this tag is in its place.
+    CheckMasterKey {
+        tag: TagId,
+        notes: String,
+    },
+    ReportMasterKeyLost {
+        key: KeyId,
+        notes: String,
+    },
+    ReviewEmergencyUse {
+        sign_out: SignOutId,
+        notes: String,
+    },
+    /// Resolves a lost master key's escalation: `found` puts the key back in its place.
+    ResolveEscalation {
+        escalation: EscalationId,
+        found: bool,
         notes: String,
     },
 }

@@ -5,7 +5,8 @@
 
 use crate::format::uk_date;
 use crate::ids::{
-    CaseId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, SiteId, TagId,
+    CaseId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, SignOutId,
+    SiteId, SuiteId, TagId,
 };
 use crate::register::Register;
 use chrono::{DateTime, Utc};
@@ -66,6 +67,53 @@ pub enum ConflictKind {
         new_loan: LoanId,
         standing: Option<LoanId>,
     },
+    /// A master key signed out when another device had signed it out first (`standing`).
+    MasterOutTwice {
+        key: KeyId,
+        sign_out: SignOutId,
+        standing: SignOutId,
+    },
+    /// A master key signed out after another device had reported it lost.
+    MasterOutWhileLost {
+        key: KeyId,
+        sign_out: SignOutId,
+        escalation: EscalationId,
+    },
+    /// A master key's sign-out returned on two devices.
+    MasterReturnedTwice { key: KeyId, sign_out: SignOutId },
+    /// A master key returned after another device had reported it lost while out.
+    MasterReturnedWhileLost {
+        key: KeyId,
+        sign_out: SignOutId,
+        escalation: EscalationId,
+    },
+    /// A master key reported lost after another device had returned it or signed it out
+    /// (`standing`: the sign-out it is on now, if any).
+    MasterLostMeanwhile {
+        key: KeyId,
+        escalation: EscalationId,
+        standing: Option<SignOutId>,
+    },
+    /// A master key reported lost on two devices; the first escalation stands.
+    MasterLostTwice { key: KeyId, standing: EscalationId },
+    /// A master key seen in its place while another device had it signed out or lost.
+    MasterSeenMeanwhile { key: KeyId },
+    /// A master key signed out by a holder whose authorisation another device had withdrawn:
+    /// kept, and flagged for review like an emergency use.
+    MasterHolderWithdrawn { key: KeyId, sign_out: SignOutId },
+    /// An emergency use reviewed on two devices; the first review stands.
+    MasterReviewedTwice { key: KeyId, sign_out: SignOutId },
+    /// A lost master key's escalation resolved on two devices; the first stands.
+    EscalationResolvedTwice {
+        key: KeyId,
+        escalation: EscalationId,
+    },
+    /// A suite defined with a name another device had defined first at the site: not added.
+    SuiteNameTaken {
+        site: SiteId,
+        suite: SuiteId,
+        name: String,
+    },
 }
 
 /// How a person decided a conflict.
@@ -108,7 +156,10 @@ impl ConflictKind {
             | ConflictKind::HolderHasKey { .. }
             | ConflictKind::LockAlreadyFitted { .. }
             | ConflictKind::LostAndReturned { .. }
-            | ConflictKind::HandOverNotCurrent { .. } => {
+            | ConflictKind::HandOverNotCurrent { .. }
+            | ConflictKind::MasterOutTwice { .. }
+            | ConflictKind::MasterReturnedWhileLost { .. }
+            | ConflictKind::MasterLostMeanwhile { .. } => {
                 &[Resolution::KeepFirst, Resolution::KeepLater]
             }
             ConflictKind::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
@@ -429,6 +480,17 @@ impl Register {
                     ],
                 }
             }
+            ConflictKind::MasterOutTwice { .. }
+            | ConflictKind::MasterOutWhileLost { .. }
+            | ConflictKind::MasterReturnedTwice { .. }
+            | ConflictKind::MasterReturnedWhileLost { .. }
+            | ConflictKind::MasterLostMeanwhile { .. }
+            | ConflictKind::MasterLostTwice { .. }
+            | ConflictKind::MasterSeenMeanwhile { .. }
+            | ConflictKind::MasterHolderWithdrawn { .. }
+            | ConflictKind::MasterReviewedTwice { .. }
+            | ConflictKind::EscalationResolvedTwice { .. }
+            | ConflictKind::SuiteNameTaken { .. } => self.describe_master_conflict(conflict),
             ConflictKind::DecidedTwice { .. } => ConflictText {
                 title: "A conflict was decided twice".into(),
                 detail: format!(

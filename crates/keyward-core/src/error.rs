@@ -146,8 +146,10 @@ pub enum CommandError {
     CaseClosed,
     #[error("Enter why: who decided and on what grounds.")]
     CaseReasonMissing,
+    #[error("Key {tag} is a master key: sign it out, check it or report it lost from its suite's master-key page.")]
+    MasterKeyOwnProcedure { tag: String },
     #[error("Key {tag} is not a master key. Choose the master key the locker was opened with.")]
-    NotAMasterKey { tag: String },
+    OpenedWithNotMaster { tag: String },
     #[error("Enter the charge in pounds, for example 5.00.")]
     ChargeMissing,
     #[error("Enter the supplier's name.")]
@@ -194,6 +196,76 @@ pub enum CommandError {
     NothingToHandOver { tag: String, state: String },
     #[error("{name} already has this key. Choose who it is handed over to.")]
     HandOverToSameHolder { name: String },
+    #[error(
+        "Enter a name for the suite, as written on its locks, for example “Ward 7 changing rooms”."
+    )]
+    SuiteNameEmpty,
+    #[error(
+        "{site} already has a suite called “{name}”. Choose another name, or open that suite."
+    )]
+    SuiteNameTaken { site: String, name: String },
+    #[error("Choose how often the suite's master keys are checked: every 1 to {max} days.")]
+    CheckIntervalOutOfRange { max: u32 },
+    #[error("That suite is not in the register on this device. Sync, then try again.")]
+    UnknownSuite,
+    #[error("{name} is already {}an authorised holder of the {suite} suite's master keys.", if *authorised { "" } else { "not " })]
+    HolderUnchanged {
+        name: String,
+        suite: String,
+        authorised: bool,
+    },
+    #[error("Key {tag} is not a master key. Issue or return it from its locker instead.")]
+    NotAMasterKey { tag: String },
+    #[error("Master key {tag} belongs to no suite defined at this site. Define a suite named as on its lock{}, then try again.", suite_hint(suite))]
+    MasterKeyWithoutSuite { tag: String, suite: String },
+    #[error("{name} is not an authorised holder of master key {tag} ({suite}). Choose an authorised holder, or record an emergency use with its reason.")]
+    NotAuthorisedHolder {
+        name: String,
+        tag: String,
+        suite: String,
+    },
+    #[error(
+        "Enter the reason for taking the master key, for example “pupil locked out of locker C12”."
+    )]
+    MasterReasonMissing,
+    #[error("The {suite} suite needs a witness for every use of its master keys. Choose the person who witnessed it.")]
+    WitnessRequired { suite: String },
+    #[error(
+        "The witness must be someone other than the person taking the key. Choose another witness."
+    )]
+    WitnessIsHolder,
+    #[error("Master key {tag} is signed out to {name}. Record its return first.")]
+    MasterKeyOut { tag: String, name: String },
+    #[error("Master key {tag} is reported lost. An admin resolves its escalation (found, or not) before anything else is recorded on it.")]
+    MasterKeyLost { tag: String },
+    #[error("Master key {tag} is not signed out, so there is nothing to return.")]
+    MasterKeyNotOut { tag: String },
+    #[error("The time it is due back ({due}) is before it goes out. Choose a later time.")]
+    DueBackBeforeOut { due: String },
+    #[error("That sign-out is not in the register on this device. Sync, then try again.")]
+    UnknownSignOut,
+    #[error("That use of a master key is not flagged for review: only emergency uses (and uses by a holder no longer authorised) are.")]
+    NotFlaggedForReview,
+    #[error("{by} already reviewed this use of a master key on {on}.")]
+    AlreadyReviewed { by: String, on: String },
+    #[error("Enter what the review found, for example “use justified, pupil locked out”.")]
+    ReviewNotesMissing,
+    #[error("That escalation is not in the register on this device. Sync, then try again.")]
+    UnknownEscalation,
+    #[error("{by} already resolved this escalation on {on}.")]
+    EscalationAlreadyResolved { by: String, on: String },
+    #[error("Enter what was done about the lost master key, for example “found in the ward office” or “suite locks changed”.")]
+    EscalationNotesMissing,
+    #[error("No key has tag {tag} in this register. Check the tag and scan it again.")]
+    UnknownTag { tag: String },
+}
+
+fn suite_hint(suite: &str) -> String {
+    if suite.is_empty() {
+        String::new()
+    } else {
+        format!(" (“{suite}”)")
+    }
 }
 
 fn plural(count: usize, one: &str, many: &str) -> String {

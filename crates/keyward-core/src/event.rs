@@ -3,8 +3,8 @@
 
 use crate::conflict::Resolution;
 use crate::ids::{
-    AreaId, CaseId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
-    SupplierId, TagId,
+    AreaId, CaseId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId,
+    PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 use crate::label::LabelRef;
 use crate::model::{
@@ -242,4 +242,102 @@ pub enum Change {
         confirmation: Confirmation,
         notes: String,
     },
+    /// A master-key suite: it takes in the site's locks whose suite has this name.
+    SuiteDefined {
+        suite: SuiteId,
+        site: SiteId,
+        name: String,
+        check_every_days: u32,
+        witness_required: bool,
+    },
+    /// A person made (or no longer) an authorised holder of a suite's master keys.
+    MasterHolderSet {
+        suite: SuiteId,
+        person: PersonId,
+        authorised: bool,
+    },
+    /// A master key signed out, by an authorised holder or as a recorded emergency use.
+    MasterSignedOut {
+        sign_out: SignOutId,
+        key: KeyId,
+        person: PersonId,
+        reason: String,
+        witness: Option<PersonId>,
+        due_back: Option<DateTime<Utc>>,
+        emergency: bool,
+    },
+    MasterReturned {
+        sign_out: SignOutId,
+        key: KeyId,
+        received_by: String,
+        notes: String,
+    },
+    /// A presence check: the master key was seen in its place.
+    MasterSeen {
+        key: KeyId,
+        notes: String,
+    },
+    /// A master key reported lost (`sign_out`: the use it was out on, as the reporter saw
+    /// it); raises an escalation.
+    MasterLostReported {
+        escalation: EscalationId,
+        key: KeyId,
+        sign_out: Option<SignOutId>,
+        notes: String,
+    },
+    EmergencyUseReviewed {
+        sign_out: SignOutId,
+        notes: String,
+    },
+    /// An admin's answer to a lost master key: found (back in its place) or not.
+    EscalationResolved {
+        escalation: EscalationId,
+        found: bool,
+        notes: String,
+    },
+}
+
+impl Change {
+    /// The change's kind in a few words, e.g. "Key issued".
+    pub fn words(&self) -> &'static str {
+        use Change::*;
+        match self {
+            SiteCreated { .. } => "Site created",
+            AreaAdded { .. } => "Area added",
+            LockersAdded { .. } => "Lockers added",
+            LockerServiceChanged { .. } => "Locker service changed",
+            LockFitted { .. } => "Lock fitted",
+            KeysAdded { .. } => "Keys added",
+            PersonAdded { .. } => "Person added",
+            PersonEdited { .. } => "Person edited",
+            KeyIssued { .. } => "Key issued",
+            SiteLabelsSet { .. } => "Label address set",
+            LockerLabelsIssued { .. } => "Labels printed",
+            BlankTagsMade { .. } => "Blank tags made",
+            TagAttached { .. } => "Tag put on a key",
+            KeyReturned { .. } => "Key returned",
+            ConflictResolved { .. } => "Conflict decided",
+            SitePolicySet { .. } => "Site policy set",
+            AreaPolicySet { .. } => "Area policy set",
+            KeyHandedOver { .. } => "Key handed over",
+            SuiteDefined { .. } => "Master-key suite defined",
+            MasterHolderSet { .. } => "Master-key holder changed",
+            MasterSignedOut { .. } => "Master key signed out",
+            MasterReturned { .. } => "Master key returned",
+            MasterSeen { .. } => "Master key checked",
+            MasterLostReported { .. } => "Master key reported lost",
+            EmergencyUseReviewed { .. } => "Emergency use reviewed",
+            EscalationResolved { .. } => "Lost master key resolved",
+            FaultRecorded { .. } => "Lock fault recorded",
+            LockChanged { .. } => "Lock changed",
+            KeyRetired { .. } => "Key retired",
+            KeyReportedLost { .. } => "Key reported lost",
+            KeyFound { .. } => "Key found",
+            LostCaseDecided { .. } => "Lost-key case decided",
+            ChargeRecorded { .. } => "Lost-key charge recorded",
+            SupplierAdded { .. } => "Supplier added",
+            OrderPlaced { .. } => "Replacement keys ordered",
+            OrderReceived { .. } => "Replacement keys received",
+        }
+    }
 }

@@ -63,6 +63,12 @@ ulid_id!(
     SupplierId,
     /// A replacement order.
     OrderId,
+    /// A master-key suite: a named set of locks one master key opens.
+    SuiteId,
+    /// One use of a master key, from sign-out to return.
+    SignOutId,
+    /// A lost master key's escalation, open until an admin resolves it.
+    EscalationId,
 );
 
 /// The short random id printed on a key's tag. It says nothing about the locker or the code.

@@ -31,8 +31,8 @@ pub use conflict::{Conflict, ConflictKind, ConflictText, Decision, Resolution};
 pub use error::CommandError;
 pub use event::{Change, Event, NewKey, NewLabel, NewLocker, ReceivedLine};
 pub use ids::{
-    AreaId, CaseId, DeviceId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
-    SupplierId, TagId,
+    AreaId, CaseId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId,
+    PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 pub use label::{LabelRef, Scanned};
 pub use model::{
@@ -43,12 +43,11 @@ pub use model::{
 };
 pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
 pub use register::{
-    due_words, late_words, AuditInterval, FaultFlag, Overdue, Policy, PolicyField, PolicyOverrides,
-    RiskLevel, MAX_AUDIT_DAYS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_LOAN_DAYS,
-};
-pub use register::{
-    Register, RepeatedLosses, Resolved, FAULTS_TO_FLAG, FAULT_WINDOW_DAYS, MAX_BLANK_TAGS,
-    MAX_KEYS_AT_ONCE, REPEATED_LOSSES,
+    due_words, late_words, AtRisk, AuditInterval, Escalation, EscalationEnd, FaultFlag,
+    MasterReturn, Overdue, Policy, PolicyField, PolicyOverrides, PresenceDue, Register,
+    RepeatedLosses, Resolved, Review, RiskLevel, Sighting, SignOut, Suite, FAULTS_TO_FLAG,
+    FAULT_WINDOW_DAYS, MAX_AUDIT_DAYS, MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_FAULTS,
+    MAX_KEYS_AT_ONCE, MAX_LOAN_DAYS, REPEATED_LOSSES,
 };
 pub use role::{Action, Role};
 pub use timeline::{Entry, What};

@@ -143,6 +143,19 @@ pub struct Key {
     pub loan: Option<LoanId>,
 }
 
+impl Key {
+    /// Refuses a master key for a procedure of user and spare keys.
+    pub(crate) fn not_master(&self) -> Result<(), crate::error::CommandError> {
+        if self.kind == KeyKind::Master {
+            Err(crate::error::CommandError::MasterKeyOwnProcedure {
+                tag: self.tag.to_string(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PersonKind {
     Pupil,

@@ -50,10 +50,15 @@ pub enum Action {
     ChangeLocks,
     /// See key codes, order keys cut to code, decide lost-key cases and charges.
     OrderKeys,
+    /// Define master-key suites and their authorised holders, review emergency uses, resolve
+    /// a lost master key's escalation.
+    MasterKeys,
+    /// Sign master keys out and back, check they are in their place, report one lost.
+    UseMasterKey,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::SetUpSite,
         Action::AddLockers,
         Action::ChangeService,
@@ -66,6 +71,8 @@ impl Action {
         Action::Audit,
         Action::ChangeLocks,
         Action::OrderKeys,
+        Action::MasterKeys,
+        Action::UseMasterKey,
     ];
 
     /// As in "Your role cannot … ".
@@ -83,6 +90,8 @@ impl Action {
             Action::Audit => "carry out audits",
             Action::ChangeLocks => "change locks or retire keys",
             Action::OrderKeys => "see key codes, order keys or decide lost-key cases",
+            Action::MasterKeys => "manage master keys",
+            Action::UseMasterKey => "sign out or check master keys",
         }
     }
 }
@@ -102,7 +111,10 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::Custodian => !matches!(action, SetUpSite | ManageUsers),
-            Role::Staff => matches!(action, ChangeService | IssueReturn | ManagePeople),
+            Role::Staff => matches!(
+                action,
+                ChangeService | IssueReturn | ManagePeople | UseMasterKey
+            ),
             Role::Auditor => matches!(action, Audit),
             Role::Viewer => false,
         }
@@ -173,6 +185,14 @@ impl Command {
             | Command::ReceiveOrder { .. } => Action::OrderKeys,
             Command::SetSitePolicy { .. } | Command::SetAreaPolicy { .. } => Action::SetUpSite,
             Command::HandOverKey { .. } => Action::IssueReturn,
+            Command::DefineSuite { .. }
+            | Command::SetMasterHolder { .. }
+            | Command::ReviewEmergencyUse { .. }
+            | Command::ResolveEscalation { .. } => Action::MasterKeys,
+            Command::SignOutMasterKey { .. }
+            | Command::ReturnMasterKey { .. }
+            | Command::CheckMasterKey { .. }
+            | Command::ReportMasterKeyLost { .. } => Action::UseMasterKey,
         }
     }
 }
@@ -203,6 +223,14 @@ impl Change {
             | Change::OrderReceived { .. } => Action::OrderKeys,
             Change::SitePolicySet { .. } | Change::AreaPolicySet { .. } => Action::SetUpSite,
             Change::KeyHandedOver { .. } => Action::IssueReturn,
+            Change::SuiteDefined { .. }
+            | Change::MasterHolderSet { .. }
+            | Change::EmergencyUseReviewed { .. }
+            | Change::EscalationResolved { .. } => Action::MasterKeys,
+            Change::MasterSignedOut { .. }
+            | Change::MasterReturned { .. }
+            | Change::MasterSeen { .. }
+            | Change::MasterLostReported { .. } => Action::UseMasterKey,
         }
     }
 }

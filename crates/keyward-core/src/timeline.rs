@@ -1,7 +1,7 @@
 //! A locker's history, as a person reads it on the locker page.
 
 use crate::format::uk_date;
-use crate::ids::{CaseId, EventId, KeyId, LoanId, LockId, OrderId, TagId};
+use crate::ids::{CaseId, EscalationId, EventId, KeyId, LoanId, LockId, OrderId, SignOutId, TagId};
 use crate::model::{Condition, Confirmation};
 use crate::register::{due_words, Register};
 use chrono::{DateTime, Utc};
@@ -80,6 +80,21 @@ pub enum What {
     HandedOver {
         from: LoanId,
         to: LoanId,
+    },
+    MasterSignedOut {
+        sign_out: SignOutId,
+    },
+    MasterReturned {
+        sign_out: SignOutId,
+    },
+    MasterSeen {
+        key: KeyId,
+    },
+    MasterLost {
+        escalation: EscalationId,
+    },
+    EscalationResolved {
+        escalation: EscalationId,
     },
 }
 
@@ -239,6 +254,11 @@ impl Register {
                 }
                 text
             }
+            What::MasterSignedOut { .. }
+            | What::MasterReturned { .. }
+            | What::MasterSeen { .. }
+            | What::MasterLost { .. }
+            | What::EscalationResolved { .. } => self.describe_master(entry),
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {
                     return "Key returned".into();

@@ -26,6 +26,10 @@ const FIXTURES: &[(&str, &str)] = &[
         include_str!("fixtures/events-v1-policies.jsonl"),
         "events-v1-policies.expected.txt",
     ),
+    (
+        include_str!("fixtures/events-v1-master.jsonl"),
+        "events-v1-master.expected.txt",
+    ),
 ];
 
 /// Every `Change` variant by name. No wildcard: a new variant stops the build here until it is
@@ -60,10 +64,18 @@ fn variant(change: &Change) -> &'static str {
         Change::SitePolicySet { .. } => "SitePolicySet",
         Change::AreaPolicySet { .. } => "AreaPolicySet",
         Change::KeyHandedOver { .. } => "KeyHandedOver",
+        Change::SuiteDefined { .. } => "SuiteDefined",
+        Change::MasterHolderSet { .. } => "MasterHolderSet",
+        Change::MasterSignedOut { .. } => "MasterSignedOut",
+        Change::MasterReturned { .. } => "MasterReturned",
+        Change::MasterSeen { .. } => "MasterSeen",
+        Change::MasterLostReported { .. } => "MasterLostReported",
+        Change::EmergencyUseReviewed { .. } => "EmergencyUseReviewed",
+        Change::EscalationResolved { .. } => "EscalationResolved",
     }
 }
 /// How many arms `variant` has.
-const VARIANTS: usize = 28;
+const VARIANTS: usize = 36;
 
 fn events(log: &str) -> Vec<Event> {
     log.lines()
@@ -158,6 +170,28 @@ fn summary(r: &Register) -> String {
         }
         for c in r.conflicts() {
             let _ = writeln!(out, "  conflict {:?}", c);
+        }
+        // Master keys (nothing is written for a site without suites or escalations).
+        for suite in r.suites_of(site.id) {
+            let _ = writeln!(out, "  suite {:?}", suite);
+            for lock in r.suite_locks(suite.id) {
+                let _ = writeln!(out, "    lock {} {:?}", lock.code, lock.suite);
+            }
+            for key in r.master_keys_of(suite.id) {
+                let _ = writeln!(
+                    out,
+                    "    master {} {:?} seen {:?}",
+                    key.tag,
+                    key.state,
+                    r.last_seen(key.id)
+                );
+                for s in r.sign_outs_of_key(key.id) {
+                    let _ = writeln!(out, "      sign-out {:?}", s);
+                }
+            }
+        }
+        for e in r.escalations_of(site.id) {
+            let _ = writeln!(out, "  escalation {:?} at risk {:?}", e, r.at_risk(e.id));
         }
         for c in r.cases_of(site.id) {
             let tag = r.key(c.key).map(|k| k.tag.to_string()).unwrap_or_default();

@@ -42,6 +42,8 @@ enum Op {
     },
     /// The area's longest loan (0 clears the override).
     AreaMaxLoan(u8),
+    /// A master-key command: which one, and two picks.
+    Master(u8, u8, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -74,6 +76,7 @@ fn op() -> impl Strategy<Value = Op> {
             }
         }),
         (0u8..10).prop_map(Op::AreaMaxLoan),
+        (0u8..8, any::<u8>(), any::<u8>()).prop_map(|(c, a, b)| Op::Master(c, a, b)),
     ]
 }
 
@@ -109,6 +112,20 @@ fn check_invariants(r: &Register) {
         open_loans_per_key.values().all(|n| *n == 1),
         "a key has at most one holder"
     );
+    for key in r.keys() {
+        if let Some(s) = r.master_sign_out_of(key.id) {
+            assert_eq!(key.kind, KeyKind::Master);
+            assert!(
+                s.is_open() && s.key == key.id,
+                "a master key is on an open sign-out"
+            );
+            assert_eq!(
+                key.state,
+                KeyState::InStore,
+                "a signed-out master key is not lost"
+            );
+        }
+    }
     for site in r.sites() {
         for case in r.open_cases(site.id) {
             let key = r.key(case.key).expect("a case's key");
@@ -209,6 +226,51 @@ proptest! {
                     set: PolicyOverrides { max_loan_days: Some(u16::from(days)), ..Default::default() },
                     clear: vec![],
                 },
+                Op::Master(c, a, b) => {
+                    let suites: Vec<SuiteId> = h.register.suites_of(site).iter().map(|s| s.id).collect();
+                    let masters: Vec<KeyId> = h.register.keys().filter(|k| k.kind == KeyKind::Master).map(|k| k.id).collect();
+                    match c {
+                        0 => Command::DefineSuite { site, name: format!("Suite {}", a % 3), check_every_days: u32::from(b % 10), witness_required: b % 2 == 0 },
+                        1 => match (pick(&lockers, a), pick(&suites, b)) {
+                            (Some(locker), Some(suite)) => match h.register.locker(locker).unwrap().lock {
+                                Some(lock) => Command::AddKeys { lock, kind: KeyKind::Master, count: 1, storage: String::new() },
+                                None => Command::FitLock { locker, kind: LockKind::Keyed, code: format!("M{a}"), suite: h.register.suite(suite).unwrap().name.clone() },
+                            },
+                            _ => continue,
+                        },
+                        2 => match (pick(&suites, a), pick(&people, b)) {
+                            (Some(suite), Some(person)) => Command::SetMasterHolder { suite, person, authorised: !h.register.is_authorised(suite, person) },
+                            _ => continue,
+                        },
+                        3 => match (pick(&masters, a), pick(&people, b)) {
+                            (Some(key), Some(person)) => Command::SignOutMasterKey {
+                                key, person, reason: "Locked out".into(), witness: pick(&people, b.wrapping_add(1)), due_back: None, emergency: a % 2 == 0,
+                            },
+                            _ => continue,
+                        },
+                        4 => match pick(&masters, a) {
+                            Some(key) => Command::ReturnMasterKey { key, received_by: "Pat".into(), notes: String::new() },
+                            None => continue,
+                        },
+                        5 => match pick(&masters, a) {
+                            Some(key) => Command::ReportMasterKeyLost { key, notes: String::new() },
+                            None => continue,
+                        },
+                        6 => match pick(&masters, a) {
+                            Some(key) => Command::CheckMasterKey { tag: h.register.key(key).unwrap().tag.clone(), notes: String::new() },
+                            None => continue,
+                        },
+                        _ => {
+                            let open: Vec<EscalationId> = h.register.open_escalations(site).iter().map(|e| e.id).collect();
+                            let flagged: Vec<SignOutId> = h.register.uses_to_review(site).iter().map(|s| s.id).collect();
+                            match (pick(&open, a), pick(&flagged, a)) {
+                                (Some(escalation), _) if b % 2 == 0 => Command::ResolveEscalation { escalation, found: b % 4 == 0, notes: "Searched".into() },
+                                (_, Some(sign_out)) => Command::ReviewEmergencyUse { sign_out, notes: "Reviewed".into() },
+                                _ => continue,
+                            }
+                        }
+                    }
+                }
                 Op::Service(i, out) => match pick(&lockers, i) {
                     Some(locker) => Command::SetLockerService { locker, out_of_service: out.then(|| "Broken".to_string()) },
                     None => continue,

@@ -8,7 +8,7 @@ use keyward_core::sync::judge;
 use keyward_core::*;
 
 /// Who may do what. Columns: Admin, Custodian, Staff, Auditor, Viewer.
-const EXPECTED: [(&str, [bool; 5]); 29] = [
+const EXPECTED: [(&str, [bool; 5]); 37] = [
     ("CreateSite", [true, false, false, false, false]),
     ("AddArea", [true, false, false, false, false]),
     ("SetSiteLabels", [true, false, false, false, false]),
@@ -38,6 +38,14 @@ const EXPECTED: [(&str, [bool; 5]); 29] = [
     ("SetSitePolicy", [true, false, false, false, false]),
     ("SetAreaPolicy", [true, false, false, false, false]),
     ("HandOverKey", [true, true, true, false, false]),
+    ("DefineSuite", [true, true, false, false, false]),
+    ("SetMasterHolder", [true, true, false, false, false]),
+    ("ReviewEmergencyUse", [true, true, false, false, false]),
+    ("ResolveEscalation", [true, true, false, false, false]),
+    ("SignOutMasterKey", [true, true, true, false, false]),
+    ("ReturnMasterKey", [true, true, true, false, false]),
+    ("CheckMasterKey", [true, true, true, false, false]),
+    ("ReportMasterKeyLost", [true, true, true, false, false]),
 ];
 
 const ROLES: [Role; 5] = [
@@ -81,6 +89,14 @@ fn name(command: &Command) -> &'static str {
         Command::SetSitePolicy { .. } => "SetSitePolicy",
         Command::SetAreaPolicy { .. } => "SetAreaPolicy",
         Command::HandOverKey { .. } => "HandOverKey",
+        Command::DefineSuite { .. } => "DefineSuite",
+        Command::SetMasterHolder { .. } => "SetMasterHolder",
+        Command::ReviewEmergencyUse { .. } => "ReviewEmergencyUse",
+        Command::ResolveEscalation { .. } => "ResolveEscalation",
+        Command::SignOutMasterKey { .. } => "SignOutMasterKey",
+        Command::ReturnMasterKey { .. } => "ReturnMasterKey",
+        Command::CheckMasterKey { .. } => "CheckMasterKey",
+        Command::ReportMasterKeyLost { .. } => "ReportMasterKeyLost",
     }
 }
 
@@ -115,6 +131,69 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
     h.register.apply(&offline);
     h.log.push(offline.clone());
     assert!(h.register.conflict(offline.id).is_some());
+    // Master keys: a suite over locker A3's lock, two master keys, one out on an emergency
+    // use, the other lost (an open escalation).
+    let m1 = h.locker(site, area, "M1");
+    let suite_lock = match h
+        .ok(Command::FitLock {
+            locker: m1,
+            kind: LockKind::Keyed,
+            code: "M 1".into(),
+            suite: "Corridor A".into(),
+        })
+        .change
+    {
+        Change::LockFitted { lock, .. } => lock,
+        c => panic!("{c:?}"),
+    };
+    let masters = match h
+        .ok(Command::AddKeys {
+            lock: suite_lock,
+            kind: KeyKind::Master,
+            count: 3,
+            storage: String::new(),
+        })
+        .change
+    {
+        Change::KeysAdded { keys, .. } => keys,
+        c => panic!("{c:?}"),
+    };
+    let suite = match h
+        .ok(Command::DefineSuite {
+            site,
+            name: "Corridor A".into(),
+            check_every_days: 7,
+            witness_required: false,
+        })
+        .change
+    {
+        Change::SuiteDefined { suite, .. } => suite,
+        c => panic!("{c:?}"),
+    };
+    let emergency = match h
+        .ok(Command::SignOutMasterKey {
+            key: masters[0].id,
+            person: alex,
+            reason: "Locked out".into(),
+            witness: None,
+            due_back: None,
+            emergency: true,
+        })
+        .change
+    {
+        Change::MasterSignedOut { sign_out, .. } => sign_out,
+        c => panic!("{c:?}"),
+    };
+    let escalation = match h
+        .ok(Command::ReportMasterKeyLost {
+            key: masters[1].id,
+            notes: String::new(),
+        })
+        .change
+    {
+        Change::MasterLostReported { escalation, .. } => escalation,
+        c => panic!("{c:?}"),
+    };
     // A second locker whose first key is lost (an open case), a supplier and an order.
     let a4 = h.locker(site, area, "A4");
     let k4 = h.lock_with_keys(a4, 3);
@@ -291,6 +370,47 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
             clear: vec![PolicyField::Audit],
         },
         h.hand_over(keys[0], Holder::Person(alex)),
+        Command::DefineSuite {
+            site,
+            name: "Corridor B".into(),
+            check_every_days: 30,
+            witness_required: true,
+        },
+        Command::SetMasterHolder {
+            suite,
+            person: sam,
+            authorised: true,
+        },
+        Command::ReviewEmergencyUse {
+            sign_out: emergency,
+            notes: "Justified".into(),
+        },
+        Command::ResolveEscalation {
+            escalation,
+            found: true,
+            notes: "Found in the office".into(),
+        },
+        Command::SignOutMasterKey {
+            key: masters[2].id,
+            person: alex,
+            reason: "Cleaning".into(),
+            witness: None,
+            due_back: None,
+            emergency: true,
+        },
+        Command::ReturnMasterKey {
+            key: masters[0].id,
+            received_by: "Pat Caretaker".into(),
+            notes: String::new(),
+        },
+        Command::CheckMasterKey {
+            tag: masters[2].tag.clone(),
+            notes: String::new(),
+        },
+        Command::ReportMasterKeyLost {
+            key: masters[2].id,
+            notes: String::new(),
+        },
     ];
     (h, site, commands)
 }
@@ -386,7 +506,7 @@ fn the_server_rejects_a_change_by_a_role_that_may_not_make_it_naming_the_role() 
 }
 
 /// The actions that are not commands (or not only), by hand. Columns as in `EXPECTED`.
-const ACTIONS: [(Action, [bool; 5]); 12] = [
+const ACTIONS: [(Action, [bool; 5]); 14] = [
     (Action::SetUpSite, [true, false, false, false, false]),
     (Action::AddLockers, [true, true, false, false, false]),
     (Action::ChangeService, [true, true, true, false, false]),
@@ -399,6 +519,8 @@ const ACTIONS: [(Action, [bool; 5]); 12] = [
     (Action::Audit, [true, true, false, true, false]),
     (Action::ChangeLocks, [true, true, false, false, false]),
     (Action::OrderKeys, [true, true, false, false, false]),
+    (Action::MasterKeys, [true, true, false, false, false]),
+    (Action::UseMasterKey, [true, true, true, false, false]),
 ];
 
 #[test]

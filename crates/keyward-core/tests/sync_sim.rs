@@ -486,6 +486,10 @@ fn random_command(
     let areas: Vec<AreaId> = view.areas_of(site).iter().map(|a| a.id).collect();
     let lockers: Vec<&Locker> = view.lockers().collect();
     let people: Vec<PersonId> = view.people_of(site).iter().map(|p| p.id).collect();
+    if rng.chance(30) {
+        let command = master_command(rng, device, site)?;
+        return device.may(command.action()).then_some(command);
+    }
     let command = match rng.below(156) {
         0..=9 => Command::AddLocker {
             site,
@@ -515,7 +519,11 @@ fn random_command(
                     LockKind::Combination
                 },
                 code: format!("K{}", rng.between(100, 999)),
-                suite: String::new(),
+                suite: match rng.below(10) {
+                    0..=3 => "Ward 7".into(),
+                    4 => "corridor b".into(),
+                    _ => String::new(),
+                },
             }
         }
         24..=32 => {
@@ -524,9 +532,13 @@ fn random_command(
                 .filter_map(|l| l.lock)
                 .filter(|lock| view.lock(*lock).is_some_and(|l| l.kind == LockKind::Keyed))
                 .collect();
+            let lock = rng.pick(&keyed)?;
+            let in_suite = view.lock(lock).is_some_and(|l| l.suite.is_some());
             Command::AddKeys {
-                lock: rng.pick(&keyed)?,
-                kind: if rng.chance(80) {
+                lock,
+                kind: if in_suite && rng.chance(50) {
+                    KeyKind::Master
+                } else if rng.chance(80) {
                     KeyKind::User
                 } else {
                     KeyKind::Spare
@@ -819,6 +831,116 @@ fn random_command(
     device.may(command.action()).then_some(command)
 }
 
+/// A master-key command against the device's view.
+fn master_command(rng: &mut Rng, device: &Device, site: SiteId) -> Option<Command> {
+    let view = &device.view;
+    let people: Vec<PersonId> = view.people_of(site).iter().map(|p| p.id).collect();
+    let few = &people[..people.len().min(4)];
+    let suites: Vec<SuiteId> = view.suites_of(site).iter().map(|s| s.id).collect();
+    let masters: Vec<&Key> = view
+        .keys()
+        .filter(|k| view.suite_of_key(k.id).is_some())
+        .collect();
+    let roll = if suites.is_empty() { 0 } else { rng.below(100) };
+    let command = match roll {
+        0..=7 => Command::DefineSuite {
+            site,
+            name: if rng.chance(60) {
+                "Ward 7"
+            } else {
+                "Corridor B"
+            }
+            .into(),
+            check_every_days: 7,
+            witness_required: rng.chance(30),
+        },
+        8..=19 => {
+            let suite = rng.pick(&suites)?;
+            let person = rng.pick(few)?;
+            Command::SetMasterHolder {
+                suite,
+                person,
+                authorised: !view.is_authorised(suite, person),
+            }
+        }
+        20..=44 => {
+            let free: Vec<KeyId> = masters
+                .iter()
+                .filter(|k| k.state == KeyState::InStore && view.master_sign_out_of(k.id).is_none())
+                .map(|k| k.id)
+                .collect();
+            let key = rng.pick(&free)?;
+            let suite = view.suite_of_key(key)?;
+            let holders: Vec<PersonId> = suite.holders.iter().copied().collect();
+            let person = match rng.pick(&holders) {
+                Some(p) if rng.chance(75) => p,
+                _ => rng.pick(few)?,
+            };
+            let witness = few.iter().copied().find(|w| *w != person);
+            Command::SignOutMasterKey {
+                key,
+                person,
+                reason: "Locked out".into(),
+                witness: if suite.witness_required || rng.chance(20) {
+                    witness
+                } else {
+                    None
+                },
+                due_back: None,
+                emergency: !suite.holders.contains(&person),
+            }
+        }
+        45..=64 => {
+            let out: Vec<KeyId> = masters
+                .iter()
+                .filter(|k| view.master_sign_out_of(k.id).is_some())
+                .map(|k| k.id)
+                .collect();
+            Command::ReturnMasterKey {
+                key: rng.pick(&out)?,
+                received_by: device.actor.clone(),
+                notes: String::new(),
+            }
+        }
+        65..=74 => {
+            let tags: Vec<TagId> = masters.iter().map(|k| k.tag.clone()).collect();
+            let tag = tags.get(rng.below(tags.len().max(1)))?.clone();
+            Command::CheckMasterKey {
+                tag,
+                notes: String::new(),
+            }
+        }
+        75..=84 => {
+            let keys: Vec<KeyId> = masters
+                .iter()
+                .filter(|k| k.state == KeyState::InStore)
+                .map(|k| k.id)
+                .collect();
+            Command::ReportMasterKeyLost {
+                key: rng.pick(&keys)?,
+                notes: String::new(),
+            }
+        }
+        85..=91 => {
+            let flagged: Vec<SignOutId> = view.uses_to_review(site).iter().map(|s| s.id).collect();
+            Command::ReviewEmergencyUse {
+                sign_out: rng.pick(&flagged)?,
+                notes: "Reviewed".into(),
+            }
+        }
+        _ => {
+            let open: Vec<EscalationId> =
+                view.open_escalations(site).iter().map(|e| e.id).collect();
+            Command::ResolveEscalation {
+                escalation: rng.pick(&open)?,
+                found: rng.chance(60),
+                notes: "Searched the ward".into(),
+            }
+        }
+    };
+    Some(command)
+}
+
 // ----- the oracle: the rules, replayed independently over the global log -----
 
 struct OKey {
@@ -878,9 +1000,68 @@ struct Oracle {
     /// Site → (max loan days, audit) as last set; area → its overrides of them.
     site_policy: HashMap<SiteId, (u16, AuditInterval)>,
     area_policy: HashMap<AreaId, (Option<u16>, Option<AuditInterval>)>,
+    /// Master keys: lock → (locker, its suite's name); (site, name in lower case) → suite.
+    lock_suite: HashMap<LockId, (LockerId, Option<String>)>,
+    locker_site: HashMap<LockerId, SiteId>,
+    suites: HashMap<(SiteId, String), SuiteId>,
+    holders: HashMap<SuiteId, HashSet<PersonId>>,
+    sign_outs: HashMap<SignOutId, OSignOut>,
+    master_out: HashMap<KeyId, SignOutId>,
+    master_lost: HashMap<KeyId, EscalationId>,
+    escalations: HashMap<EscalationId, OEscalation>,
+}
+
+struct OSignOut {
+    key: KeyId,
+    returned: bool,
+    lost: Option<EscalationId>,
+    reviewed: bool,
+}
+
+struct OEscalation {
+    key: KeyId,
+    ended: bool,
 }
 
 impl Oracle {
+    fn suite_of(&self, key: KeyId) -> Option<SuiteId> {
+        let k = self.keys.get(&key).filter(|k| k.kind == KeyKind::Master)?;
+        let (locker, name) = self.lock_suite.get(&k.lock)?;
+        let name = name.as_ref()?.to_lowercase();
+        self.suites.get(&(self.locker_site[locker], name)).copied()
+    }
+
+    fn close_sign_out(&mut self, id: SignOutId) {
+        let s = self.sign_outs.get_mut(&id).expect("a known sign-out");
+        if !s.returned && s.lost.is_none() {
+            s.returned = true;
+        }
+        let key = s.key;
+        if self.master_out.get(&key) == Some(&id) {
+            self.master_out.remove(&key);
+        }
+    }
+
+    fn end_escalation(&mut self, id: EscalationId, found: bool) {
+        let e = self.escalations.get_mut(&id).expect("a known escalation");
+        if e.ended {
+            return;
+        }
+        e.ended = true;
+        let key = e.key;
+        if found && self.master_lost.get(&key) == Some(&id) {
+            self.master_lost.remove(&key);
+            let k = self.keys.get_mut(&key).unwrap();
+            if k.state == KeyState::Lost {
+                k.state = KeyState::InStore;
+            }
+        }
+    }
+
+    fn key_free(&self, key: KeyId) -> bool {
+        self.keys[&key].state == KeyState::InStore && !self.master_out.contains_key(&key)
+    }
+
     fn close(&mut self, loan: LoanId) {
         let l = self.loans.get_mut(&loan).expect("a decided loan");
         l.open = false;
@@ -977,6 +1158,7 @@ impl Oracle {
                         MapEntry::Vacant(slot) => {
                             slot.insert(new.id);
                             self.fitted.insert(new.id, None);
+                            self.locker_site.insert(new.id, *site);
                         }
                     }
                 }
@@ -989,10 +1171,16 @@ impl Oracle {
                 assert!(self.fitted.contains_key(locker));
                 None
             }
-            Change::LockFitted { lock, locker, .. } => {
+            Change::LockFitted {
+                lock,
+                locker,
+                suite,
+                ..
+            } => {
                 let fitted = self.fitted.get_mut(locker).expect("a known locker");
                 self.locks.insert(*lock, Vec::new());
                 self.lock_lockers.insert(*lock, *locker);
+                self.lock_suite.insert(*lock, (*locker, suite.clone()));
                 match *fitted {
                     Some(standing) => Some(K::LockAlreadyFitted {
                         locker: *locker,
@@ -1231,6 +1419,14 @@ impl Oracle {
                     None
                 }
             }
+            Change::SuiteDefined { .. }
+            | Change::MasterHolderSet { .. }
+            | Change::MasterSignedOut { .. }
+            | Change::MasterReturned { .. }
+            | Change::MasterSeen { .. }
+            | Change::MasterLostReported { .. }
+            | Change::EmergencyUseReviewed { .. }
+            | Change::EscalationResolved { .. } => self.replay_master(event),
             Change::ConflictResolved {
                 conflict, choice, ..
             } => {
@@ -1243,9 +1439,14 @@ impl Oracle {
                     K::KeyNotInStore { .. }
                     | K::HolderHasKey { .. }
                     | K::LockAlreadyFitted { .. }
-                    | K::LostAndReturned { .. } => &[Resolution::KeepFirst, Resolution::KeepLater],
+                    | K::LostAndReturned { .. }
+                    | K::HandOverNotCurrent { .. }
+                    | K::MasterOutTwice { .. }
+                    | K::MasterReturnedWhileLost { .. }
+                    | K::MasterLostMeanwhile { .. } => {
+                        &[Resolution::KeepFirst, Resolution::KeepLater]
+                    }
                     K::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
-                    K::HandOverNotCurrent { .. } => &[Resolution::KeepFirst, Resolution::KeepLater],
                     _ => &[Resolution::Noted],
                 };
                 assert!(offered.contains(choice));
@@ -1311,6 +1512,47 @@ impl Oracle {
                         {
                             self.lost(case)
                         }
+                        (K::MasterOutTwice { sign_out, .. }, Resolution::KeepFirst)
+                        | (K::MasterOutWhileLost { sign_out, .. }, Resolution::Noted) => {
+                            self.close_sign_out(sign_out)
+                        }
+                        (
+                            K::MasterOutTwice {
+                                key,
+                                sign_out,
+                                standing,
+                            },
+                            Resolution::KeepLater,
+                        ) => {
+                            self.close_sign_out(standing);
+                            let s = &self.sign_outs[&sign_out];
+                            if !s.returned && s.lost.is_none() && self.key_free(key) {
+                                self.master_out.insert(key, sign_out);
+                            } else {
+                                self.close_sign_out(sign_out);
+                            }
+                        }
+                        (K::MasterReturnedWhileLost { escalation, .. }, Resolution::KeepLater) => {
+                            self.end_escalation(escalation, true)
+                        }
+                        (
+                            K::MasterLostMeanwhile {
+                                key,
+                                escalation,
+                                standing,
+                            },
+                            Resolution::KeepFirst,
+                        ) if !self.escalations[&escalation].ended => {
+                            self.end_escalation(escalation, true);
+                            if let Some(s) = standing {
+                                let so = &self.sign_outs[&s];
+                                if so.lost == Some(escalation) && !so.returned && self.key_free(key)
+                                {
+                                    self.sign_outs.get_mut(&s).unwrap().lost = None;
+                                    self.master_out.insert(key, s);
+                                }
+                            }
+                        }
                         _ => {}
                     }
                     None
@@ -1321,11 +1563,16 @@ impl Oracle {
                 None
             }
             Change::LockChanged {
-                locker, old, lock, ..
+                locker,
+                old,
+                lock,
+                suite,
+                ..
             } => {
                 let standing = self.fitted[locker];
                 self.locks.insert(*lock, Vec::new());
                 self.lock_lockers.insert(*lock, *locker);
+                self.lock_suite.insert(*lock, (*locker, suite.clone()));
                 match standing {
                     Some(standing) if standing != *old => Some(K::LockAlreadyFitted {
                         locker: *locker,
@@ -1337,7 +1584,9 @@ impl Oracle {
                         self.removed.insert(*old);
                         for key in self.locks[old].clone() {
                             let k = self.keys.get_mut(&key).unwrap();
-                            if !matches!(k.state, KeyState::Lost | KeyState::Stolen) {
+                            if k.kind != KeyKind::Master
+                                && !matches!(k.state, KeyState::Lost | KeyState::Stolen)
+                            {
                                 k.state = KeyState::Retired;
                             }
                         }
@@ -1470,6 +1719,168 @@ impl Oracle {
             self.conflicts.insert(event.id, (kind, None));
         }
     }
+
+    /// The master-key changes, replayed the same way.
+    fn replay_master(&mut self, event: &Event) -> Option<ConflictKind> {
+        use ConflictKind as K;
+        match &event.change {
+            Change::SuiteDefined {
+                suite, site, name, ..
+            } => match self.suites.entry((*site, name.to_lowercase())) {
+                MapEntry::Occupied(_) => Some(K::SuiteNameTaken {
+                    site: *site,
+                    suite: *suite,
+                    name: name.clone(),
+                }),
+                MapEntry::Vacant(slot) => {
+                    slot.insert(*suite);
+                    self.holders.insert(*suite, HashSet::new());
+                    None
+                }
+            },
+            Change::MasterHolderSet {
+                suite,
+                person,
+                authorised,
+            } => {
+                let holders = self.holders.get_mut(suite).expect("a known suite");
+                if *authorised {
+                    holders.insert(*person);
+                } else {
+                    holders.remove(person);
+                }
+                None
+            }
+            Change::MasterSignedOut {
+                sign_out,
+                key,
+                person,
+                emergency,
+                ..
+            } => {
+                let suite = self.suite_of(*key).expect("a master key of a suite");
+                let conflict = if self.keys[key].state == KeyState::Lost {
+                    Some(K::MasterOutWhileLost {
+                        key: *key,
+                        sign_out: *sign_out,
+                        escalation: self.master_lost[key],
+                    })
+                } else if let Some(standing) = self.master_out.get(key) {
+                    Some(K::MasterOutTwice {
+                        key: *key,
+                        sign_out: *sign_out,
+                        standing: *standing,
+                    })
+                } else if !*emergency && !self.holders[&suite].contains(person) {
+                    Some(K::MasterHolderWithdrawn {
+                        key: *key,
+                        sign_out: *sign_out,
+                    })
+                } else {
+                    None
+                };
+                if conflict.is_none() || matches!(conflict, Some(K::MasterHolderWithdrawn { .. })) {
+                    self.master_out.insert(*key, *sign_out);
+                }
+                self.sign_outs.insert(
+                    *sign_out,
+                    OSignOut {
+                        key: *key,
+                        returned: false,
+                        lost: None,
+                        reviewed: false,
+                    },
+                );
+                conflict
+            }
+            Change::MasterReturned { sign_out, key, .. } => {
+                let s = self.sign_outs.get_mut(sign_out).expect("a known sign-out");
+                if s.returned {
+                    return Some(K::MasterReturnedTwice {
+                        key: *key,
+                        sign_out: *sign_out,
+                    });
+                }
+                s.returned = true;
+                if let Some(escalation) = s.lost {
+                    return Some(K::MasterReturnedWhileLost {
+                        key: *key,
+                        sign_out: *sign_out,
+                        escalation,
+                    });
+                }
+                if self.master_out.get(key) == Some(sign_out) {
+                    self.master_out.remove(key);
+                }
+                None
+            }
+            Change::MasterSeen { key, .. } => {
+                assert!(self.suite_of(*key).is_some());
+                (self.keys[key].state == KeyState::Lost || self.master_out.contains_key(key))
+                    .then_some(K::MasterSeenMeanwhile { key: *key })
+            }
+            Change::MasterLostReported {
+                escalation,
+                key,
+                sign_out,
+                ..
+            } => {
+                assert!(self.suite_of(*key).is_some());
+                if self.keys[key].state == KeyState::Lost {
+                    return Some(K::MasterLostTwice {
+                        key: *key,
+                        standing: self.master_lost[key],
+                    });
+                }
+                let standing = self.master_out.get(key).copied();
+                let conflict = (standing != *sign_out).then_some(K::MasterLostMeanwhile {
+                    key: *key,
+                    escalation: *escalation,
+                    standing,
+                });
+                if let Some(ended) = self.master_out.remove(key) {
+                    self.sign_outs.get_mut(&ended).unwrap().lost = Some(*escalation);
+                }
+                self.keys.get_mut(key).unwrap().state = KeyState::Lost;
+                self.master_lost.insert(*key, *escalation);
+                self.escalations.insert(
+                    *escalation,
+                    OEscalation {
+                        key: *key,
+                        ended: false,
+                    },
+                );
+                conflict
+            }
+            Change::EmergencyUseReviewed { sign_out, .. } => {
+                let s = self.sign_outs.get_mut(sign_out).expect("a known sign-out");
+                if s.reviewed {
+                    Some(K::MasterReviewedTwice {
+                        key: s.key,
+                        sign_out: *sign_out,
+                    })
+                } else {
+                    s.reviewed = true;
+                    None
+                }
+            }
+            Change::EscalationResolved {
+                escalation, found, ..
+            } => {
+                let e = &self.escalations[escalation];
+                if e.ended {
+                    Some(K::EscalationResolvedTwice {
+                        key: e.key,
+                        escalation: *escalation,
+                    })
+                } else {
+                    self.end_escalation(*escalation, *found);
+                    None
+                }
+            }
+            _ => unreachable!("not a master-key change"),
+        }
+    }
 }
 
 // ----- one run -----
@@ -1530,8 +1941,34 @@ const KINDS: [&str; 13] = [
     "HandOverNotCurrent",
 ];
 
+/// The master-key kinds: counted and printed; the commonest must show up.
+const MASTER_KINDS: [&str; 11] = [
+    "MasterOutTwice",
+    "MasterOutWhileLost",
+    "MasterReturnedTwice",
+    "MasterReturnedWhileLost",
+    "MasterLostMeanwhile",
+    "MasterLostTwice",
+    "MasterSeenMeanwhile",
+    "MasterHolderWithdrawn",
+    "MasterReviewedTwice",
+    "EscalationResolvedTwice",
+    "SuiteNameTaken",
+];
+
 fn kind_name(kind: &ConflictKind) -> &'static str {
     match kind {
+        ConflictKind::MasterOutTwice { .. } => MASTER_KINDS[0],
+        ConflictKind::MasterOutWhileLost { .. } => MASTER_KINDS[1],
+        ConflictKind::MasterReturnedTwice { .. } => MASTER_KINDS[2],
+        ConflictKind::MasterReturnedWhileLost { .. } => MASTER_KINDS[3],
+        ConflictKind::MasterLostMeanwhile { .. } => MASTER_KINDS[4],
+        ConflictKind::MasterLostTwice { .. } => MASTER_KINDS[5],
+        ConflictKind::MasterSeenMeanwhile { .. } => MASTER_KINDS[6],
+        ConflictKind::MasterHolderWithdrawn { .. } => MASTER_KINDS[7],
+        ConflictKind::MasterReviewedTwice { .. } => MASTER_KINDS[8],
+        ConflictKind::EscalationResolvedTwice { .. } => MASTER_KINDS[9],
+        ConflictKind::SuiteNameTaken { .. } => MASTER_KINDS[10],
         ConflictKind::KeyNotInStore { .. } => KINDS[0],
         ConflictKind::HolderHasKey { .. } => KINDS[1],
         ConflictKind::LockerNumbersTaken { .. } => KINDS[2],
@@ -1761,6 +2198,36 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
         assert_eq!(hub.register.locker(*id).expect("a locker").lock, *lock);
     }
     assert_eq!(hub.register.lockers().count(), oracle.fitted.len());
+    for (id, s) in &oracle.sign_outs {
+        let r = hub.register.sign_out(*id).expect("a sign-out of the log");
+        assert_eq!(
+            (r.returned.is_some(), r.lost, r.review.is_some()),
+            (s.returned, s.lost, s.reviewed),
+            "sign-out {id}"
+        );
+    }
+    for key in hub.register.keys() {
+        assert_eq!(
+            hub.register.master_sign_out_of(key.id).map(|s| s.id),
+            oracle.master_out.get(&key.id).copied(),
+            "the sign-out a master key is on"
+        );
+    }
+    for (id, e) in &oracle.escalations {
+        assert_eq!(
+            hub.register
+                .escalation(*id)
+                .expect("an escalation")
+                .end
+                .is_none(),
+            !e.ended
+        );
+    }
+    assert_eq!(
+        hub.register.open_escalations(site).len(),
+        oracle.escalations.values().filter(|e| !e.ended).count()
+    );
+    assert_eq!(hub.register.suites_of(site).len(), oracle.holders.len());
     assert_eq!(hub.register.locker_count(site), oracle.numbers.len());
     for (area, site_of) in &oracle.areas {
         let (site_max, site_audit) = oracle
@@ -1963,6 +2430,17 @@ fn devices_converge_on_the_hub_and_every_broken_rule_is_a_conflict() {
     if seeds >= 500 {
         // The runs must actually exercise what they claim to.
         for kind in KINDS {
+            assert!(
+                stats.conflicts.get(kind).copied().unwrap_or(0) > 0,
+                "no {kind} conflict in any run"
+            );
+        }
+        for kind in [
+            "MasterOutTwice",
+            "MasterOutWhileLost",
+            "MasterSeenMeanwhile",
+            "SuiteNameTaken",
+        ] {
             assert!(
                 stats.conflicts.get(kind).copied().unwrap_or(0) > 0,
                 "no {kind} conflict in any run"

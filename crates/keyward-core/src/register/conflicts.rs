@@ -77,6 +77,7 @@ impl Register {
         self.apply_loan_decision(event, &kind, choice, &note);
         self.apply_lock_decision(&kind, choice);
         self.apply_lost_decision(&kind, choice);
+        self.apply_master_decision(event, &kind, choice, &note);
         if let Some(locker) = self.conflict_locker(&kind) {
             self.log(locker, event, What::Decided { conflict: decided });
         }
@@ -116,8 +117,20 @@ impl Register {
                 .conflicts
                 .get(conflict)
                 .and_then(|c| self.conflict_locker(&c.kind)),
-            ConflictKind::LockerNumbersTaken { .. } | ConflictKind::OrderReceivedTwice { .. } => {
-                None
+            ConflictKind::LockerNumbersTaken { .. }
+            | ConflictKind::OrderReceivedTwice { .. }
+            | ConflictKind::SuiteNameTaken { .. } => None,
+            ConflictKind::MasterOutTwice { key, .. }
+            | ConflictKind::MasterOutWhileLost { key, .. }
+            | ConflictKind::MasterReturnedTwice { key, .. }
+            | ConflictKind::MasterReturnedWhileLost { key, .. }
+            | ConflictKind::MasterLostMeanwhile { key, .. }
+            | ConflictKind::MasterLostTwice { key, .. }
+            | ConflictKind::MasterSeenMeanwhile { key }
+            | ConflictKind::MasterHolderWithdrawn { key, .. }
+            | ConflictKind::MasterReviewedTwice { key, .. }
+            | ConflictKind::EscalationResolvedTwice { key, .. } => {
+                self.locker_of_key(*key).map(|l| l.id)
             }
         }
     }
@@ -146,7 +159,8 @@ impl Register {
     }
     pub fn conflict_site(&self, kind: &ConflictKind) -> Option<SiteId> {
         match kind {
-            ConflictKind::LockerNumbersTaken { site, .. } => Some(*site),
+            ConflictKind::LockerNumbersTaken { site, .. }
+            | ConflictKind::SuiteNameTaken { site, .. } => Some(*site),
             ConflictKind::OrderReceivedTwice { order } => self.order(*order).map(|o| o.site),
             // Its site is the decided conflict's (which may name no locker).
             ConflictKind::DecidedTwice { conflict } => self

@@ -153,6 +153,7 @@ impl Register {
 
     pub(super) fn decide_retire(&self, key: KeyId, reason: String) -> Result<Change, CommandError> {
         let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        key.not_master()?;
         if let Some(loan) = self.current_loan(key.id) {
             return Err(CommandError::KeyStillOut {
                 tag: key.tag.to_string(),
@@ -178,8 +179,12 @@ impl Register {
         })
     }
 
-    pub(super) fn assess_key_known(&self, key: KeyId) -> Fit {
+    /// A retired or found key: any key but a master key, which has its own procedure.
+    pub(super) fn assess_user_key(&self, key: KeyId) -> Fit {
         match self.key(key) {
+            Some(k) if k.kind == KeyKind::Master => {
+                Fit::Unknown("master keys are retired or found through their suite")
+            }
             Some(_) => Fit::Fits,
             None => Fit::Unknown("its key is not in the register"),
         }

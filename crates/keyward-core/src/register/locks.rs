@@ -7,7 +7,7 @@ use crate::error::CommandError;
 use crate::event::{Change, Event};
 use crate::ids::SiteId;
 use crate::ids::{LockId, LockerId};
-use crate::model::{CaseClosed, Fault, FaultKind, KeyState, Loan, Lock, LockKind};
+use crate::model::{CaseClosed, Fault, FaultKind, KeyKind, KeyState, Loan, Lock, LockKind};
 use chrono::{DateTime, Duration, Utc};
 
 /// A lock is flagged for replacement after this many faults within this many days (until the
@@ -224,9 +224,12 @@ impl Register {
             if let Some(o) = self.locks.get_mut(old) {
                 o.removed_at.get_or_insert(event.at);
                 for key in o.keys.clone() {
-                    // A lost or stolen key stays so: found later, it comes back retired.
+                    // A lost or stolen key stays so: found later, it comes back retired. A
+                    // master key opens its suite, not this lock alone: it is not retired.
                     if let Some(k) = self.keys.get_mut(&key) {
-                        if !matches!(k.state, KeyState::Lost | KeyState::Stolen) {
+                        if k.kind != KeyKind::Master
+                            && !matches!(k.state, KeyState::Lost | KeyState::Stolen)
+                        {
                             k.state = KeyState::Retired;
                         }
                     }

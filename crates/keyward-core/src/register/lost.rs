@@ -39,6 +39,7 @@ impl Register {
         ctx: &mut Context<'_>,
     ) -> Result<Change, CommandError> {
         let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        key.not_master()?;
         if matches!(
             key.state,
             KeyState::Lost | KeyState::Stolen | KeyState::Retired
@@ -61,6 +62,7 @@ impl Register {
 
     pub(super) fn decide_found(&self, key: KeyId, notes: String) -> Result<Change, CommandError> {
         let key = self.key(key).ok_or(CommandError::UnknownKey)?;
+        key.not_master()?;
         if !matches!(key.state, KeyState::Lost | KeyState::Stolen) {
             return Err(CommandError::KeyNotLost {
                 tag: key.tag.to_string(),
@@ -93,7 +95,7 @@ impl Register {
         if let Some(master) = opened_with {
             let k = self.key(master).ok_or(CommandError::UnknownKey)?;
             if k.kind != KeyKind::Master {
-                return Err(CommandError::NotAMasterKey {
+                return Err(CommandError::OpenedWithNotMaster {
                     tag: k.tag.to_string(),
                 });
             }
@@ -138,6 +140,9 @@ impl Register {
         let Some(k) = self.key(key) else {
             return Fit::Unknown("its key is not in the register");
         };
+        if k.kind == KeyKind::Master {
+            return Fit::Unknown("master keys are reported lost through their suite");
+        }
         if self.locker_of_key(key).is_none() {
             return Fit::Unknown("its key's locker is not in the register");
         }

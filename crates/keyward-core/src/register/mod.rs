@@ -14,6 +14,7 @@ mod loans;
 mod lockers;
 mod locks;
 mod lost;
+mod master;
 mod orders;
 mod overdue;
 mod people;
@@ -24,6 +25,9 @@ pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
 pub use locks::{FAULTS_TO_FLAG, FAULT_WINDOW_DAYS};
 pub use lost::{RepeatedLosses, REPEATED_LOSSES};
+pub use master::{
+    AtRisk, Escalation, EscalationEnd, MasterReturn, PresenceDue, Review, Sighting, SignOut, Suite,
+};
 pub use overdue::{due_words, late_words, Overdue};
 pub use policies::{
     AuditInterval, FaultFlag, Policy, PolicyField, PolicyOverrides, RiskLevel, MAX_AUDIT_DAYS,
@@ -35,8 +39,8 @@ use crate::conflict::{Conflict, ConflictKind};
 use crate::error::CommandError;
 use crate::event::{Change, Event};
 use crate::ids::{
-    AreaId, CaseId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId, SiteId,
-    SupplierId, TagId,
+    AreaId, CaseId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId,
+    SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 use crate::label::LabelRef;
 use crate::model::{Area, Key, Loan, Lock, Locker, LostCase, Order, Person, Site, Supplier};
@@ -81,6 +85,17 @@ pub struct Register {
     site_policies: BTreeMap<SiteId, Policy>,
     /// What each area overrides of its site's policy.
     area_policies: BTreeMap<AreaId, PolicyOverrides>,
+    suites: BTreeMap<SuiteId, Suite>,
+    /// (site, suite name in lower case) → suite.
+    suite_names: BTreeMap<(SiteId, String), SuiteId>,
+    sign_outs: BTreeMap<SignOutId, SignOut>,
+    /// A master key → the sign-out it is out on now.
+    master_out: BTreeMap<KeyId, SignOutId>,
+    /// A master key → when it was last seen in its place.
+    master_seen: BTreeMap<KeyId, Sighting>,
+    escalations: BTreeMap<EscalationId, Escalation>,
+    /// A lost master key → the escalation its loss raised.
+    master_lost: BTreeMap<KeyId, EscalationId>,
 }
 
 impl Register {
@@ -241,6 +256,40 @@ impl Register {
                 notes,
                 ctx,
             ),
+            Command::DefineSuite {
+                site,
+                name,
+                check_every_days,
+                witness_required,
+            } => self.decide_define_suite(site, name, check_every_days, witness_required, ctx),
+            Command::SetMasterHolder {
+                suite,
+                person,
+                authorised,
+            } => self.decide_master_holder(suite, person, authorised),
+            Command::SignOutMasterKey {
+                key,
+                person,
+                reason,
+                witness,
+                due_back,
+                emergency,
+            } => {
+                self.decide_master_sign_out(key, person, reason, witness, due_back, emergency, ctx)
+            }
+            Command::ReturnMasterKey {
+                key,
+                received_by,
+                notes,
+            } => self.decide_master_return(key, received_by, notes),
+            Command::CheckMasterKey { tag, notes } => self.decide_master_check(tag, notes),
+            Command::ReportMasterKeyLost { key, notes } => self.decide_master_lost(key, notes, ctx),
+            Command::ReviewEmergencyUse { sign_out, notes } => self.decide_review(sign_out, notes),
+            Command::ResolveEscalation {
+                escalation,
+                found,
+                notes,
+            } => self.decide_resolve_escalation(escalation, found, notes),
         }
     }
 
@@ -328,6 +377,14 @@ impl Register {
             Change::SitePolicySet { site, policy } => self.apply_site_policy(*site, policy),
             Change::AreaPolicySet { area, set, clear } => self.apply_area_policy(*area, set, clear),
             Change::KeyHandedOver { .. } => self.apply_handover(event, conflict.as_ref()),
+            Change::SuiteDefined { .. } => self.apply_suite_defined(event, conflicted),
+            Change::MasterHolderSet { .. } => self.apply_master_holder(event),
+            Change::MasterSignedOut { .. } => self.apply_master_sign_out(event, conflict.as_ref()),
+            Change::MasterReturned { .. } => self.apply_master_return(event, conflict.as_ref()),
+            Change::MasterSeen { .. } => self.apply_master_seen(event),
+            Change::MasterLostReported { .. } => self.apply_master_lost(event, conflict.as_ref()),
+            Change::EmergencyUseReviewed { .. } => self.apply_review(event, conflicted),
+            Change::EscalationResolved { .. } => self.apply_escalation_resolved(event, conflicted),
         }
     }
 
@@ -371,7 +428,7 @@ impl Register {
                 locker, old, lock, ..
             } => self.assess_lock_changed(*locker, *old, *lock),
             Change::KeyRetired { key, .. } | Change::KeyFound { key, .. } => {
-                self.assess_key_known(*key)
+                self.assess_user_key(*key)
             }
             Change::KeyReportedLost {
                 case, key, loan, ..
@@ -395,6 +452,27 @@ impl Register {
                 to,
                 ..
             } => self.assess_handover(*loan, *new_loan, *key, *locker, to),
+            Change::SuiteDefined {
+                suite, site, name, ..
+            } => self.assess_suite_defined(*suite, *site, name),
+            Change::MasterHolderSet { suite, person, .. } => {
+                self.assess_master_holder(*suite, *person)
+            }
+            Change::MasterSignedOut { .. } => self.assess_master_sign_out(change),
+            Change::MasterReturned { sign_out, key, .. } => {
+                self.assess_master_return(*sign_out, *key)
+            }
+            Change::MasterSeen { key, .. } => self.assess_master_seen(*key),
+            Change::MasterLostReported {
+                escalation,
+                key,
+                sign_out,
+                ..
+            } => self.assess_master_lost(*escalation, *key, *sign_out),
+            Change::EmergencyUseReviewed { sign_out, .. } => self.assess_review(*sign_out),
+            Change::EscalationResolved { escalation, .. } => {
+                self.assess_escalation_resolved(*escalation)
+            }
         }
     }
 

@@ -79,6 +79,11 @@ impl Register {
                     number: locker.number.clone(),
                 });
             }
+            if kind == KeyKind::Master {
+                return Err(CommandError::MasterKeyOwnProcedure {
+                    tag: lock.code.clone(),
+                });
+            }
             if !(1..=MAX_KEYS_AT_ONCE).contains(&quantity) {
                 return Err(CommandError::OrderQuantityOutOfRange {
                     max: MAX_KEYS_AT_ONCE,

@@ -306,7 +306,7 @@ fn the_master_key_a_locker_was_opened_with_must_be_a_master_key() {
             opened_with: Some(keys[1]),
         })
         .unwrap_err();
-    assert!(matches!(err, CommandError::NotAMasterKey { .. }));
+    assert!(matches!(err, CommandError::OpenedWithNotMaster { .. }));
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod loans;
 mod lockers;
 mod locks;
 mod lost;
+mod master;
 mod orders;
 mod people;
 mod policies;
