@@ -13,7 +13,7 @@ use crate::label::{normalise_host, LabelRef};
 use crate::model::{Confirmation, Holder, KeyKind, PersonDetails};
 use crate::normalise::{normalise_locker_number, tidy, MAX_RANGE};
 use crate::register::policies::check_area_change;
-use crate::register::{MAX_BLANK_TAGS, MAX_KEYS_AT_ONCE};
+use crate::register::{MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_KEYS_AT_ONCE};
 use chrono::{NaiveDate, NaiveTime, Timelike};
 
 /// A name, a place, a reason: one line.
@@ -30,8 +30,6 @@ pub const MAX_COPY: u32 = 9_999;
 pub const MAX_CHECK_DAYS: u32 = 366;
 /// The most lines one order may have.
 pub const MAX_ORDER_LINES: usize = 100;
-/// The largest lost-key charge, in pence (£1,000).
-pub const MAX_CHARGE: u32 = 100_000;
 
 impl Event {
     /// The event's own fields and its change, as [`Change::check`].
@@ -160,7 +158,7 @@ impl Change {
             Change::KeyReportedLost { notes, .. } => note_text(notes),
             Change::LostCaseDecided { reason, .. } => line("The reason", reason, MAX_NAME, true),
             Change::ChargeRecorded { amount, .. } => {
-                if *amount > MAX_CHARGE {
+                if *amount > MAX_CHARGE_PENCE {
                     return Err(malformed("the charge is out of range"));
                 }
                 Ok(())

@@ -10,10 +10,6 @@ use crate::ids::{LockId, LockerId};
 use crate::model::{CaseClosed, Fault, FaultKind, KeyKind, KeyState, Loan, Lock, LockKind};
 use chrono::{DateTime, Duration, Utc};
 
-/// A lock is flagged for replacement after this many faults within this many days (until the
-/// area's policy says otherwise).
-pub const FAULTS_TO_FLAG: usize = 3;
-pub const FAULT_WINDOW_DAYS: i64 = 90;
 use crate::normalise::tidy;
 use crate::timeline::What;
 
@@ -269,9 +265,14 @@ impl Register {
             .map(|l| l.faults.iter().filter(|f| f.at > since).count())
             .unwrap_or(0)
     }
-    /// Whether a lock has had repeated faults: [`FAULTS_TO_FLAG`] within [`FAULT_WINDOW_DAYS`].
+    /// Whether a lock has had repeated faults: as many within as many days as its area's
+    /// policy says (3 in 90 unless set).
     pub fn lock_flagged(&self, lock: LockId, now: DateTime<Utc>) -> bool {
-        self.recent_faults(lock, now, FAULT_WINDOW_DAYS) >= FAULTS_TO_FLAG
+        let Some(l) = self.lock(lock) else {
+            return false;
+        };
+        let flag = self.policy_for_locker(l.locker).fault_flag;
+        self.recent_faults(lock, now, i64::from(flag.days)) >= usize::from(flag.faults)
     }
     /// The locks to replace: fitted locks of a site with repeated faults, most faults first.
     pub fn locks_to_replace(&self, site: SiteId, now: DateTime<Utc>) -> Vec<&Lock> {
@@ -281,7 +282,7 @@ impl Register {
             .filter_map(|l| l.lock.and_then(|id| self.lock(id)))
             .filter(|l| self.lock_flagged(l.id, now))
             .collect();
-        locks.sort_by_key(|l| std::cmp::Reverse(self.recent_faults(l.id, now, FAULT_WINDOW_DAYS)));
+        locks.sort_by_key(|l| std::cmp::Reverse(l.faults.len()));
         locks
     }
     /// Loans whose key was retired (its lock changed) while still out: holders to be told.

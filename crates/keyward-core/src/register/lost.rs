@@ -432,7 +432,14 @@ impl Register {
     /// Why a lock change is recommended for a case, in plain words; empty when a replacement
     /// cut to code may do.
     pub fn lock_change_reasons(&self, case: &LostCase) -> Vec<&'static str> {
-        case.loss.lock_change_reasons()
+        let mut reasons = case.loss.lock_change_reasons();
+        if self
+            .policy_for_locker(case.locker)
+            .lost_key_forces_lock_change
+        {
+            reasons.push("the area's policy requires a lock change for every lost key");
+        }
+        reasons
     }
 }
 

@@ -302,7 +302,7 @@ impl Register {
                 }
                 Some(w.id)
             }
-            None if suite.witness_required => {
+            None if self.witness_required(suite.id) => {
                 return Err(CommandError::WitnessRequired {
                     suite: suite.name.clone(),
                 })
@@ -950,6 +950,17 @@ impl Register {
 
     // ----- queries -----
 
+    /// Whether a sign-out of the suite's master keys needs a witness: the suite asks for one,
+    /// or the policy of an area one of its locks is in does.
+    pub fn witness_required(&self, suite: SuiteId) -> bool {
+        self.suite(suite).is_some_and(|s| {
+            s.witness_required
+                || self
+                    .suite_locks(suite)
+                    .iter()
+                    .any(|l| self.policy_for_locker(l.locker).master_needs_witness)
+        })
+    }
     pub fn suite(&self, id: SuiteId) -> Option<&Suite> {
         self.suites.get(&id)
     }

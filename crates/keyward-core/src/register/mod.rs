@@ -23,7 +23,6 @@ mod sites;
 
 pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
-pub use locks::{FAULTS_TO_FLAG, FAULT_WINDOW_DAYS};
 pub use lost::{RepeatedLosses, REPEATED_LOSSES};
 pub use master::{
     AtRisk, Escalation, EscalationEnd, MasterReturn, PresenceDue, Review, Sighting, SignOut, Suite,

@@ -25,11 +25,25 @@ fn a_lock_with_repeated_faults_is_flagged_and_listed_to_replace() {
     fault(&mut h, lock);
     assert!(
         !h.register.lock_flagged(lock, h.now),
-        "the first fault is older than {FAULT_WINDOW_DAYS} days"
+        "the first fault is older than the policy's 90 days"
     );
     fault(&mut h, lock);
     assert!(h.register.lock_flagged(lock, h.now));
     assert_eq!(h.register.locks_to_replace(site, h.now)[0].id, lock);
+    // The area's policy sets the threshold: 5 faults in 30 days here.
+    let area = h.register.locker(locker).unwrap().area;
+    h.ok(Command::SetAreaPolicy {
+        area,
+        set: PolicyOverrides {
+            fault_flag: Some(FaultFlag {
+                faults: 5,
+                days: 30,
+            }),
+            ..Default::default()
+        },
+        clear: vec![],
+    });
+    assert!(!h.register.lock_flagged(lock, h.now));
     let l = h.register.lock(lock).unwrap();
     assert_eq!(l.faults.len(), 4);
     assert_eq!(l.faults[0].notes, "sticks when wet");

@@ -113,6 +113,21 @@ fn a_lock_change_is_recommended_with_its_reasons() {
             "the locker guards sensitive items"
         ]
     );
+    // An area whose policy forces a lock change for every lost key says so too.
+    let area = h.register.areas_of(h.register.sites().next().unwrap().id)[0].id;
+    h.ok(Command::SetAreaPolicy {
+        area,
+        set: PolicyOverrides {
+            lost_key_forces_lock_change: Some(true),
+            ..Default::default()
+        },
+        clear: vec![],
+    });
+    assert_eq!(
+        h.register
+            .lock_change_reasons(h.register.case(off_site).unwrap()),
+        ["the area's policy requires a lock change for every lost key"]
+    );
 }
 
 #[test]
