@@ -24,6 +24,8 @@ Commands:
                            (default address 127.0.0.1:8080; data in ./data); Ctrl-C stops it
   test                     fmt, clippy (host and wasm), cargo test, release build with sizes,
                            browser tests (Playwright + Chromium) against a fresh server
+  e2e [SPEC ...]           release build, fresh server, then only the named Playwright specs
+                           (e.g. `cargo xtask e2e lost-key`); all of them when none is named
   bench [-- ARGS]          release build, fresh server, `node bench/register.mjs ARGS` in tests/e2e,
                            then keyward-server's sync bench (examples/sync_bench.rs)
   setup                    only install the missing tools (wasm target, trunk, wasm-bindgen-cli)
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Some("run") => parse_run_args(&args[1..]).and_then(|addr| cmd_run(&root, &addr)),
         Some("test") => no_more_args("test", &args[1..]).and_then(|()| cmd_test(&root)),
         Some("bench") => cmd_bench(&root, bench_args(&args[1..])),
+        Some("e2e") => cmd_e2e(&root, &args[1..]),
         Some("setup") => no_more_args("setup", &args[1..]).and_then(|()| cmd_setup(&root)),
         Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
@@ -235,6 +238,24 @@ fn test_steps(root: &Path, steps: &mut Steps, counts: &mut TestCounts) -> Result
             Ok(())
         })
     })
+}
+
+/// The browser tests alone (named specs, or all), against a fresh release build: the quick
+/// loop while working on a screen.
+fn cmd_e2e(root: &Path, specs: &[String]) -> Result<(), String> {
+    let mut steps = Steps::default();
+    steps.run("ensure tools", || tools::ensure(root, tools::Needs::Test))?;
+    steps.run("trunk build --release", || trunk_build(root))?;
+    steps.run("build keyward-server", || build_server(root))?;
+    steps.run("browser tests (playwright)", || {
+        with_server(root, |server| {
+            let mut command = npx_playwright();
+            command.args(specs);
+            run(server.apply_env(&mut command).current_dir(root.join(E2E_DIR)))
+        })
+    })?;
+    steps.print_summary();
+    Ok(())
 }
 
 fn npx_playwright() -> Command {
