@@ -1084,6 +1084,77 @@ async fn a_removed_user_is_signed_out_everywhere(backend: Backend) {
     assert_eq!(back.role, Role::Viewer);
 }
 
+/// Content a crafted client could send, refused by the core's own checks (the same the app
+/// runs), each with its reason; the good change after them still applies.
+async fn crafted_content_is_rejected(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = db.server().await;
+    let mut device = Device::new(14);
+    let (site, admin) = register_site(&server, &mut device, "Northgate School").await;
+    let (area, lockers, _, _) = set_up(&mut device, site);
+    server.push(&admin.token, device.id, &device.take()).await;
+    let lock = device.register.locker(lockers[0]).unwrap().lock.unwrap();
+    let mut entropy = SplitMix(99);
+    let mut crafted = |change: Change| Event {
+        id: EventId::generate(device.now, &mut entropy),
+        actor: "Pat Caretaker".into(),
+        device: device.id,
+        at: device.now,
+        change,
+    };
+    let bad = vec![
+        crafted(Change::LockersAdded {
+            site,
+            area,
+            lockers: vec![NewLocker {
+                id: LockerId::generate(device.now, &mut SplitMix(1)),
+                number: "<b>A1</b>".into(),
+            }],
+        }),
+        crafted(Change::LockFitted {
+            lock: LockId::generate(device.now, &mut SplitMix(2)),
+            locker: lockers[1],
+            kind: LockKind::Keyed,
+            code: "9".repeat(10_000),
+            suite: None,
+        }),
+        crafted(Change::KeysAdded {
+            lock,
+            kind: KeyKind::User,
+            storage: None,
+            keys: vec![NewKey {
+                id: KeyId::generate(device.now, &mut SplitMix(3)),
+                copy: u32::MAX,
+                tag: TagId("A".repeat(2_400)),
+            }],
+        }),
+    ];
+    for event in bad {
+        device.queue(event);
+    }
+    device.person(site, "Ali Khan");
+    let pushed = server.push(&admin.token, device.id, &device.take()).await;
+    let reasons: Vec<String> = pushed
+        .receipts
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Rejected { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].contains("Remove the “<”"), "{}", reasons[0]);
+    assert_eq!(
+        reasons[1],
+        "The lock's code can be at most 40 characters long. Shorten it, then try again."
+    );
+    assert!(reasons[2].contains("not well formed"), "{}", reasons[2]);
+    assert!(matches!(
+        pushed.receipts[3].outcome,
+        Outcome::Applied { .. }
+    ));
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1122,4 +1193,5 @@ on_both_backends!(
     a_new_role_counts_from_the_next_push,
     admins_only_at_their_own_site_and_never_the_last_admin,
     a_removed_user_is_signed_out_everywhere,
+    crafted_content_is_rejected,
 );
