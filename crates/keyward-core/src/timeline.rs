@@ -137,23 +137,13 @@ impl Register {
                 let Some(l) = self.loan(*loan) else {
                     return "Key issued".into();
                 };
-                let mut text = format!(
+                let text = format!(
                     "Key {} issued to {} on {}",
                     tag(l.key),
                     self.holder_name(&l.holder),
                     uk_date(l.date)
                 );
-                if l.expected_return.is_some() {
-                    text.push_str(&format!(", back by {}", due_words(l)));
-                }
-                text.push_str(match &l.confirmation {
-                    Confirmation::TypedName(_) => " (name typed)",
-                    Confirmation::Signature(_) => " (signed)",
-                });
-                if !l.notes.is_empty() {
-                    text.push_str(&format!(". Notes: {}", l.notes));
-                }
-                text
+                loan_terms(text, l)
             }
             What::TagReplaced { key, previous, tag } => {
                 let copy = self.key(*key).map(|k| k.copy).unwrap_or(0);
@@ -233,7 +223,7 @@ impl Register {
                 let Some(l) = self.loan(*to) else {
                     return "Key handed over".into();
                 };
-                let mut text = format!(
+                let text = format!(
                     "Key {} handed over from {} to {} on {}",
                     tag(l.key),
                     self.loan(*from)
@@ -242,17 +232,7 @@ impl Register {
                     self.holder_name(&l.holder),
                     uk_date(l.date)
                 );
-                if l.expected_return.is_some() {
-                    text.push_str(&format!(", back by {}", due_words(l)));
-                }
-                text.push_str(match &l.confirmation {
-                    Confirmation::TypedName(_) => " (name typed)",
-                    Confirmation::Signature(_) => " (signed)",
-                });
-                if !l.notes.is_empty() {
-                    text.push_str(&format!(". Notes: {}", l.notes));
-                }
-                text
+                loan_terms(text, l)
             }
             What::MasterSignedOut { .. }
             | What::MasterReturned { .. }
@@ -282,4 +262,20 @@ impl Register {
             }
         }
     }
+}
+
+/// An issue's or handover's line with its terms: when it is due back, how it was confirmed,
+/// its notes.
+fn loan_terms(mut text: String, l: &crate::model::Loan) -> String {
+    if l.expected_return.is_some() {
+        text.push_str(&format!(", back by {}", due_words(l)));
+    }
+    text.push_str(match &l.confirmation {
+        Confirmation::TypedName(_) => " (name typed)",
+        Confirmation::Signature(_) => " (signed)",
+    });
+    if !l.notes.is_empty() {
+        text.push_str(&format!(". Notes: {}", l.notes));
+    }
+    text
 }

@@ -993,33 +993,8 @@ fn a_case_decided_on_two_devices_keeps_the_first_decision() {
 fn an_order_received_on_two_devices_keeps_the_first_receipt() {
     let mut b = base(340);
     let lock = b.h.register.locker(b.locker).unwrap().lock.unwrap();
-    let supplier = match b
-        .h
-        .ok(Command::AddSupplier {
-            site: b.site,
-            name: "Timpson".into(),
-            contact: String::new(),
-        })
-        .change
-    {
-        Change::SupplierAdded { supplier, .. } => supplier,
-        c => panic!("{c:?}"),
-    };
-    let order = match b
-        .h
-        .ok(Command::PlaceOrder {
-            supplier,
-            lines: vec![(lock, KeyKind::User, 1)],
-            ordered: b.h.today(),
-            expected: None,
-            case: None,
-            notes: String::new(),
-        })
-        .change
-    {
-        Change::OrderPlaced { order, .. } => order,
-        c => panic!("{c:?}"),
-    };
+    let supplier = b.h.supplier(b.site, "Timpson");
+    let order = b.h.order(supplier, vec![(lock, KeyKind::User, 1)], None);
     let (mut pat, mut jo) = b.two_devices();
     let receive = Command::ReceiveOrder {
         order,

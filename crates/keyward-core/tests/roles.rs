@@ -198,42 +198,9 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
     let a4 = h.locker(site, area, "A4");
     let k4 = h.lock_with_keys(a4, 3);
     let lock4 = h.register.locker(a4).unwrap().lock.unwrap();
-    let case = match h
-        .ok(Command::ReportKeyLost {
-            key: k4[0],
-            loss: Loss::default(),
-            notes: String::new(),
-        })
-        .change
-    {
-        Change::KeyReportedLost { case, .. } => case,
-        c => panic!("{c:?}"),
-    };
-    let supplier = match h
-        .ok(Command::AddSupplier {
-            site,
-            name: "Timpson".into(),
-            contact: "01234 567890".into(),
-        })
-        .change
-    {
-        Change::SupplierAdded { supplier, .. } => supplier,
-        c => panic!("{c:?}"),
-    };
-    let order = match h
-        .ok(Command::PlaceOrder {
-            supplier,
-            lines: vec![(lock4, KeyKind::User, 1)],
-            ordered: h.today(),
-            expected: None,
-            case: Some(case),
-            notes: String::new(),
-        })
-        .change
-    {
-        Change::OrderPlaced { order, .. } => order,
-        c => panic!("{c:?}"),
-    };
+    let case = h.report_lost(k4[0], Loss::default());
+    let supplier = h.supplier(site, "Timpson");
+    let order = h.order(supplier, vec![(lock4, KeyKind::User, 1)], Some(case));
 
     let details = |name: &str| PersonDetails {
         name: name.into(),

@@ -76,20 +76,7 @@ impl Register {
         if !conflicted {
             l.lock = Some(*lock);
         }
-        self.locks.insert(
-            *lock,
-            Lock {
-                id: *lock,
-                locker: *locker,
-                kind: *kind,
-                code: code.clone(),
-                suite: suite.clone(),
-                fitted_at: event.at,
-                keys: Vec::new(),
-                faults: Vec::new(),
-                removed_at: None,
-            },
-        );
+        self.insert_lock(event, *lock, *locker, *kind, code, suite);
         self.log(*locker, event, What::LockFitted { lock: *lock });
     }
 
@@ -199,20 +186,7 @@ impl Register {
         else {
             return;
         };
-        self.locks.insert(
-            *lock,
-            Lock {
-                id: *lock,
-                locker: *locker,
-                kind: *kind,
-                code: code.clone(),
-                suite: suite.clone(),
-                fitted_at: event.at,
-                keys: Vec::new(),
-                faults: Vec::new(),
-                removed_at: None,
-            },
-        );
+        self.insert_lock(event, *lock, *locker, *kind, code, suite);
         if !conflicted {
             if let Some(l) = self.lockers.get_mut(locker) {
                 l.lock = Some(*lock);
@@ -240,6 +214,32 @@ impl Register {
                 old: *old,
                 lock: *lock,
                 reason: reason.clone(),
+            },
+        );
+    }
+
+    /// Records a lock on a locker as of the event, with no keys and no faults yet.
+    fn insert_lock(
+        &mut self,
+        event: &Event,
+        lock: LockId,
+        locker: LockerId,
+        kind: LockKind,
+        code: &str,
+        suite: &Option<String>,
+    ) {
+        self.locks.insert(
+            lock,
+            Lock {
+                id: lock,
+                locker,
+                kind,
+                code: code.to_string(),
+                suite: suite.clone(),
+                fitted_at: event.at,
+                keys: Vec::new(),
+                faults: Vec::new(),
+                removed_at: None,
             },
         );
     }

@@ -191,6 +191,61 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// A supplier of the site, added now.
+    pub fn supplier(&mut self, site: SiteId, name: &str) -> SupplierId {
+        match self
+            .ok(Command::AddSupplier {
+                site,
+                name: name.into(),
+                contact: "01234 567890".into(),
+            })
+            .change
+        {
+            Change::SupplierAdded { supplier, .. } => supplier,
+            c => panic!("{c:?}"),
+        }
+    }
+
+    /// An order placed today: `lines` of (lock, kind, quantity), from a case if given.
+    pub fn order(
+        &mut self,
+        supplier: SupplierId,
+        lines: Vec<(LockId, KeyKind, u32)>,
+        case: Option<CaseId>,
+    ) -> OrderId {
+        match self
+            .ok(Command::PlaceOrder {
+                supplier,
+                lines,
+                ordered: self.today(),
+                expected: None,
+                case,
+                notes: String::new(),
+            })
+            .change
+        {
+            Change::OrderPlaced { order, .. } => order,
+            c => panic!("{c:?}"),
+        }
+    }
+
+    /// Reports a key lost (or as `loss` says); the case it opens.
+    pub fn report_lost(&mut self, key: KeyId, loss: Loss) -> CaseId {
+        match self
+            .ok(Command::ReportKeyLost {
+                key,
+                loss,
+                notes: "Lost on the school trip".into(),
+            })
+            .change
+        {
+            Change::KeyReportedLost { case, .. } => case,
+            c => panic!("{c:?}"),
+        }
+    }
+}
+
 /// Another device working offline from a copy of a register: its events are not in the
 /// harness's log until merged.
 pub struct Offline {

@@ -173,17 +173,7 @@ fn a_damaged_key_is_returned_retired_and_replaced() {
         reason: "Bent".into(),
     });
     assert_eq!(h.register.key(keys[0]).unwrap().state, KeyState::Retired);
-    let supplier = match h
-        .ok(Command::AddSupplier {
-            site,
-            name: "Timpson".into(),
-            contact: String::new(),
-        })
-        .change
-    {
-        Change::SupplierAdded { supplier, .. } => supplier,
-        c => panic!("{c:?}"),
-    };
+    let supplier = h.supplier(site, "Timpson");
     h.ok(Command::PlaceOrder {
         supplier,
         lines: vec![(lock, KeyKind::User, 1)],

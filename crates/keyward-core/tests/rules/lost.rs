@@ -27,20 +27,6 @@ fn setup(seed: u64) -> Setup {
     }
 }
 
-fn report(h: &mut Harness, key: KeyId, loss: Loss) -> CaseId {
-    match h
-        .ok(Command::ReportKeyLost {
-            key,
-            loss,
-            notes: "Lost on the school trip".into(),
-        })
-        .change
-    {
-        Change::KeyReportedLost { case, .. } => case,
-        c => panic!("{c:?}"),
-    }
-}
-
 #[test]
 fn reporting_a_key_lost_ends_its_loan_and_opens_a_case() {
     let Setup {
@@ -50,7 +36,7 @@ fn reporting_a_key_lost_ends_its_loan_and_opens_a_case() {
         keys,
         sam,
     } = setup(71);
-    let case = report(&mut h, keys[0], Loss::default());
+    let case = h.report_lost(keys[0], Loss::default());
     let c = h.register.case(case).unwrap();
     assert_eq!(c.locker, locker);
     assert_eq!(c.holder, Some(Holder::Person(sam)));
@@ -87,13 +73,12 @@ fn reporting_a_key_lost_ends_its_loan_and_opens_a_case() {
 #[test]
 fn a_lock_change_is_recommended_with_its_reasons() {
     let Setup { mut h, keys, .. } = setup(72);
-    let off_site = report(&mut h, keys[0], Loss::default());
+    let off_site = h.report_lost(keys[0], Loss::default());
     assert!(h
         .register
         .lock_change_reasons(h.register.case(off_site).unwrap())
         .is_empty());
-    let stolen = report(
-        &mut h,
+    let stolen = h.report_lost(
         keys[1],
         Loss {
             stolen: true,
@@ -140,7 +125,7 @@ fn a_case_is_decided_once_with_who_and_why_and_closes_when_its_replacement_arriv
         ..
     } = setup(73);
     let lock = h.register.locker(locker).unwrap().lock.unwrap();
-    let case = report(&mut h, keys[0], Loss::default());
+    let case = h.report_lost(keys[0], Loss::default());
     let decide = |reason: &str| Command::DecideLostCase {
         case,
         outcome: CaseOutcome::Replace,
@@ -179,31 +164,8 @@ fn a_case_is_decided_once_with_who_and_why_and_closes_when_its_replacement_arriv
     });
     let charge = h.register.case(case).unwrap().charge.clone().unwrap();
     assert_eq!((charge.status, charge.amount), (ChargeStatus::Waived, 500));
-    let supplier = match h
-        .ok(Command::AddSupplier {
-            site,
-            name: "Timpson".into(),
-            contact: "01234 567890".into(),
-        })
-        .change
-    {
-        Change::SupplierAdded { supplier, .. } => supplier,
-        c => panic!("{c:?}"),
-    };
-    let order = match h
-        .ok(Command::PlaceOrder {
-            supplier,
-            lines: vec![(lock, KeyKind::User, 2)],
-            ordered: h.today(),
-            expected: None,
-            case: Some(case),
-            notes: String::new(),
-        })
-        .change
-    {
-        Change::OrderPlaced { order, .. } => order,
-        c => panic!("{c:?}"),
-    };
+    let supplier = h.supplier(site, "Timpson");
+    let order = h.order(supplier, vec![(lock, KeyKind::User, 2)], Some(case));
     assert_eq!(h.register.case(case).unwrap().order, Some(order));
     h.ok(Command::ReceiveOrder {
         order,
@@ -242,8 +204,7 @@ fn a_lock_change_closes_the_lockers_open_cases() {
         keys,
         ..
     } = setup(74);
-    let case = report(
-        &mut h,
+    let case = h.report_lost(
         keys[0],
         Loss {
             stolen: true,
@@ -292,7 +253,7 @@ fn a_found_key_goes_back_to_the_store_and_closes_its_case() {
         })
         .unwrap_err();
     assert!(matches!(err, CommandError::KeyNotLost { .. }));
-    let case = report(&mut h, keys[0], Loss::default());
+    let case = h.report_lost(keys[0], Loss::default());
     h.ok(Command::RecordKeyFound {
         key: keys[0],
         notes: String::new(),
@@ -312,7 +273,7 @@ fn a_found_key_goes_back_to_the_store_and_closes_its_case() {
 #[test]
 fn the_master_key_a_locker_was_opened_with_must_be_a_master_key() {
     let Setup { mut h, keys, .. } = setup(76);
-    let case = report(&mut h, keys[0], Loss::default());
+    let case = h.report_lost(keys[0], Loss::default());
     let err = h
         .run(Command::DecideLostCase {
             case,
@@ -333,9 +294,9 @@ fn repeated_losses_by_a_person_and_at_a_locker_are_listed() {
         keys,
         sam,
     } = setup(77);
-    report(&mut h, keys[0], Loss::default());
+    h.report_lost(keys[0], Loss::default());
     h.ok(h.issue(keys[1], locker, Holder::Person(sam)));
-    report(&mut h, keys[1], Loss::default());
+    h.report_lost(keys[1], Loss::default());
     assert_eq!(h.register.losses_of(sam).len(), 2);
     assert_eq!(h.register.losses_at(locker).len(), 2);
     let repeated = h.register.repeated_losses(site);
