@@ -237,6 +237,30 @@ fn a_witness_is_required_where_the_suite_asks_for_one() {
 }
 
 #[test]
+fn a_witness_is_required_where_an_areas_policy_asks_for_one() {
+    let mut w = ward(304, false);
+    w.h.ok(sign_out(w.master, w.sam, None, false));
+    w.h.ok(Command::ReturnMasterKey {
+        key: w.master,
+        received_by: "Pat Caretaker".into(),
+        notes: String::new(),
+    });
+    let area = w.h.register.locker(w.lockers[1]).unwrap().area;
+    w.h.ok(Command::SetAreaPolicy {
+        area,
+        set: PolicyOverrides {
+            master_needs_witness: Some(true),
+            ..Default::default()
+        },
+        clear: vec![],
+    });
+    assert!(w.h.register.witness_required(w.suite));
+    let err = w.h.run(sign_out(w.master, w.sam, None, false)).unwrap_err();
+    assert!(matches!(err, CommandError::WitnessRequired { .. }), "{err}");
+    w.h.ok(sign_out(w.master, w.sam, Some(w.kim), false));
+}
+
+#[test]
 fn every_use_is_out_and_back_and_cannot_go_out_twice() {
     let mut w = ward(304, false);
     assert!(matches!(
