@@ -71,7 +71,11 @@ fn Labels(site: SiteId) -> impl IntoView {
     // `?keys=1&only=<key id>,<key id>`: just those keys' tags (new keys of a received order).
     let only: Vec<keyward_core::KeyId> = query.with_untracked(|q| {
         q.get("only")
-            .map(|ids| ids.split(',').filter_map(keyward_core::KeyId::parse).collect())
+            .map(|ids| {
+                ids.split(',')
+                    .filter_map(keyward_core::KeyId::parse)
+                    .collect()
+            })
             .unwrap_or_default()
     });
     let only = StoredValue::new(only);

@@ -30,8 +30,7 @@ fn keys_to_retire(r: &Register, locker: LockerId) -> Vec<(String, KeyState, Opti
 #[component]
 pub fn ChangeLockPage() -> impl IntoView {
     let state = use_app();
-    let id =
-        use_params_map().with_untracked(|p| p.get("id").and_then(|id| LockerId::parse(&id)));
+    let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| LockerId::parse(&id)));
     let found = id.and_then(|id| {
         state.register.with_untracked(|r| {
             let locker = r.locker(id)?;
@@ -69,8 +68,7 @@ fn ChangeLock(
     let state = use_app();
     let form = FormState::new();
     let navigate = use_navigate();
-    let case =
-        use_query_map().with_untracked(|q| q.get("case").and_then(|c| CaseId::parse(&c)));
+    let case = use_query_map().with_untracked(|q| q.get("case").and_then(|c| CaseId::parse(&c)));
     let reason_text = state.register.with_untracked(|r| {
         case.and_then(|c| r.case(c)).map(|c| {
             let tag = r.key(c.key).map(|k| k.tag.to_string()).unwrap_or_default();
@@ -117,7 +115,9 @@ fn ChangeLock(
                     if retired == 1 { "" } else { "s" }
                 );
                 for h in holders {
-                    text.push_str(&format!(" Tell {h}: their key no longer opens this locker."));
+                    text.push_str(&format!(
+                        " Tell {h}: their key no longer opens this locker."
+                    ));
                 }
                 state.flash.set(Some(text));
                 navigate(&format!("/lockers/{id}"), Default::default());
@@ -202,9 +202,10 @@ pub fn RecordFault(lock: Signal<Option<keyward_core::LockId>>) -> impl IntoView 
                 notes: notes.get_untracked(),
             },
             move |_| {
-                state
-                    .flash
-                    .set(Some(format!("Fault recorded: {}.", k.label().to_lowercase())));
+                state.flash.set(Some(format!(
+                    "Fault recorded: {}.",
+                    k.label().to_lowercase()
+                )));
                 notes.set(String::new());
             },
         );

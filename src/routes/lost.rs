@@ -7,8 +7,8 @@ use crate::components::{local_date_time, Back, Choices, FormError, FormState, Ro
 use crate::state::use_app;
 use keyward_core::format::{pounds, uk_date};
 use keyward_core::{
-    Action, CaseClosed, CaseId, CaseOutcome, Change, ChargeStatus, Command, Confirmation,
-    Holder, KeyId, KeyKind, KeyState, LockerId, Loss, LostCase, Register,
+    Action, CaseClosed, CaseId, CaseOutcome, Change, ChargeStatus, Command, Confirmation, Holder,
+    KeyId, KeyKind, KeyState, LockerId, Loss, LostCase, Register,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -456,11 +456,7 @@ fn case_view(r: &Register, c: &LostCase) -> CaseView {
             (r.holder_name(h), person)
         }),
         record: c.loan.and_then(|l| issue_record(r, l)),
-        reported: format!(
-            "{} by {}",
-            local_date_time(c.reported_at),
-            c.reported_by
-        ),
+        reported: format!("{} by {}", local_date_time(c.reported_at), c.reported_by),
         circumstances: circumstances(&c.loss),
         notes: c.notes.clone(),
         code: key.and_then(|k| r.lock(k.lock)).map(|l| l.code.clone()),
@@ -522,7 +518,9 @@ pub fn CasePage() -> impl IntoView {
             let locker_link = format!("Locker {}", c.number);
             let key_link = c.tag.clone();
             let holder_view = match c.holder.clone() {
-                Some((name, Some(p))) => view! { <A href=format!("/people/{p}")>{name}</A> }.into_any(),
+                Some((name, Some(p))) => {
+                    view! { <A href=format!("/people/{p}")>{name}</A> }.into_any()
+                }
                 Some((name, None)) => name.into_any(),
                 None => "Nobody: it was not out".into_any(),
             };
@@ -599,9 +597,9 @@ fn LostAlertInline(key: KeyId) -> impl IntoView {
                 let tag = state
                     .register
                     .with_untracked(|r| r.key(key).map(|k| k.tag.to_string()).unwrap_or_default());
-                state
-                    .flash
-                    .set(Some(format!("Key {tag} recorded as found; the case is closed.")))
+                state.flash.set(Some(format!(
+                    "Key {tag} recorded as found; the case is closed."
+                )))
             },
         );
     };

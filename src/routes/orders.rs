@@ -48,7 +48,10 @@ fn status_words(o: &Order) -> &'static str {
 
 /// Adds a supplier; `chosen` (on the new-order form) gets the new one.
 #[component]
-pub fn AddSupplier(site: SiteId, #[prop(optional)] chosen: Option<RwSignal<String>>) -> impl IntoView {
+pub fn AddSupplier(
+    site: SiteId,
+    #[prop(optional)] chosen: Option<RwSignal<String>>,
+) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
     let name = RwSignal::new(String::new());
@@ -62,7 +65,10 @@ pub fn AddSupplier(site: SiteId, #[prop(optional)] chosen: Option<RwSignal<Strin
                 contact: contact.get_untracked(),
             },
             move |event| {
-                if let Change::SupplierAdded { supplier, name: n, .. } = event.change {
+                if let Change::SupplierAdded {
+                    supplier, name: n, ..
+                } = event.change
+                {
                     state.flash.set(Some(format!("Supplier {n} added.")));
                     if let Some(chosen) = chosen {
                         chosen.set(supplier.to_string());
@@ -111,8 +117,7 @@ fn Orders(site: SiteId) -> impl IntoView {
         state.register.with(|r| {
             let mut all = r.orders_of(site);
             // Outstanding first (oldest first), then received (newest first).
-            let (mut open, done): (Vec<_>, Vec<_>) =
-                all.drain(..).partition(|o| !o.is_complete());
+            let (mut open, done): (Vec<_>, Vec<_>) = all.drain(..).partition(|o| !o.is_complete());
             open.reverse();
             open.into_iter()
                 .chain(done)
@@ -497,13 +502,19 @@ fn OrderScreen(order: Memo<Option<OrderView>>) -> impl IntoView {
         let Some(o) = order.get_untracked() else {
             return;
         };
-        let csv = state.register.with_untracked(|r| r.order(o.id).map(|x| r.order_csv(x)));
+        let csv = state
+            .register
+            .with_untracked(|r| r.order(o.id).map(|x| r.order_csv(x)));
         let Some(csv) = csv else { return };
         let name = format!(
             "keyward-order-{}-{}.csv",
             o.supplier
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+                .map(|c| if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                })
                 .collect::<String>(),
             o.ordered.replace('/', "-")
         );
@@ -585,10 +596,7 @@ fn OrderScreen(order: Memo<Option<OrderView>>) -> impl IntoView {
 fn Receive(order: Memo<Option<OrderView>>) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
-    let lines = order
-        .get_untracked()
-        .map(|o| o.lines)
-        .unwrap_or_default();
+    let lines = order.get_untracked().map(|o| o.lines).unwrap_or_default();
     let quantities: Vec<RwSignal<String>> = lines
         .iter()
         .map(|l| RwSignal::new(l.5.to_string()))
