@@ -101,6 +101,15 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/lockers/:id/issue") view=IssuePage/>
                             <Route path=path!("/keys/:id") view=KeyPage/>
                             <Route path=path!("/keys/:id/return") view=ReturnPage/>
+                            <Route path=path!("/keys/:id/lost") view=ReportLostPage/>
+                            <Route path=path!("/lockers/:id/change-lock") view=ChangeLockPage/>
+                            <Route path=path!("/cases") view=CasesPage/>
+                            <Route path=path!("/cases/:id") view=CasePage/>
+                            <Route path=path!("/orders") view=OrdersPage/>
+                            <Route path=path!("/orders/new") view=NewOrderPage/>
+                            <Route path=path!("/orders/:id") view=OrderPage/>
+                            <Route path=path!("/locks-to-replace") view=LocksToReplacePage/>
+                            <Route path=path!("/repeated-losses") view=RepeatedLossesPage/>
                             <Route path=path!("/scan") view=ScanPage/>
                             <Route path=path!("/tags/:tag") view=BlankTagPage/>
                             <Route path=path!("/l/:code") view=ScanLanding/>

@@ -52,6 +52,7 @@ pub fn KeyPage() -> impl IntoView {
         Some((id, tag, kind, copy, key_state, storage, locker, holder)) => view! {
             {locker.clone().map(|(l, n)| view! { <Back href=format!("/lockers/{l}") label=format!("Locker {n}")/> })}
             <h1>"Key "<span class="tag">{tag.clone()}</span></h1>
+            <crate::routes::lost::LostAlert key=id/>
             <section class="card">
                 <dl class="facts">
                     <dt>"Kind"</dt><dd>{format!("{}, copy {copy}", kind.label())}</dd>
@@ -69,6 +70,10 @@ pub fn KeyPage() -> impl IntoView {
                         <A href=format!("/keys/{id}/return") attr:class="button primary">"Return this key"</A>
                     }.into_any()),
                     _ => None,
+                })}
+                {(state.allowed(Action::IssueReturn).is_ok() && kind != KeyKind::Master
+                    && matches!(key_state, KeyState::InStore | KeyState::Issued | KeyState::SignedOut)).then(|| view! {
+                    <A href=format!("/keys/{id}/lost") attr:class="button danger-outline">"Report lost or stolen"</A>
                 })}
             </section>
         }

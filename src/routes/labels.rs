@@ -68,6 +68,18 @@ fn Labels(site: SiteId) -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let (one, keys_of_one) =
         query.with_untracked(|q| (q.get("locker").unwrap_or_default(), q.get("keys").is_some()));
+    // `?keys=1&only=<key id>,<key id>`: just those keys' tags (new keys of a received order).
+    let only: Vec<keyward_core::KeyId> = query.with_untracked(|q| {
+        q.get("only")
+            .map(|ids| {
+                ids.split(',')
+                    .filter_map(keyward_core::KeyId::parse)
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let only = StoredValue::new(only);
+    let has_only = !only.with_value(Vec::is_empty);
     let kind = RwSignal::new(if keys_of_one {
         Kind::Keys
     } else {
@@ -115,6 +127,16 @@ fn Labels(site: SiteId) -> impl IntoView {
         };
         if kind == Kind::BlankTags {
             return made.with(|tags| tags.iter().map(|t| tag_label(t, t.to_string())).collect());
+        }
+        if kind == Kind::Keys && has_only {
+            return state.register.with(|r| {
+                only.with_value(|ids| {
+                    ids.iter()
+                        .filter_map(|id| r.key(*id))
+                        .map(|k| tag_label(&k.tag, k.id.to_string()))
+                        .collect()
+                })
+            });
         }
         state.register.with(|r| {
             let lockers = chosen.get();
@@ -263,6 +285,7 @@ fn Labels(site: SiteId) -> impl IntoView {
                     <input id="labels-blank-count" type="number" inputmode="numeric" min="1" aria-describedby="labels-blank-count-hint"
                         bind:value=blank_count on:input=move |_| made.set(Vec::new())/>
                 </Show>
+                {has_only.then(|| view! { <p class="hint">{format!("Only the tags of the {} new key{} just received.", only.with_value(Vec::len), if only.with_value(Vec::len) == 1 { "" } else { "s" })}</p> })}
                 <label for="labels-area">"Area"</label>
                 <select id="labels-area" on:change=move |ev| area.set(AreaId::parse(&event_target_value(&ev)))>
                     <option value="" selected=move || area.get().is_none()>"All areas"</option>

@@ -90,7 +90,7 @@ fn Locker(id: LockerId) -> impl IntoView {
                 Some((_, kind, code, suite, fitted)) => view! {
                     <dl class="facts">
                         <dt>"Type"</dt><dd>{kind.label()}</dd>
-                        <dt>"Code"</dt><dd>{code}</dd>
+                        <dt>"Code"</dt><dd>{if state.allowed(Action::OrderKeys).is_ok() { code } else { "Hidden (key custodians and admins only)".into() }}</dd>
                         {suite.map(|s| view! { <dt>"Suite"</dt><dd>{s}</dd> })}
                         <dt>"Fitted"</dt><dd>{fitted}</dd>
                     </dl>
@@ -103,6 +103,10 @@ fn Locker(id: LockerId) -> impl IntoView {
         </Show>
         <Show when=move || lock.with(|l| matches!(l, Some((_, LockKind::Keyed, ..))))>
             <AddKeys lock=Signal::derive(move || lock.get().map(|l| l.0))/>
+        </Show>
+        <crate::routes::lock_change::LockerProblems id/>
+        <Show when=move || lock.with(|l| l.is_some())>
+            <crate::routes::lock_change::RecordFault lock=Signal::derive(move || lock.get().map(|l| l.0))/>
         </Show>
         <section class="card">
             <h2>"Labels"</h2>
@@ -222,6 +226,7 @@ fn Keys(id: LockerId) -> impl IntoView {
                                 {(key_state == KeyState::InStore).then(|| storage.map(|s| format!(" · {s}"))).flatten()}
                             </div>
                         </div>
+                        <span class="key-actions">
                         {let tag = tag.clone(); move || may_issue.get().then(|| match key_state {
                             KeyState::InStore if kind != KeyKind::Master => Some(view! {
                                 <A href=format!("/lockers/{id}/issue?key={key}") attr:class="button small" attr:aria-label=format!("Issue key {tag}")>"Issue"</A>
@@ -231,6 +236,16 @@ fn Keys(id: LockerId) -> impl IntoView {
                             }.into_any()),
                             _ => None,
                         })}
+                        {let tag = tag.clone(); move || may_issue.get().then(|| match key_state {
+                            KeyState::InStore | KeyState::Issued | KeyState::SignedOut if kind != KeyKind::Master => Some(view! {
+                                <A href=format!("/keys/{key}/lost") attr:class="button small" attr:aria-label=format!("Report key {tag} lost or stolen")>"Lost?"</A>
+                            }.into_any()),
+                            KeyState::Lost | KeyState::Stolen => Some(view! {
+                                <A href=format!("/keys/{key}") attr:class="button small danger" attr:aria-label=format!("Key {tag} is missing: open it")>"Missing"</A>
+                            }.into_any()),
+                            _ => None,
+                        })}
+                        </span>
                     </li>
                 </For>
             </ul>

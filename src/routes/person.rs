@@ -100,6 +100,14 @@ fn Person(id: PersonId) -> impl IntoView {
                 {(!d.department.is_empty()).then(|| format!(" · {}", d.department))}
             </p>
         })}
+        {move || {
+            let n = state.register.with(|r| r.losses_of(id).len());
+            view! {
+                <p class={if n >= keyward_core::REPEATED_LOSSES { "warning lost-count" } else { "lost-count" }}>
+                    {match n { 0 => "No lost keys.".to_string(), 1 => "1 lost key.".to_string(), n => format!("{n} lost keys.") }}
+                </p>
+            }
+        }}
         <section class="card">
             <h2>"Keys held"</h2>
             <Show when=move || held.with(Vec::is_empty)>

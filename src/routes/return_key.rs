@@ -1,6 +1,6 @@
 //! Returning a key: who brought it back, who received it, its condition, notes.
 
-use crate::components::{Back, Choices, FormError, FormState, Submit};
+use crate::components::{Back, Choices, FormError, FormState, RoleNote, Submit};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
 use keyward_core::{Action, Command, Condition, KeyId};
@@ -60,6 +60,8 @@ fn ReturnForm(
     let received_by = RwSignal::new(state.user());
     let damaged = RwSignal::new(false);
     let notes = RwSignal::new(String::new());
+    let retire = RwSignal::new(false);
+    let may_retire = state.allowed(Action::ChangeLocks).is_ok();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let navigate = navigate.clone();
@@ -77,9 +79,28 @@ fn ReturnForm(
                 notes: notes.get_untracked(),
             },
             move |_| {
-                let tag = state
-                    .register
-                    .with_untracked(|r| r.key(key).map(|k| k.tag.to_string()).unwrap_or_default());
+                let (tag, lock) = state.register.with_untracked(|r| {
+                    r.key(key)
+                        .map(|k| (k.tag.to_string(), Some(k.lock)))
+                        .unwrap_or_default()
+                });
+                if condition == Condition::Damaged && retire.get_untracked() {
+                    let navigate = navigate.clone();
+                    form.run(
+                        Command::RetireKey {
+                            key,
+                            reason: "Returned damaged".into(),
+                        },
+                        move |_| {
+                            state.flash.set(Some(format!(
+                                "Key {tag} returned damaged and retired. Order its replacement."
+                            )));
+                            let lock = lock.map(|l| format!("?lock={l}")).unwrap_or_default();
+                            navigate(&format!("/orders/new{lock}"), Default::default());
+                        },
+                    );
+                    return;
+                }
                 let text = match condition {
                     Condition::Fine => format!("Key {tag} returned and back in store."),
                     Condition::Damaged => {
@@ -110,6 +131,18 @@ fn ReturnForm(
             <label for="return-received-by">"Received by"</label>
             <input id="return-received-by" autocomplete="name" bind:value=received_by/>
             <Choices legend="Condition" name="condition" value=damaged options=vec![(false, "Fine"), (true, "Damaged")]/>
+            <Show when=move || damaged.get()>
+                {if may_retire {
+                    view! {
+                        <label class="choice">
+                            <input type="checkbox" bind:checked=retire/>
+                            "Retire it and order a replacement"
+                        </label>
+                    }.into_any()
+                } else {
+                    view! { <RoleNote action=Action::ChangeLocks/> }.into_any()
+                }}
+            </Show>
             <label for="return-notes">"Notes (optional)"</label>
             <textarea id="return-notes" rows="2" bind:value=notes></textarea>
             <FormError form/>

@@ -93,6 +93,13 @@ pub fn SetupPage() -> impl IntoView {
                     <p class="hint">"Fit a lock and add its keys from the locker's own page: open it from the register."</p>
                     <p><A href="/labels" attr:class="button">"Print labels and key tags"</A></p>
                 </section>
+                <section class="card">
+                    <h2>"Lost keys, orders and repairs"</h2>
+                    <p><A href="/cases" attr:class="button">"Lost-key cases"</A></p>
+                    <p><A href="/orders" attr:class="button">"Replacement orders"</A></p>
+                    <p><A href="/locks-to-replace" attr:class="button">"Locks to replace"</A></p>
+                    <p><A href="/repeated-losses" attr:class="button">"Repeated losses"</A></p>
+                </section>
                 <Areas/>
                 <Show when=move || !state.settings.with(|s| s.enrolled())>
                     <Sites/>
