@@ -173,22 +173,19 @@ fn Keys(id: LockerId) -> impl IntoView {
     let state = use_app();
     let may_issue = Memo::new(move |_| state.allowed(Action::IssueReturn).is_ok());
     let keys = Memo::new(move |_| {
+        let now = state.clock.get();
         state.register.with(|r| {
             r.keys_of_locker(id)
                 .into_iter()
                 .map(|k| {
                     let holder = r.current_loan(k.id).map(|l| {
-                        let back = l
-                            .expected_return
-                            .map(|d| format!(", back by {}", keyward_core::format::uk_date(d)))
-                            .unwrap_or_default();
-                        let late = if l
-                            .is_overdue(crate::components::today().and_time(chrono::NaiveTime::MIN))
-                        {
-                            " (overdue)"
+                        let due = keyward_core::due_words(l);
+                        let back = if due.is_empty() {
+                            String::new()
                         } else {
-                            ""
+                            format!(", due back {due}")
                         };
+                        let late = if l.is_overdue(now) { " (overdue)" } else { "" };
                         format!("{}{}{}", r.holder_name(&l.holder), back, late)
                     });
                     (

@@ -94,6 +94,14 @@ pub fn SetupPage() -> impl IntoView {
                     <p><A href="/labels" attr:class="button">"Print labels and key tags"</A></p>
                 </section>
                 <Areas/>
+                <section class="card">
+                    <h2>"Loans and policies"</h2>
+                    <p class="actions">
+                        <A href="/overdue" attr:class="button">"Overdue keys"</A>
+                        <A href="/spares" attr:class="button">"Spare keys out"</A>
+                        <A href="/setup/policies" attr:class="button">"Policies"</A>
+                    </p>
+                </section>
                 <Show when=move || !state.settings.with(|s| s.enrolled())>
                     <Sites/>
                 </Show>
