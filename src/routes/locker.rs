@@ -211,7 +211,7 @@ fn Keys(id: LockerId) -> impl IntoView {
                 <For each=move || keys.get() key=|k| k.clone() let:((key, tag, kind, copy, key_state, storage, holder))>
                     <li class="key">
                         <div>
-                            <A href=format!("/keys/{key}") attr:class="tag">{tag.clone()}</A>
+                            {let tag = tag.clone(); view! { <A href=format!("/keys/{key}") attr:class="tag">{tag}</A> }}
                             <span class="meta">{format!(" {} · copy {}", kind.label(), copy)}</span>
                             <div class="meta">
                                 {key_state.label()}
