@@ -76,10 +76,9 @@ impl AppState {
         Effect::new(move |_| {
             let site = state.site();
             let now = state.clock.get();
-            let index = state.register.with(|r| {
-                site.map(|s| Index::build_at(r, s, now))
-                    .unwrap_or_default()
-            });
+            let index = state
+                .register
+                .with(|r| site.map(|s| Index::build_at(r, s, now)).unwrap_or_default());
             state.index.set(Arc::new(index));
         });
         state

@@ -66,7 +66,9 @@ impl LoanInput {
             Holder::Department(self.department.get_untracked())
         };
         let Some(date) = parse_date(&self.date.get_untracked()) else {
-            return Err(format!("Enter the {date_words} as day/month/year, for example 26/11/2026."));
+            return Err(format!(
+                "Enter the {date_words} as day/month/year, for example 26/11/2026."
+            ));
         };
         let (expected_return, due_time) = if self.temporary.get_untracked() {
             let Some(day) = parse_date(&self.back_by.get_untracked()) else {
@@ -126,11 +128,7 @@ fn days(n: u16) -> String {
 
 /// Who takes the key: a person found by name or reference, or a department.
 #[component]
-pub fn HolderFields(
-    input: LoanInput,
-    prefix: &'static str,
-    legend: &'static str,
-) -> impl IntoView {
+pub fn HolderFields(input: LoanInput, prefix: &'static str, legend: &'static str) -> impl IntoView {
     let state = use_app();
     let site = state.site();
     let matches = Memo::new(move |_| {

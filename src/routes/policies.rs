@@ -314,7 +314,8 @@ fn SitePolicy(site: keyward_core::SiteId) -> impl IntoView {
         ev.prevent_default();
         let mut o = PolicyOverrides::default();
         for (field, a, b) in &fields {
-            if let Err(message) = parse_field(*field, &a.get_untracked(), &b.get_untracked(), &mut o)
+            if let Err(message) =
+                parse_field(*field, &a.get_untracked(), &b.get_untracked(), &mut o)
             {
                 return form.fail(message);
             }
@@ -353,10 +354,17 @@ fn AreaField(area: AreaId, field: PolicyField) -> impl IntoView {
     let form = FormState::new();
     let status = Memo::new(move |_| {
         state.register.with(|r| {
-            let site = r.area(area).map(|a| r.site_policy(a.site)).unwrap_or_default();
+            let site = r
+                .area(area)
+                .map(|a| r.site_policy(a.site))
+                .unwrap_or_default();
             let own = r.area_overrides(area).fields().contains(&field);
             let effective = r.policy_for_area(area);
-            (own, field_words(field, &site), field_words(field, &effective))
+            (
+                own,
+                field_words(field, &site),
+                field_words(field, &effective),
+            )
         })
     });
     let (a0, b0) = state
@@ -369,8 +377,7 @@ fn AreaField(area: AreaId, field: PolicyField) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut set = PolicyOverrides::default();
-        if let Err(message) = parse_field(field, &a.get_untracked(), &b.get_untracked(), &mut set)
-        {
+        if let Err(message) = parse_field(field, &a.get_untracked(), &b.get_untracked(), &mut set) {
             return form.fail(message);
         }
         form.run(
@@ -399,9 +406,11 @@ fn AreaField(area: AreaId, field: PolicyField) -> impl IntoView {
                         .map(|a| field_words(field, &r.site_policy(a.site)))
                         .unwrap_or_default()
                 });
-                a.set(state.register.with_untracked(|r| {
-                    field_text(field, &r.policy_for_area(area)).0
-                }));
+                a.set(
+                    state
+                        .register
+                        .with_untracked(|r| field_text(field, &r.policy_for_area(area)).0),
+                );
                 state.flash.set(Some(format!(
                     "{}: the site's setting again ({site}).",
                     field.label()

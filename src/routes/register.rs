@@ -61,7 +61,9 @@ fn LockerList() -> impl IntoView {
     // Keys overdue now (a locker may have more than one), linked to the overdue list.
     let overdue_keys = Memo::new(move |_| {
         let now = state.clock.get();
-        state.site().map_or(0, |s| state.register.with(|r| r.overdue_count(s, now)))
+        state
+            .site()
+            .map_or(0, |s| state.register.with(|r| r.overdue_count(s, now)))
     });
     let areas = Memo::new(move |_| state.areas());
     let reset_page = move || filter.shown.set(RegisterFilter::PAGE);
