@@ -143,7 +143,7 @@ test('temporary loans past their due-back time are listed oldest first, with how
 test("an area policy refuses a loan longer than its maximum until the area uses the site's setting", async ({ page }) => {
   await page.clock.install({ time: START });
   await setUpSite(page);
-  await addRange(page, 'C-1', 'C-1');
+  await addRange(page, 'C-1', 'C-2');
   const c1 = await fitLockWithKeys(page, 'C-1', 'P-1', 1);
   await addPerson(page, { name: 'Robin Lee', ref: 'P9' });
 
