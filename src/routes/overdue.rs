@@ -65,7 +65,7 @@ pub fn OverduePage() -> impl IntoView {
                             <A href=format!("/keys/{}", row.key)>
                                 <span class="row-main">
                                     <span><span class="tag">{row.tag.clone()}</span>" · locker "{row.locker.clone()}</span>
-                                    <span class="meta">{row.holder.clone()}" · due back "{row.due.clone()}</span>
+                                    <span class="meta wrap">{row.holder.clone()}" · due back "{row.due.clone()}</span>
                                 </span>
                                 <span class="badge overdue">{row.late.clone()}</span>
                             </A>
