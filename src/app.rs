@@ -110,6 +110,9 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/orders/:id") view=OrderPage/>
                             <Route path=path!("/locks-to-replace") view=LocksToReplacePage/>
                             <Route path=path!("/repeated-losses") view=RepeatedLossesPage/>
+                            <Route path=path!("/keys/:id/handover") view=HandOverPage/>
+                            <Route path=path!("/overdue") view=OverduePage/>
+                            <Route path=path!("/spares") view=SparesPage/>
                             <Route path=path!("/scan") view=ScanPage/>
                             <Route path=path!("/tags/:tag") view=BlankTagPage/>
                             <Route path=path!("/l/:code") view=ScanLanding/>
@@ -121,6 +124,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/setup") view=SetupPage/>
                             <Route path=path!("/setup/lockers") view=AddLockersPage/>
                             <Route path=path!("/setup/backup") view=BackupPage/>
+                            <Route path=path!("/setup/policies") view=PoliciesPage/>
                             <Route path=path!("/labels") view=LabelsPage/>
                             <Route path=path!("/sync") view=SyncPage/>
                             <Route path=path!("/conflicts") view=ConflictsPage/>

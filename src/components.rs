@@ -2,7 +2,7 @@
 //! dates in UK form, the signature pad.
 
 use crate::state::{use_app, AppState};
-use chrono::{DateTime, Local, NaiveDate, Utc};
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, Timelike, Utc};
 use keyward_core::{Action, AreaId, Command, Event, LockerStatus};
 use leptos::prelude::*;
 
@@ -16,6 +16,14 @@ pub fn local_date_time(at: DateTime<Utc>) -> String {
 
 pub fn today() -> NaiveDate {
     Local::now().date_naive()
+}
+
+/// The device's date and time now, to the minute (site time: what due-back times mean).
+pub fn now() -> NaiveDateTime {
+    let now = Local::now().naive_local();
+    now.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now)
 }
 
 /// The register screen's search and filters, kept while the person opens a locker and comes

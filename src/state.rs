@@ -39,6 +39,8 @@ pub struct AppState {
     /// Changes the server refused, until dismissed.
     pub refused: RwSignal<Vec<Refused>>,
     pub sync: RwSignal<crate::sync::Status>,
+    /// The local date and time to the minute, for what is overdue; moves on every half minute.
+    pub clock: RwSignal<chrono::NaiveDateTime>,
     outbox: StoredValue<Vec<Outgoing>>,
     /// How far this tab has read: the confirmed log's sequence and the outbox's change number.
     seen: StoredValue<(u64, u64)>,
@@ -64,20 +66,31 @@ impl AppState {
             pending: RwSignal::new(0),
             refused: RwSignal::new(Vec::new()),
             sync: RwSignal::new(Default::default()),
+            clock: RwSignal::new(crate::components::now()),
             outbox: StoredValue::new(Vec::new()),
             seen: StoredValue::new((0, 0)),
         };
         // One place mirrors settings to storage, so no screen writes them itself.
         Effect::new(move |_| state.settings.with(Settings::save));
+        set_interval(move || state.tick(), std::time::Duration::from_secs(30));
         Effect::new(move |_| {
             let site = state.site();
-            let index = state.register.with(|r| {
-                site.map(|s| Index::build(r, s, crate::components::today()))
-                    .unwrap_or_default()
-            });
+            let now = state.clock.get();
+            let index = state
+                .register
+                .with(|r| site.map(|s| Index::build_at(r, s, now)).unwrap_or_default());
             state.index.set(Arc::new(index));
         });
         state
+    }
+
+    /// Reads the clock again (screens that show what is overdue call it when they open); the
+    /// index is rebuilt only when the minute has changed.
+    pub fn tick(&self) {
+        let now = crate::components::now();
+        if self.clock.get_untracked() != now {
+            self.clock.set(now);
+        }
     }
 
     /// Opens IndexedDB and folds the whole log. Called once at start.

@@ -1,12 +1,10 @@
 //! Issuing a key: which key, to whom (a person or a department), when, until when for a
 //! temporary loan, and the taker's confirmation (typed name or a signature drawn on screen).
 
-use crate::components::{today, Back, Choices, FormError, FormState, SignaturePad, Submit};
+use crate::components::{Back, FormError, FormState, Submit};
+use crate::routes::loan_form::{ConfirmFields, DueFields, HolderFields, LoanInput};
 use crate::state::use_app;
-use keyward_core::format::{parse_date, uk_date};
-use keyward_core::{
-    Action, Command, Confirmation, Holder, KeyId, KeyKind, KeyState, LockerId, PersonId,
-};
+use keyward_core::{Action, Command, KeyId, KeyKind, KeyState, LockerId};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
@@ -78,48 +76,7 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
         })
     };
 
-    let to_person = RwSignal::new(true);
-    let person = RwSignal::new(None::<PersonId>);
-    let person_search = RwSignal::new(String::new());
-    let department = RwSignal::new(String::new());
-    let date = RwSignal::new(uk_date(today()));
-    let temporary = RwSignal::new(false);
-    let back_by = RwSignal::new(String::new());
-    let signed = RwSignal::new(false);
-    let typed_name = RwSignal::new(String::new());
-    let signature = RwSignal::new(String::new());
-    let notes = RwSignal::new(String::new());
-
-    let site = state.site();
-    let matches = Memo::new(move |_| {
-        let text = person_search.get();
-        if text.trim().is_empty() {
-            return Vec::new();
-        }
-        state.register.with(|r| {
-            site.map(|s| r.find_people(s, &text))
-                .unwrap_or_default()
-                .into_iter()
-                .take(6)
-                .map(|p| {
-                    (
-                        p.id,
-                        p.details.name.clone(),
-                        p.details.reference.clone(),
-                        p.details.department.clone(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-    });
-    let person_name = move || {
-        person.get().and_then(|p| {
-            state
-                .register
-                .with(|r| r.person(p).map(|p| p.details.name.clone()))
-        })
-    };
-
+    let input = LoanInput::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(key) = chosen_key() else {
@@ -128,48 +85,21 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
             }));
             return;
         };
-        let holder = if to_person.get_untracked() {
-            match person.get_untracked() {
-                Some(p) => Holder::Person(p),
-                None => {
-                    form.fail("Choose the person taking the key: search by name or reference and tap their name.");
-                    return;
-                }
-            }
-        } else {
-            Holder::Department(department.get_untracked())
-        };
-        let Some(date) = parse_date(&date.get_untracked()) else {
-            form.fail("Enter the issue date as day/month/year, for example 26/11/2026.");
-            return;
-        };
-        let expected_return = if temporary.get_untracked() {
-            match parse_date(&back_by.get_untracked()) {
-                Some(d) => Some(d),
-                None => {
-                    form.fail("Enter when the key is due back as day/month/year, for example 27/11/2026, or untick “Temporary loan”.");
-                    return;
-                }
-            }
-        } else {
-            None
-        };
-        let confirmation = if signed.get_untracked() {
-            Confirmation::Signature(signature.get_untracked())
-        } else {
-            Confirmation::TypedName(typed_name.get_untracked())
+        let parts = match input.read("issue date") {
+            Ok(parts) => parts,
+            Err(message) => return form.fail(message),
         };
         let navigate = navigate.clone();
         form.run(
             Command::IssueKey {
                 key,
                 locker,
-                holder,
-                date,
-                expected_return,
-                confirmation,
-                notes: notes.get_untracked(),
-                due_time: None,
+                holder: parts.holder,
+                date: parts.date,
+                expected_return: parts.expected_return,
+                confirmation: parts.confirmation,
+                notes: parts.notes,
+                due_time: parts.due_time,
             },
             move |event| {
                 if let keyward_core::Change::KeyIssued { key, holder, .. } = &event.change {
@@ -205,73 +135,15 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
             </Show>
             {move || gone().map(|message| view! { <p class="warning" role="alert">{message}</p> })}
 
-            <Choices legend="Issued to" name="holder" value=to_person options=vec![(true, "A person"), (false, "A department")]/>
-            <Show
-                when=move || to_person.get()
-                fallback=move || view! {
-                    <label for="issue-department">"Department"</label>
-                    <input id="issue-department" placeholder="PE department" bind:value=department/>
-                }
-            >
-                {move || match person_name() {
-                    Some(name) => view! {
-                        <p class="chosen">
-                            <span>"Person: "<strong>{name}</strong></span>
-                            <button type="button" class="button small" on:click=move |_| person.set(None)>"Change"</button>
-                        </p>
-                    }.into_any(),
-                    None => view! {
-                        <label for="issue-person">"Person"</label>
-                        <p class="hint" id="issue-person-hint">"Search by name, pupil or staff number."</p>
-                        <input id="issue-person" type="search" autocomplete="off" aria-describedby="issue-person-hint" bind:value=person_search/>
-                        <ul class="choices" aria-label="Matching people">
-                            <For each=move || matches.get() key=|m| m.clone() let:((id, name, reference, dept))>
-                                <li>
-                                    <button type="button" class="choice-button" on:click=move |_| {
-                                        person.set(Some(id));
-                                        if typed_name.get_untracked().is_empty() {
-                                            typed_name.set(name.clone());
-                                        }
-                                    }>
-                                        <strong>{name.clone()}</strong>
-                                        <span class="meta">{[reference.clone(), dept.clone()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")}</span>
-                                    </button>
-                                </li>
-                            </For>
-                        </ul>
-                        <Show when=move || !person_search.with(|s| s.trim().is_empty()) && matches.with(Vec::is_empty)>
-                            <p class="hint">"Nobody matches. Add them under People first."</p>
-                        </Show>
-                    }.into_any(),
-                }}
-            </Show>
-
+            <HolderFields input prefix="issue" legend="Issued to"/>
             <label for="issue-date">"Date issued"</label>
             <p class="hint" id="issue-date-hint">"Day/month/year"</p>
-            <input id="issue-date" inputmode="numeric" autocomplete="off" aria-describedby="issue-date-hint" bind:value=date/>
-            <label class="choice">
-                <input type="checkbox" bind:checked=temporary/>
-                "Temporary loan (due back on a date)"
-            </label>
-            <Show when=move || temporary.get()>
-                <label for="issue-back-by">"Due back"</label>
-                <p class="hint" id="issue-back-by-hint">"Day/month/year, for example "{uk_date(today() + chrono::Days::new(7))}</p>
-                <input id="issue-back-by" inputmode="numeric" autocomplete="off" aria-describedby="issue-back-by-hint" bind:value=back_by/>
-            </Show>
-
-            <Choices legend="Confirmation by the person taking the key" name="confirm" value=signed options=vec![(false, "Typed name"), (true, "Signature")]/>
-            <Show
-                when=move || signed.get()
-                fallback=move || view! {
-                    <label for="issue-typed-name">"Name typed by the person taking the key"</label>
-                    <input id="issue-typed-name" autocomplete="off" bind:value=typed_name/>
-                }
-            >
-                <SignaturePad path=signature/>
-            </Show>
+            <input id="issue-date" inputmode="numeric" autocomplete="off" aria-describedby="issue-date-hint" bind:value=input.date/>
+            <DueFields input prefix="issue" locker/>
+            <ConfirmFields input prefix="issue"/>
 
             <label for="issue-notes">"Notes (optional)"</label>
-            <textarea id="issue-notes" rows="2" bind:value=notes></textarea>
+            <textarea id="issue-notes" rows="2" bind:value=input.notes></textarea>
             <FormError form/>
             <Submit form label="Issue key" action=Action::IssueReturn/>
         </form>

@@ -17,16 +17,24 @@ pub fn KeyPage() -> impl IntoView {
         state.register.with(|r| {
             let k = r.key(id?)?;
             let locker = r.locker_of_key(k.id).map(|l| (l.id, l.number.clone()));
+            let now = state.clock.get();
             let holder = r.current_loan(k.id).map(|l| {
-                let back = l
-                    .expected_return
-                    .map(|d| format!(", due back {}", uk_date(d)))
+                let due = keyward_core::due_words(l);
+                let back = if due.is_empty() {
+                    String::new()
+                } else {
+                    format!(", due back {due}")
+                };
+                let late = l
+                    .lateness(now)
+                    .map(|d| format!(" (overdue, {})", keyward_core::late_words(d)))
                     .unwrap_or_default();
                 format!(
-                    "{} since {}{}",
+                    "{} since {}{}{}",
                     r.holder_name(&l.holder),
                     uk_date(l.date),
-                    back
+                    back,
+                    late
                 )
             });
             Some((
@@ -67,7 +75,10 @@ pub fn KeyPage() -> impl IntoView {
                         <A href=format!("/lockers/{l}/issue?key={id}") attr:class="button primary">"Issue this key"</A>
                     }.into_any()),
                     (s, _) if s.is_out() => Some(view! {
-                        <A href=format!("/keys/{id}/return") attr:class="button primary">"Return this key"</A>
+                        <p class="actions">
+                            <A href=format!("/keys/{id}/return") attr:class="button primary">"Return this key"</A>
+                            <A href=format!("/keys/{id}/handover") attr:class="button">"Hand over to the next holder"</A>
+                        </p>
                     }.into_any()),
                     _ => None,
                 })}

@@ -177,22 +177,19 @@ fn Keys(id: LockerId) -> impl IntoView {
     let state = use_app();
     let may_issue = Memo::new(move |_| state.allowed(Action::IssueReturn).is_ok());
     let keys = Memo::new(move |_| {
+        let now = state.clock.get();
         state.register.with(|r| {
             r.keys_of_locker(id)
                 .into_iter()
                 .map(|k| {
                     let holder = r.current_loan(k.id).map(|l| {
-                        let back = l
-                            .expected_return
-                            .map(|d| format!(", back by {}", keyward_core::format::uk_date(d)))
-                            .unwrap_or_default();
-                        let late = if l
-                            .is_overdue(crate::components::today().and_time(chrono::NaiveTime::MIN))
-                        {
-                            " (overdue)"
+                        let due = keyward_core::due_words(l);
+                        let back = if due.is_empty() {
+                            String::new()
                         } else {
-                            ""
+                            format!(", due back {due}")
                         };
+                        let late = if l.is_overdue(now) { " (overdue)" } else { "" };
                         format!("{}{}{}", r.holder_name(&l.holder), back, late)
                     });
                     (
@@ -218,7 +215,7 @@ fn Keys(id: LockerId) -> impl IntoView {
                 <For each=move || keys.get() key=|k| k.clone() let:((key, tag, kind, copy, key_state, storage, holder))>
                     <li class="key">
                         <div>
-                            <span class="tag">{tag.clone()}</span>
+                            {let tag = tag.clone(); view! { <A href=format!("/keys/{key}") attr:class="tag">{tag}</A> }}
                             <span class="meta">{format!(" {} · copy {}", kind.label(), copy)}</span>
                             <div class="meta">
                                 {key_state.label()}

@@ -39,26 +39,39 @@ fn Person(id: PersonId) -> impl IntoView {
             .register
             .with(|r| r.person(id).map(|p| p.details.clone()))
     });
+    // Keys held now, the overdue ones first (the longest overdue first), each with when it is
+    // due back and how late.
     let held = Memo::new(move |_| {
+        let now = state.clock.get();
         state.register.with(|r| {
-            r.keys_held_by(id)
+            let mut keys: Vec<_> = r
+                .keys_held_by(id)
                 .into_iter()
                 .map(|k| {
                     let locker = r.locker_of_key(k.id).map(|l| (l.id, l.number.clone()));
                     let loan = r.current_loan(k.id);
                     let since = loan.map(|l| uk_date(l.date)).unwrap_or_default();
-                    let back = loan
-                        .and_then(|l| l.expected_return)
-                        .map(|d| format!(", due back {}", uk_date(d)))
-                        .unwrap_or_default();
+                    let due = loan.map(keyward_core::due_words).unwrap_or_default();
+                    let back = if due.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", due back {due}")
+                    };
+                    let late = loan.and_then(|l| l.lateness(now));
                     (
-                        k.id,
-                        k.tag.to_string(),
-                        locker,
-                        format!("since {since}{back}"),
+                        late,
+                        (
+                            k.id,
+                            k.tag.to_string(),
+                            locker,
+                            format!("since {since}{back}"),
+                            late.map(keyward_core::late_words),
+                        ),
                     )
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            keys.sort_by_key(|(late, _)| std::cmp::Reverse(*late));
+            keys.into_iter().map(|(_, k)| k).collect::<Vec<_>>()
         })
     });
     let history = Memo::new(move |_| {
@@ -110,13 +123,20 @@ fn Person(id: PersonId) -> impl IntoView {
         }}
         <section class="card">
             <h2>"Keys held"</h2>
+            {move || {
+                let n = held.with(|h| h.iter().filter(|k| k.4.is_some()).count());
+                (n > 0).then(|| view! {
+                    <p class="warning">{if n == 1 { "1 key is overdue.".to_string() } else { format!("{n} keys are overdue.") }}</p>
+                })
+            }}
             <Show when=move || held.with(Vec::is_empty)>
                 <p>"No keys at the moment."</p>
             </Show>
             <ul class="keys">
-                <For each=move || held.get() key=|k| k.clone() let:((key, tag, locker, since))>
+                <For each=move || held.get() key=|k| k.clone() let:((key, tag, locker, since, late))>
                     <li class="key">
                         <div>
+                            {late.map(|late| view! { <span class="badge overdue">"Overdue, "{late}</span>" " })}
                             <span class="tag">{tag.clone()}</span>
                             {locker.clone().map(|(locker, number)| view! {
                                 " for "<A href=format!("/lockers/{locker}")>{format!("locker {number}")}</A>

@@ -57,6 +57,14 @@ fn LockerList() -> impl IntoView {
     });
     let counts = Memo::new(move |_| state.index.with(|i| (i.counts(), i.len())));
     let overdue = Memo::new(move |_| state.index.with(|i| i.overdue()));
+    state.tick();
+    // Keys overdue now (a locker may have more than one), linked to the overdue list.
+    let overdue_keys = Memo::new(move |_| {
+        let now = state.clock.get();
+        state
+            .site()
+            .map_or(0, |s| state.register.with(|r| r.overdue_count(s, now)))
+    });
     let areas = Memo::new(move |_| state.areas());
     let reset_page = move || filter.shown.set(RegisterFilter::PAGE);
 
@@ -112,6 +120,16 @@ fn LockerList() -> impl IntoView {
                 </select>
             </label>
         </div>
+        <Show when=move || { overdue_keys.get() > 0 }>
+            <p class="overdue-count">
+                <A href="/overdue" attr:class="badge overdue">
+                    {move || match overdue_keys.get() {
+                        1 => "1 key overdue".to_string(),
+                        n => format!("{} keys overdue", thousands(n)),
+                    }}
+                </A>
+            </p>
+        </Show>
         <p class="count" aria-live="polite">
             {move || {
                 let (rows, total) = hits.get();

@@ -47,7 +47,7 @@ fn ReturnForm(
             r.current_loan(key).map(|l| {
                 let back = l
                     .expected_return
-                    .map(|d| format!(", due back {}", uk_date(d)))
+                    .map(|_| format!(", due back {}", keyward_core::due_words(l)))
                     .unwrap_or_default();
                 (
                     r.holder_name(&l.holder),

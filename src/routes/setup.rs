@@ -101,6 +101,14 @@ pub fn SetupPage() -> impl IntoView {
                     <p><A href="/repeated-losses" attr:class="button">"Repeated losses"</A></p>
                 </section>
                 <Areas/>
+                <section class="card">
+                    <h2>"Loans and policies"</h2>
+                    <p class="actions">
+                        <A href="/overdue" attr:class="button">"Overdue keys"</A>
+                        <A href="/spares" attr:class="button">"Spare keys out"</A>
+                        <A href="/setup/policies" attr:class="button">"Policies"</A>
+                    </p>
+                </section>
                 <Show when=move || !state.settings.with(|s| s.enrolled())>
                     <Sites/>
                 </Show>

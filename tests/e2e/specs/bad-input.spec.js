@@ -173,6 +173,8 @@ test.describe('bad input is refused with a message and changes nothing', () => {
     await page.getByLabel('Date issued').fill(ukToday());
     await page.getByLabel('Temporary loan (due back on a date)').check();
     await expect(page.getByLabel('Due back', { exact: true })).toBeVisible();
+    // It is prefilled from the area's policy: empty it.
+    await page.getByLabel('Due back', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Issue key' }).click();
     await expect(alerts(page)).toContainText('Enter when the key is due back as day/month/year');
     await expectPlainMessage(alerts(page));

@@ -1,5 +1,5 @@
 // A temporary loan to a department, confirmed by a signature drawn on screen with a finger
-// (mouse here): the locker shows it as signed out, due back, with the signature in its history.
+// (mouse here): the locker shows it as on loan, due back, with the signature in its history.
 
 import { test, expect } from '@playwright/test';
 import {
@@ -20,7 +20,7 @@ function ukDate(daysAhead) {
   return d.toLocaleDateString('en-GB', { timeZone: 'Europe/London' });
 }
 
-test('a key signed out to a department with a drawn signature', async ({ page }) => {
+test('a key on a temporary loan to a department with a drawn signature', async ({ page }) => {
   await setUpSite(page);
   await addRange(page, 'G-1', 'G-3');
   const { tags } = await fitLockWithKeys(page, 'G-2', 'S-200', 1);
@@ -48,8 +48,8 @@ test('a key signed out to a department with a drawn signature', async ({ page })
   await page.getByRole('button', { name: 'Issue key' }).click();
 
   await expect(flash(page, `Key ${tags[0]} issued to PE department.`)).toBeVisible();
-  await expect(lockerStatus(page)).toHaveText('Signed out');
-  await expect(page.getByText(`Signed out: PE department, back by ${due}`)).toBeVisible();
+  await expect(lockerStatus(page)).toHaveText('On loan');
+  await expect(page.getByText(`On loan: PE department, due back ${due}`)).toBeVisible();
   const issued = historyLines(page).first();
   await expect(issued).toContainText(
     `Key ${tags[0]} issued to PE department on ${ukToday()}, back by ${due} (signed)`,
@@ -61,7 +61,7 @@ test('a key signed out to a department with a drawn signature', async ({ page })
 
   // Kept after a reload, signature and all.
   await page.reload();
-  await expect(lockerStatus(page)).toHaveText('Signed out');
+  await expect(lockerStatus(page)).toHaveText('On loan');
   await expect(historyLines(page).first().locator('path')).toHaveAttribute('d', path);
 });
 
@@ -78,7 +78,7 @@ test('a temporary loan past its due date is listed as overdue', async ({ page })
   await page.getByLabel('Name typed by the person taking the key').fill('Coach Evans');
   await page.getByRole('button', { name: 'Issue key' }).click();
   await expect(flash(page, `Key ${tags[0]} issued to Swim club.`)).toBeVisible();
-  await expect(page.getByText(`Signed out: Swim club, back by ${ukDate(-1)} (overdue)`)).toBeVisible();
+  await expect(page.getByText(`On loan: Swim club, due back ${ukDate(-1)} (overdue)`)).toBeVisible();
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Register', exact: true }).click();
   const filter = page.getByLabel('Show lockers that are');
