@@ -99,7 +99,7 @@ pub enum What {
 }
 
 impl Register {
-    /// The entry in plain words, e.g. "Key K7M2P9Q issued to Sam Jones, back by 28/11/2026".
+    /// The entry in plain words, e.g. "Key K7M2P9Q issued to Sam Jones on 26/11/2026, due back 28/11/2026".
     pub fn describe(&self, entry: &Entry) -> String {
         let tag = |key: KeyId| {
             self.key(key)
@@ -268,7 +268,7 @@ impl Register {
 /// its notes.
 fn loan_terms(mut text: String, l: &crate::model::Loan) -> String {
     if l.expected_return.is_some() {
-        text.push_str(&format!(", back by {}", due_words(l)));
+        text.push_str(&format!(", due back {}", due_words(l)));
     }
     text.push_str(match &l.confirmation {
         Confirmation::TypedName(_) => " (name typed)",

@@ -71,7 +71,7 @@ test('a key is handed over from one holder to the next in one step', async ({ pa
   await openLocker(page, 'W-1');
   await expect(lockerStatus(page)).toHaveText('On loan');
   await expect(historyLines(page).first()).toContainText(
-    `Key ${tag} handed over from Nurse Amy Khan to Nurse Ben Ode on ${today}, back by ${due} 19:30 (name typed). Notes: Night shift`,
+    `Key ${tag} handed over from Nurse Amy Khan to Nurse Ben Ode on ${today}, due back ${due} 19:30 (name typed). Notes: Night shift`,
   );
   await expect(historyLines(page).nth(1)).toContainText(`Key ${tag} issued to Nurse Amy Khan on ${today}`);
   await expect(page.getByText(`On loan: Nurse Ben Ode, due back ${due} 19:30`)).toBeVisible();

@@ -52,7 +52,7 @@ test('a key on a temporary loan to a department with a drawn signature', async (
   await expect(page.getByText(`On loan: PE department, due back ${due}`)).toBeVisible();
   const issued = historyLines(page).first();
   await expect(issued).toContainText(
-    `Key ${tags[0]} issued to PE department on ${ukToday()}, back by ${due} (signed)`,
+    `Key ${tags[0]} issued to PE department on ${ukToday()}, due back ${due} (signed)`,
   );
   const signature = issued.getByRole('img', { name: 'The signature given' });
   await expect(signature).toBeVisible();
