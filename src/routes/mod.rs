@@ -9,6 +9,7 @@ mod issue;
 mod key;
 mod labels;
 mod locker;
+mod master;
 mod not_found;
 mod people;
 mod person;
@@ -26,6 +27,10 @@ pub use issue::IssuePage;
 pub use key::KeyPage;
 pub use labels::LabelsPage;
 pub use locker::LockerPage;
+pub use master::{
+    locker_list, open_escalation_lines, CheckPage, EscalationPage, MasterKeyPage, MasterPage,
+    ReviewsPage,
+};
 pub use not_found::NotFound;
 pub use people::{NewPersonPage, PeoplePage};
 pub use person::{EditPersonPage, PersonPage};

@@ -93,6 +93,11 @@ pub fn SetupPage() -> impl IntoView {
                     <p class="hint">"Fit a lock and add its keys from the locker's own page: open it from the register."</p>
                     <p><A href="/labels" attr:class="button">"Print labels and key tags"</A></p>
                 </section>
+                <section class="card">
+                    <h2>"Master keys"</h2>
+                    <p>"Suites, their master keys and authorised holders, sign-outs, presence checks and reviews."</p>
+                    <p><A href="/master" attr:class="button">"Master keys"</A></p>
+                </section>
                 <Areas/>
                 <Show when=move || !state.settings.with(|s| s.enrolled())>
                     <Sites/>

@@ -251,7 +251,9 @@ fn cmd_e2e(root: &Path, specs: &[String]) -> Result<(), String> {
         with_server(root, |server| {
             let mut command = npx_playwright();
             command.args(specs);
-            run(server.apply_env(&mut command).current_dir(root.join(E2E_DIR)))
+            run(server
+                .apply_env(&mut command)
+                .current_dir(root.join(E2E_DIR)))
         })
     })?;
     steps.print_summary();
