@@ -385,7 +385,7 @@ fn SuiteCard(suite: SuiteId) -> impl IntoView {
                     <FormError form=withdraw/>
                     <Allowed action=Action::MasterKeys>
                         <form on:submit=submit novalidate>
-                            <PersonPicker id=format!("holder-{suite}") label="Add an authorised holder" chosen optional=false first=Vec::new()/>
+                            <PersonPicker id=format!("holder-{suite}") label="Person to authorise" chosen optional=false first=Vec::new()/>
                             <FormError form=add/>
                             <Submit form=add label="Authorise" action=Action::MasterKeys/>
                         </form>

@@ -92,9 +92,9 @@ function suiteCard(page, name) {
 
 async function authorise(page, suite, person) {
   const card = suiteCard(page, suite);
-  await card.getByRole('searchbox', { name: 'Add an authorised holder' }).fill(person.split(' ')[0]);
+  await card.getByRole('searchbox', { name: 'Person to authorise' }).fill(person.split(' ')[0]);
   await card.getByRole('button', { name: person }).click();
-  await card.getByRole('button', { name: 'Authorise' }).click();
+  await card.getByRole('button', { name: 'Authorise', exact: true }).click();
   await expect(flash(page, `${person} may now sign out this suite's master keys.`)).toBeVisible();
   await expect(card.locator('.key', { hasText: person })).toBeVisible();
 }
