@@ -1225,10 +1225,8 @@ fn Resolve(id: EscalationId) -> impl IntoView {
     let form = FormState::new();
     let found = RwSignal::new(true);
     let notes = RwSignal::new(String::new());
-    let navigate = use_navigate();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let navigate = navigate.clone();
         form.run(
             Command::ResolveEscalation {
                 escalation: id,

@@ -323,6 +323,7 @@ test('a lost master key raises a banner on every screen of every device until th
   await a.getByLabel('What was done').fill('Locks of A-001 and A-002 to be changed');
   await a.getByRole('button', { name: 'Resolve' }).click();
   await expect(flash(a, 'Escalation resolved.')).toBeVisible();
+  await expect(a.getByText(/^Resolved by Pat Caretaker on .*: not found\. Locks of A-001 and A-002 to be changed$/)).toBeVisible();
   await expect(banner(a)).toHaveCount(0);
   await expect(banner(b)).toHaveCount(0, { timeout: 20_000 });
   await openRegister(b);
