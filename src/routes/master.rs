@@ -737,7 +737,7 @@ fn ReportLost(key: KeyId) -> impl IntoView {
         );
     };
     view! {
-        <form class="card" on:submit=submit novalidate>
+        <form class="card warning" on:submit=submit novalidate>
             <h2>"Lost?"</h2>
             <p class="hint">"Every lock of its suite is then at risk: every device of the site shows an alert until an admin resolves it."</p>
             <label for="lost-notes">"What happened (optional)"</label>
@@ -1235,9 +1235,9 @@ fn Resolve(id: EscalationId) -> impl IntoView {
             },
             move |_| {
                 state.flash.set(Some(
-                    "Escalation resolved. The alert is gone on every device of the site.".into(),
+                    "Escalation resolved. The alert goes from every device of the site as each one syncs."
+                        .into(),
                 ));
-                navigate("/master", Default::default());
             },
         );
     };
