@@ -71,6 +71,23 @@ pub fn App() -> impl IntoView {
                     })
                 }}
             </div>
+            {move || {
+                if state.load.get() != Load::Ready {
+                    return None;
+                }
+                let lost = open_escalation_lines(state);
+                (!lost.is_empty()).then(|| view! {
+                    <section class="banner escalation" aria-label="Lost master key">
+                        {lost.into_iter().map(|(id, tag, lockers)| view! {
+                            <p>
+                                <strong>{format!("Master key {tag} is lost.")}</strong>
+                                {format!(" Lockers at risk: {}. ", locker_list(&lockers))}
+                                <A href=format!("/master/escalations/{id}")>"What to do"</A>
+                            </p>
+                        }).collect_view()}
+                    </section>
+                })
+            }}
             <Show when=move || !online.get()>
                 <p class="banner offline" role="status">
                     "Offline. Everything you record is kept on this device and sent when back online."
@@ -128,6 +145,11 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/labels") view=LabelsPage/>
                             <Route path=path!("/sync") view=SyncPage/>
                             <Route path=path!("/conflicts") view=ConflictsPage/>
+                            <Route path=path!("/master") view=MasterPage/>
+                            <Route path=path!("/master/check") view=CheckPage/>
+                            <Route path=path!("/master/reviews") view=ReviewsPage/>
+                            <Route path=path!("/master/keys/:id") view=MasterKeyPage/>
+                            <Route path=path!("/master/escalations/:id") view=EscalationPage/>
                         </Routes>
                     }.into_any(),
                 }}

@@ -69,6 +69,9 @@ pub fn KeyPage() -> impl IntoView {
                     {storage.filter(|_| key_state == KeyState::InStore).map(|s| view! { <dt>"Kept at"</dt><dd>{s}</dd> })}
                     {locker.clone().map(|(l, n)| view! { <dt>"Opens"</dt><dd><A href=format!("/lockers/{l}")>{format!("Locker {n}")}</A></dd> })}
                 </dl>
+                {(kind == KeyKind::Master).then(|| view! {
+                    <A href=format!("/master/keys/{id}") attr:class="button primary">"Sign out, return or check this master key"</A>
+                })}
                 <RoleNote action=Action::IssueReturn/>
                 {state.allowed(Action::IssueReturn).is_ok().then(|| match (key_state, locker) {
                     (KeyState::InStore, Some((l, _))) if kind != KeyKind::Master => Some(view! {

@@ -13,6 +13,7 @@ mod loan_form;
 mod lock_change;
 mod locker;
 mod lost;
+mod master;
 mod not_found;
 mod orders;
 mod overdue;
@@ -36,6 +37,10 @@ pub use labels::LabelsPage;
 pub use lock_change::{ChangeLockPage, LocksToReplacePage, RepeatedLossesPage};
 pub use locker::LockerPage;
 pub use lost::{CasePage, CasesPage, ReportLostPage};
+pub use master::{
+    locker_list, open_escalation_lines, CheckPage, EscalationPage, MasterKeyPage, MasterPage,
+    ReviewsPage,
+};
 pub use not_found::NotFound;
 pub use orders::{NewOrderPage, OrderPage, OrdersPage};
 pub use overdue::{OverduePage, SparesPage};

@@ -166,5 +166,6 @@ fn LockerList() -> impl IntoView {
                 "Show more lockers"
             </button>
         </Show>
+        <p class="more-links"><A href="/master">"Master keys"</A></p>
     }
 }

@@ -16,7 +16,7 @@ pub fn ScanLanding() -> impl IntoView {
     let resolved = Scanned::parse(&path).map(|s| state.register.with_untracked(|r| r.resolve(&s)));
     let (site, target) = match resolved {
         Some(Resolved::Locker(site, id)) => (site, format!("/lockers/{id}")),
-        Some(Resolved::Key(site, id)) => (site, format!("/keys/{id}")),
+        Some(Resolved::Key(site, id)) => (site, state.register.with_untracked(|r| key_path(r, id))),
         Some(Resolved::BlankTag(site, tag)) => (site, format!("/tags/{tag}")),
         _ => return view! { <Neutral/> }.into_any(),
     };
@@ -83,6 +83,14 @@ fn Neutral() -> impl IntoView {
     }
 }
 
+/// A key's page: a master key's own page, where it is signed out, returned or checked.
+fn key_path(r: &keyward_core::Register, id: keyward_core::KeyId) -> String {
+    match r.key(id).map(|k| k.kind) {
+        Some(keyward_core::KeyKind::Master) => format!("/master/keys/{id}"),
+        _ => format!("/keys/{id}"),
+    }
+}
+
 /// Where a code leads in this register.
 enum Found {
     Go(String),
@@ -104,7 +112,7 @@ fn find(state: crate::state::AppState, text: &str) -> Found {
         };
         match Scanned::parse(text).map(|s| r.resolve(&s)) {
             Some(Resolved::Locker(s, id)) => go(s, format!("/lockers/{id}")),
-            Some(Resolved::Key(s, id)) => go(s, format!("/keys/{id}")),
+            Some(Resolved::Key(s, id)) => go(s, key_path(r, id)),
             Some(Resolved::BlankTag(s, tag)) => go(s, format!("/tags/{tag}")),
             Some(Resolved::Unknown) => Found::Unknown(text.trim().to_string()),
             None => match site.and_then(|s| r.locker_by_number(s, text)) {

@@ -100,6 +100,11 @@ pub fn SetupPage() -> impl IntoView {
                     <p><A href="/locks-to-replace" attr:class="button">"Locks to replace"</A></p>
                     <p><A href="/repeated-losses" attr:class="button">"Repeated losses"</A></p>
                 </section>
+                <section class="card">
+                    <h2>"Master keys"</h2>
+                    <p>"Suites, their master keys and authorised holders, sign-outs, presence checks and reviews."</p>
+                    <p><A href="/master" attr:class="button">"Master keys"</A></p>
+                </section>
                 <Areas/>
                 <section class="card">
                     <h2>"Loans and policies"</h2>

@@ -286,7 +286,9 @@ fn overdue_is_computed_from_the_given_time_and_the_due_time() {
         .map(|e| h.register.describe(e))
         .collect();
     assert!(
-        lines.iter().any(|l| l.contains("due back 26/11/2026 19:30")),
+        lines
+            .iter()
+            .any(|l| l.contains("due back 26/11/2026 19:30")),
         "{lines:?}"
     );
 }
