@@ -215,7 +215,7 @@ fn Keys(id: LockerId) -> impl IntoView {
                 <For each=move || keys.get() key=|k| k.clone() let:((key, tag, kind, copy, key_state, storage, holder))>
                     <li class="key">
                         <div>
-                            {let tag = tag.clone(); view! { <A href=format!("/keys/{key}") attr:class="tag">{tag}</A> }}
+                            {let tag = tag.clone(); let href = if kind == KeyKind::Master { format!("/master/keys/{key}") } else { format!("/keys/{key}") }; view! { <A href=href attr:class="tag">{tag}</A> }}
                             <span class="meta">{format!(" {} · copy {}", kind.label(), copy)}</span>
                             <div class="meta">
                                 {key_state.label()}

@@ -233,6 +233,11 @@ test('master keys at phone width: suite, sign-out and return, emergency use and 
   await openLocker(page, 'A-001');
   await expect(section(page, 'History')).toContainText(`Master key ${tag} seen in its place`);
   await expect(section(page, 'History')).toContainText(`Master key ${tag} signed out to Ali Khan: Fire alarm: ward cleared`);
+  // Its tag in the locker's key list opens the master key's own page, a full thumb high.
+  const link = section(page, 'Keys').getByRole('link', { name: tag, exact: true });
+  expect((await link.boundingBox()).height).toBeGreaterThanOrEqual(44);
+  await link.click();
+  await expect(page.getByRole('heading', { name: `Master key ${tag}`, level: 1 })).toBeVisible();
 
   expect(found, found.join('\n')).toEqual([]);
 });
