@@ -114,11 +114,12 @@ impl Register {
             What::Service {
                 out_of_service: None,
             } => "Put back in service".into(),
+            // No code: the history is read by every role, a key code only by those allowed
+            // to order keys (the lock card shows it to them).
             What::LockFitted { lock } => match self.lock(*lock) {
                 Some(l) => format!(
-                    "{} lock fitted, code {}{}",
+                    "{} lock fitted{}",
                     l.kind.label(),
-                    l.code,
                     l.suite
                         .as_ref()
                         .map(|s| format!(", suite {s}"))

@@ -164,7 +164,7 @@ fn the_timeline_tells_the_lockers_story() {
         lines,
         [
             "Locker F6 added to the register".to_string(),
-            "Keyed lock fitted, code K 101".to_string(),
+            "Keyed lock fitted".to_string(),
             format!("Key {tag} added"),
             format!("Key {tag} issued to Sam Jones on 26/11/2026 (name typed)"),
             format!("Key {tag} returned by Sam Jones, received by Pat Caretaker"),
