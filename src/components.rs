@@ -207,3 +207,26 @@ pub fn RoleNote(action: Action) -> impl IntoView {
             .map(|reason| view! { <p class="not-allowed">{reason}</p> })
     }
 }
+
+/// The key a `/keys/:id/…` screen is about: its id, tag, and the locker it opens (id and
+/// number); `None` when this device does not hold it.
+pub fn key_in_route() -> Option<(keyward_core::KeyId, String, keyward_core::LockerId, String)> {
+    let state = use_app();
+    let key = leptos_router::hooks::use_params_map()
+        .with_untracked(|p| p.get("id").and_then(|id| keyward_core::KeyId::parse(&id)))?;
+    state.register.with_untracked(|r| {
+        let k = r.key(key)?;
+        let locker = r.locker_of_key(key)?;
+        Some((key, k.tag.to_string(), locker.id, locker.number.clone()))
+    })
+}
+
+/// What a key screen shows when this device does not hold the key.
+#[component]
+pub fn KeyNotFound() -> impl IntoView {
+    view! {
+        <Back href="/" label="Register"/>
+        <h1>"Key not found"</h1>
+        <p>"This key is not in the register on this device."</p>
+    }
+}

@@ -2,35 +2,21 @@
 //! it, temporary or not with its due-back day and time, their confirmation and notes. One
 //! step: the current loan closes and the next one opens (HandOverKey).
 
-use crate::components::{Back, FormError, FormState, Submit};
+use crate::components::{key_in_route, Back, FormError, FormState, KeyNotFound, Submit};
 use crate::routes::loan_form::{ConfirmFields, DueFields, HolderFields, LoanInput};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
 use keyward_core::{due_words, Action, Change, Command, KeyId, LockerId};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 #[component]
 pub fn HandOverPage() -> impl IntoView {
-    let state = use_app();
-    let key = use_params_map().with_untracked(|p| p.get("id").and_then(|id| KeyId::parse(&id)));
-    let found = key.and_then(|key| {
-        state.register.with_untracked(|r| {
-            let k = r.key(key)?;
-            let locker = r.locker_of_key(key)?;
-            Some((key, k.tag.to_string(), locker.id, locker.number.clone()))
-        })
-    });
-    match found {
+    match key_in_route() {
         Some((key, tag, locker, number)) => {
             view! { <HandOverForm key tag locker number/> }.into_any()
         }
-        None => view! {
-            <Back href="/" label="Register"/>
-            <h1>"Key not found"</h1>
-            <p>"This key is not in the register on this device."</p>
-        }
-        .into_any(),
+        None => view! { <KeyNotFound/> }.into_any(),
     }
 }
 

@@ -1,34 +1,21 @@
 //! Returning a key: who brought it back, who received it, its condition, notes.
 
-use crate::components::{Back, Choices, FormError, FormState, RoleNote, Submit};
+use crate::components::{
+    key_in_route, Back, Choices, FormError, FormState, KeyNotFound, RoleNote, Submit,
+};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
 use keyward_core::{Action, Command, Condition, KeyId};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 #[component]
 pub fn ReturnPage() -> impl IntoView {
-    let state = use_app();
-    let params = use_params_map();
-    let key = params.with_untracked(|p| p.get("id").and_then(|id| KeyId::parse(&id)));
-    let found = key.and_then(|key| {
-        state.register.with_untracked(|r| {
-            let k = r.key(key)?;
-            let locker = r.locker_of_key(key)?;
-            Some((key, k.tag.to_string(), locker.id, locker.number.clone()))
-        })
-    });
-    match found {
+    match key_in_route() {
         Some((key, tag, locker, number)) => {
             view! { <ReturnForm key tag locker number/> }.into_any()
         }
-        None => view! {
-            <Back href="/" label="Register"/>
-            <h1>"Key not found"</h1>
-            <p>"This key is not in the register on this device."</p>
-        }
-        .into_any(),
+        None => view! { <KeyNotFound/> }.into_any(),
     }
 }
 
