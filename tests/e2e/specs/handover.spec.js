@@ -16,13 +16,12 @@ import {
   openLocker,
   setUpSite,
   ukToday,
+  screenshots,
 } from './helpers.js';
 
-async function shoot(page, name) {
-  await page.screenshot({ path: `/tmp/ui-loans-${name}-390.png`, fullPage: true });
-  await page.setViewportSize({ width: 768, height: 1024 });
-  await page.screenshot({ path: `/tmp/ui-loans-${name}-768.png`, fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
+/** Screenshots of the current screen at phone and tablet width (/tmp/ui-loans-<name>-*.png). */
+function shoot(page, name) {
+  return screenshots(page, `ui-loans-${name}`);
 }
 
 test('a key is handed over from one holder to the next in one step', async ({ page }) => {

@@ -385,3 +385,15 @@ export async function storedLabels(page) {
       }),
   );
 }
+
+/**
+ * Full-page screenshots of the current screen at phone (390×844) and tablet (768×1024) width,
+ * `/tmp/<name>-390.png` and `/tmp/<name>-768.png`, for a person to look at; back to phone width.
+ */
+export async function screenshots(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: `/tmp/${name}-390.png`, fullPage: true });
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await page.screenshot({ path: `/tmp/${name}-768.png`, fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+}

@@ -16,16 +16,13 @@ import {
   section,
   setUpSite,
   waitReady,
+  screenshots,
 } from './helpers.js';
 
-const PHONE = { width: 390, height: 844 };
-const TABLET = { width: 768, height: 1024 };
 
-async function shots(page, name) {
-  await page.screenshot({ path: `/tmp/ui-lost-${name}-390.png`, fullPage: true });
-  await page.setViewportSize(TABLET);
-  await page.screenshot({ path: `/tmp/ui-lost-${name}-768.png`, fullPage: true });
-  await page.setViewportSize(PHONE);
+/** Screenshots of the current screen at phone and tablet width (/tmp/ui-lost-<name>-*.png). */
+function shots(page, name) {
+  return screenshots(page, `ui-lost-${name}`);
 }
 
 async function recordFault(page, kind, note) {

@@ -18,6 +18,7 @@ import {
   section,
   setUpSite,
   ukToday,
+  screenshots,
 } from './helpers.js';
 
 const SUITE = 'Ward 7';
@@ -46,13 +47,9 @@ function ukInDays(days) {
   }).format(new Date(Date.now() + days * 24 * 3600 * 1000));
 }
 
-/** The screen at phone size and at tablet size, then back to phone size. */
-async function shoot(page, name) {
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: `/tmp/ui-master-${name}-390.png`, fullPage: true });
-  await page.setViewportSize({ width: 768, height: 1024 });
-  await page.screenshot({ path: `/tmp/ui-master-${name}-768.png`, fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
+/** Screenshots of the current screen at phone and tablet width (/tmp/ui-master-<name>-*.png). */
+function shoot(page, name) {
+  return screenshots(page, `ui-master-${name}`);
 }
 
 /** Fits a keyed lock of suite `suite` to locker `number`; adds `count` keys of `kind`. */

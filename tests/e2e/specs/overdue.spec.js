@@ -18,6 +18,7 @@ import {
   openRegister,
   section,
   setUpSite,
+  screenshots,
 } from './helpers.js';
 
 // 09:00 in London on Thursday 26/11/2026 (GMT in November, so UTC is London time).
@@ -44,11 +45,9 @@ async function fromSetup(page, link, heading) {
   await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
 }
 
-async function shoot(page, name) {
-  await page.screenshot({ path: `/tmp/ui-loans-${name}-390.png`, fullPage: true });
-  await page.setViewportSize({ width: 768, height: 1024 });
-  await page.screenshot({ path: `/tmp/ui-loans-${name}-768.png`, fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
+/** Screenshots of the current screen at phone and tablet width (/tmp/ui-loans-<name>-*.png). */
+function shoot(page, name) {
+  return screenshots(page, `ui-loans-${name}`);
 }
 
 test('temporary loans past their due-back time are listed oldest first, with how late', async ({ page }) => {
