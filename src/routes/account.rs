@@ -423,6 +423,7 @@ fn Register() -> impl IntoView {
                 name: full.trim().to_string(),
                 password: pass,
                 device: state.device(),
+                setup_code: String::new(),
             })
             .await
             .map_err(|e| e.to_string())?;

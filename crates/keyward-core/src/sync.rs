@@ -14,6 +14,7 @@ use crate::event::Event;
 use crate::ids::{DeviceId, EventId, SiteId};
 use crate::register::{Fit, Register};
 use crate::role::Role;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The most changes one push may carry, and one pull page returns.
@@ -79,6 +80,21 @@ pub struct PushResponse {
 pub struct Logged {
     pub pos: u64,
     pub event: Event,
+    /// What the server vouches for: whose sign-in sent it and when it arrived. The event's
+    /// own `actor` and `at` are what the recording device claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<Sent>,
+}
+
+/// The server's record of how an event reached it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// The username whose session pushed it.
+    pub by: String,
+    /// That account's name when it pushed.
+    pub name: String,
+    /// When the server stored it, by the server's clock.
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +127,10 @@ pub struct NewSite {
     pub name: String,
     pub password: String,
     pub device: DeviceId,
+    /// The code the server's operator was given (printed at start, or by
+    /// `keyward-server setup-code`): without it nobody can put a site on the server.
+    #[serde(default)]
+    pub setup_code: String,
 }
 
 /// `POST /api/login`.
@@ -136,6 +156,41 @@ pub struct NewUser {
     pub name: String,
     pub role: Role,
     pub password: String,
+}
+
+/// One signed-in device of an account: `GET /api/sessions` (one's own) and
+/// `GET /api/users/{username}/sessions` (an admin's view of a user's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSession {
+    /// Names the session for `DELETE /api/sessions/{id}`; not the token.
+    pub id: String,
+    pub device: DeviceId,
+    pub signed_in: DateTime<Utc>,
+    pub last_used: DateTime<Utc>,
+    /// The session making this request.
+    pub current: bool,
+}
+
+/// `PUT /api/password`: a person changes their own password; their other sessions end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// `PUT /api/users/{username}/password`: an admin sets a user's password; all of that
+/// user's sessions end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// `POST /api/stream-ticket`: a single-use ticket, valid for a minute, that opens
+/// `GET /api/stream?ticket=` (an `EventSource` cannot send a header, and a token never goes
+/// in a URL).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTicket {
+    pub ticket: String,
 }
 
 /// `PUT /api/users/{username}`: a user's new role.

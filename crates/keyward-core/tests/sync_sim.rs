@@ -158,6 +158,7 @@ impl Hub {
                 .map(|(i, event)| Logged {
                     pos: (from + i + 1) as u64,
                     event: event.clone(),
+                    sent: None,
                 })
                 .collect(),
             head: self.head(),

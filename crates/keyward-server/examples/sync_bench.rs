@@ -251,6 +251,7 @@ async fn through_server(db: &Db, recorded: &Recorded) -> Duration {
         dist: dist.path().to_owned(),
         data: dist.path().join("data"),
         database_url: Some(db.url.clone()),
+        limits: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -22,9 +22,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
+pub mod settings;
 pub mod static_files;
 pub mod store;
 
+pub use settings::Limits;
 pub use store::Store;
 
 /// The SQLite file's name in the data folder.
@@ -40,6 +42,8 @@ pub struct Config {
     pub data: PathBuf,
     /// `postgres://…` (or `sqlite://…`); `None` for the SQLite file in `data`.
     pub database_url: Option<String>,
+    /// What any client may cost the server.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -71,7 +75,7 @@ impl Config {
     /// its schema up to date.
     pub async fn open_store(&self) -> Result<Store, StartError> {
         let url = self.database_url();
-        Store::open(&url)
+        Store::open_with(&url, self.limits.clone())
             .await
             .map_err(|source| StartError::Database {
                 url: store::redact(&url),

@@ -53,6 +53,7 @@ async fn run(args: Args) -> Result<(), String> {
         dist: args.dist,
         data: args.data,
         database_url: args.database_url,
+        limits: Default::default(),
     };
     config.prepare().map_err(|e| e.to_string())?;
     let store = config.open_store().await.map_err(|e| e.to_string())?;

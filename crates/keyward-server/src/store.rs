@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use keyward_core::{Register, SiteId};
+
+use crate::settings::Limits;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Connection, Executor};
@@ -100,6 +102,7 @@ pub struct Store {
 
 struct Inner {
     pool: AnyPool,
+    limits: Limits,
     backend: Backend,
     registers: Mutex<HashMap<SiteId, Arc<tokio::sync::Mutex<Cached>>>>,
     heads: Mutex<HashMap<SiteId, watch::Sender<u64>>>,
@@ -108,8 +111,14 @@ struct Inner {
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings its schema up to date.
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings its schema up to date,
+    /// with the default [`Limits`].
     pub async fn open(url: &str) -> Result<Store, sqlx::Error> {
+        Store::open_with(url, Limits::default()).await
+    }
+
+    /// Connects to `url` and brings its schema up to date, enforcing `limits`.
+    pub async fn open_with(url: &str, limits: Limits) -> Result<Store, sqlx::Error> {
         let backend = Backend::of_url(url).ok_or_else(|| {
             sqlx::Error::Configuration(
                 "the database URL must start with sqlite:// or postgres://".into(),
@@ -147,6 +156,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 pool,
+                limits,
                 backend,
                 registers: Mutex::new(HashMap::new()),
                 heads: Mutex::new(HashMap::new()),
@@ -159,6 +169,11 @@ impl Store {
     /// The pool, for tools and tests that look at the tables directly.
     pub fn pool(&self) -> &AnyPool {
         &self.inner.pool
+    }
+
+    /// The limits this server enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     pub fn backend(&self) -> Backend {

@@ -495,6 +495,7 @@ async fn events_of_another_device_are_rejected(backend: Backend) {
             .map(|c| keyward_core::sync::Logged {
                 pos: 0,
                 event: c.event.clone(),
+                sent: None,
             })
             .collect::<Vec<_>>(),
     );

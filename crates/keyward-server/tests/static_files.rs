@@ -73,6 +73,7 @@ impl Dist {
             dist: self.path().to_owned(),
             data: self.path().join("data"),
             database_url: None,
+            limits: Default::default(),
         }
     }
 
@@ -386,6 +387,7 @@ fn prepare_requires_a_built_pwa_and_creates_the_data_folder() {
         dist: empty.path().join("dist"),
         data: empty.path().join("data"),
         database_url: None,
+        limits: Default::default(),
     };
     let err = config.prepare().unwrap_err();
     assert!(matches!(err, StartError::PwaNotBuilt { .. }));
@@ -402,6 +404,7 @@ fn prepare_requires_a_built_pwa_and_creates_the_data_folder() {
         dist: dist.path().to_owned(),
         data: dist.path().join("state/data"),
         database_url: None,
+        limits: Default::default(),
     };
     config.prepare().unwrap();
     assert!(config.data.is_dir());

@@ -421,6 +421,7 @@ pub async fn pull(
         events.push(Logged {
             pos: from_db(row.try_get("pos")?),
             event: parse_event(&body)?,
+            sent: None,
         });
     }
     Ok(Json(PullResponse {

@@ -100,6 +100,7 @@ impl TestDb {
             dist: self.dir.path().join("dist"),
             data: self.dir.path().join("data"),
             database_url: Some(self.url.clone()),
+            limits: Default::default(),
         }
     }
 
