@@ -3,7 +3,8 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use keyward_core::sync::{
-    Login, NewSite, NewUser, PullResponse, PushRequest, PushResponse, RoleChange, Session, User,
+    DeviceSession, Login, NewSite, NewUser, PasswordChange, PasswordReset, PullResponse,
+    PushRequest, PushResponse, RoleChange, Session, StreamTicket, User,
 };
 use keyward_core::{DeviceId, Role};
 use serde::{de::DeserializeOwned, Deserialize};
@@ -72,10 +73,62 @@ pub async fn login(login: &Login) -> Result<Session, ApiError> {
     send(Request::post("/api/login").json(login)).await
 }
 
-pub async fn logout(token: &str) {
-    if let Ok(request) = authorised(Request::post("/api/logout"), token).build() {
-        let _ = request.send().await;
+/// Ends the session on the server. `Ok` also when it had ended already.
+pub async fn logout(token: &str) -> Result<(), ApiError> {
+    match done(authorised(Request::post("/api/logout"), token).build()).await {
+        Err(ApiError::SignedOut(_)) => Ok(()),
+        other => other,
     }
+}
+
+/// A request whose answer has no body (204).
+async fn done(request: Result<Request, gloo_net::Error>) -> Result<(), ApiError> {
+    let request = request.map_err(|e| ApiError::Refused(e.to_string()))?;
+    let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    answer::<()>(response).await
+}
+
+/// The signed-in devices of the session's own account.
+pub async fn sessions(token: &str) -> Result<Vec<DeviceSession>, ApiError> {
+    send(authorised(Request::get("/api/sessions"), token).build()).await
+}
+
+/// The signed-in devices of a user of the site (admins).
+pub async fn user_sessions(token: &str, username: &str) -> Result<Vec<DeviceSession>, ApiError> {
+    let url = format!("{}/sessions", user_url(username));
+    send(authorised(Request::get(&url), token).build()).await
+}
+
+/// Ends one session: one's own device, or (admins) a user's.
+pub async fn end_session(token: &str, id: &str) -> Result<(), ApiError> {
+    let url = format!(
+        "/api/sessions/{}",
+        String::from(js_sys::encode_uri_component(id))
+    );
+    done(authorised(Request::delete(&url), token).build()).await
+}
+
+/// Changes one's own password; the account's other sessions end.
+pub async fn change_password(token: &str, change: &PasswordChange) -> Result<(), ApiError> {
+    done(authorised(Request::put("/api/password"), token).json(change)).await
+}
+
+/// Sets a user's password (admins); all of that user's sessions end.
+pub async fn reset_password(
+    token: &str,
+    username: &str,
+    reset: &PasswordReset,
+) -> Result<(), ApiError> {
+    let url = format!("{}/password", user_url(username));
+    done(authorised(Request::put(&url), token).json(reset)).await
+}
+
+/// A single-use ticket that opens the event stream (a token never goes in a URL).
+pub async fn stream_ticket(token: &str) -> Result<StreamTicket, ApiError> {
+    send(authorised(Request::post("/api/stream-ticket"), token).build()).await
 }
 
 pub async fn users(token: &str) -> Result<Vec<User>, ApiError> {
@@ -98,14 +151,7 @@ pub async fn set_role(token: &str, username: &str, role: Role) -> Result<User, A
 }
 
 pub async fn remove_user(token: &str, username: &str) -> Result<(), ApiError> {
-    let request = authorised(Request::delete(&user_url(username)), token)
-        .build()
-        .map_err(|e| ApiError::Refused(e.to_string()))?;
-    let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
-    if response.ok() {
-        return Ok(());
-    }
-    answer::<()>(response).await
+    done(authorised(Request::delete(&user_url(username)), token).build()).await
 }
 
 /// Who the session belongs to now (the role may have changed since signing in).

@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod camera;
 mod components;
+mod pin;
 mod pwa;
 mod routes;
 mod settings;

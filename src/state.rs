@@ -39,6 +39,9 @@ pub struct AppState {
     /// Changes the server refused, until dismissed.
     pub refused: RwSignal<Vec<Refused>>,
     pub sync: RwSignal<crate::sync::Status>,
+    /// The token of the account in use when it has a PIN, decrypted with it: (username,
+    /// token). Held in memory only, and only for the account in use (see `pin.rs`).
+    unlocked: RwSignal<Option<(String, String)>>,
     /// The local date and time to the minute, for what is overdue; moves on every half minute.
     pub clock: RwSignal<chrono::NaiveDateTime>,
     outbox: StoredValue<Vec<Outgoing>>,
@@ -66,12 +69,26 @@ impl AppState {
             pending: RwSignal::new(0),
             refused: RwSignal::new(Vec::new()),
             sync: RwSignal::new(Default::default()),
+            unlocked: RwSignal::new(None),
             clock: RwSignal::new(crate::components::now()),
             outbox: StoredValue::new(Vec::new()),
             seen: StoredValue::new((0, 0)),
         };
         // One place mirrors settings to storage, so no screen writes them itself.
         Effect::new(move |_| state.settings.with(Settings::save));
+        // Another tab changed them (a PIN set, a switch, a sign-out): read them again, so this
+        // tab never writes back what that tab took out (a token in clear).
+        Settings::on_change_elsewhere(move || state.settings.set(Settings::load()));
+        // Whoever uses the device now, a decrypted token of someone else goes.
+        Effect::new(move |_| {
+            let active = state.settings.with(|s| s.active.clone());
+            if state
+                .unlocked
+                .with_untracked(|u| u.as_ref().is_some_and(|(who, _)| Some(who) != active.as_ref()))
+            {
+                state.unlocked.set(None);
+            }
+        });
         set_interval(move || state.tick(), std::time::Duration::from_secs(30));
         Effect::new(move |_| {
             let site = state.site();
@@ -196,6 +213,63 @@ impl AppState {
     /// The account in use on this device, if it has signed in.
     pub fn account(&self) -> Option<Account> {
         self.settings.with(|s| s.account().cloned())
+    }
+
+    pub fn account_untracked(&self) -> Option<Account> {
+        self.settings.with_untracked(|s| s.account().cloned())
+    }
+
+    /// The token of the account in use, when it can be used now: in clear (no PIN), or
+    /// decrypted with its PIN in this tab. `None` while its PIN has not been entered here,
+    /// or once its session has ended.
+    pub fn token(&self) -> Option<String> {
+        let account = self.account()?;
+        let sealed = account.has_pin();
+        account.token.or_else(|| {
+            self.unlocked.with(|u| {
+                u.as_ref()
+                    .filter(|(who, _)| *who == account.username && sealed)
+                    .map(|(_, token)| token.clone())
+            })
+        })
+    }
+
+    pub fn token_untracked(&self) -> Option<String> {
+        untrack(|| self.token())
+    }
+
+    /// The token that sends `username`'s changes now, if any (tracked).
+    pub fn token_of(&self, username: &str) -> Option<String> {
+        let account = self.settings.with(|s| {
+            s.accounts
+                .iter()
+                .find(|a| a.username == username)
+                .cloned()
+        })?;
+        let sealed = account.has_pin();
+        account.token.or_else(|| {
+            self.unlocked.with(|u| {
+                u.as_ref()
+                    .filter(|(who, _)| *who == username && sealed)
+                    .map(|(_, token)| token.clone())
+            })
+        })
+    }
+
+    /// Whether the account in use has a PIN that has not been entered in this tab yet.
+    pub fn locked(&self) -> bool {
+        self.account()
+            .is_some_and(|a| a.has_pin() && self.token().is_none())
+    }
+
+    /// Holds `username`'s decrypted token in memory (they are the person using the device).
+    pub fn unlock_in_memory(&self, username: String, token: String) {
+        self.unlocked.set(Some((username, token)));
+    }
+
+    /// Forgets the decrypted token.
+    pub fn lock(&self) {
+        self.unlocked.set(None);
     }
 
     /// The role of whoever is using the device; `None` on a device that has never signed in,

@@ -23,16 +23,18 @@ export function with_lock(name, task) {
   if (navigator.locks && navigator.locks.request) return navigator.locks.request(name, () => task());
   return task();
 }
-export function open_stream(url, on_head) {
+export function open_stream(url, on_head, on_error) {
   const stream = new EventSource(url);
   stream.addEventListener('head', (e) => on_head(Number(e.data)));
+  // A ticket opens one connection only: never let the browser retry with it.
+  stream.onerror = () => { stream.close(); on_error(); };
   return stream;
 }
 export function close_stream(stream) { if (stream) stream.close(); }
 "#)]
 extern "C" {
     fn with_lock(name: &str, task: JsValue) -> js_sys::Promise;
-    fn open_stream(url: &str, on_head: &Closure<dyn Fn(f64)>) -> JsValue;
+    fn open_stream(url: &str, on_head: &JsValue, on_error: &JsValue) -> JsValue;
     fn close_stream(stream: &JsValue);
 }
 
@@ -54,12 +56,20 @@ thread_local! {
     static BUSY: Cell<bool> = const { Cell::new(false) };
     static AGAIN: Cell<bool> = const { Cell::new(false) };
     static STREAM: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+    /// Counts stream (re)starts, so a late ticket or retry of an older one is dropped.
+    static STREAM_GEN: Cell<u32> = const { Cell::new(0) };
 }
+
+/// How long after a dropped stream a new ticket is asked for.
+const STREAM_RETRY: Duration = Duration::from_secs(10);
 
 /// Starts the timers and listeners. Called once the register is open.
 pub fn start(state: AppState) {
     let _ = set_interval_with_handle(move || run_soon(state), Duration::from_secs(30));
-    let online = Closure::<dyn Fn()>::new(move || run_soon(state));
+    let online = Closure::<dyn Fn()>::new(move || {
+        restart_stream(state);
+        run_soon(state);
+    });
     let _ = window().add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
     online.forget();
     restart_stream(state);
@@ -75,26 +85,61 @@ fn run_soon(state: AppState) {
     leptos::task::spawn_local(run(state));
 }
 
-/// Listens to the server's "something new" stream with the current account's session.
+/// Listens to the server's "something new" stream with the current account's session. The
+/// stream opens with a single-use ticket (`POST /api/stream-ticket`), never with the token in
+/// the URL; each reconnection asks for a new ticket.
 pub fn restart_stream(state: AppState) {
     STREAM.with(|s| {
         if let Some(old) = s.borrow_mut().take() {
             close_stream(&old);
         }
     });
-    let Some(token) = state.account().and_then(|a| a.token) else {
+    let generation = STREAM_GEN.with(|g| {
+        g.set(g.get().wrapping_add(1));
+        g.get()
+    });
+    let current = move || STREAM_GEN.with(Cell::get) == generation;
+    let retry = move || {
+        set_timeout(
+            move || {
+                if current() {
+                    restart_stream(state);
+                }
+            },
+            STREAM_RETRY,
+        )
+    };
+    let Some(token) = untrack(|| state.token()) else {
         return;
     };
-    let on_head = Closure::<dyn Fn(f64)>::new(move |_| run_soon(state));
-    let stream = open_stream(&format!("/api/stream?token={token}"), &on_head);
-    on_head.forget();
-    STREAM.with(|s| *s.borrow_mut() = Some(stream));
+    leptos::task::spawn_local(async move {
+        let ticket = match api::stream_ticket(&token).await {
+            Ok(ticket) => ticket.ticket,
+            // The next sync says so and forgets the token.
+            Err(ApiError::SignedOut(_)) => return,
+            Err(_) => return retry(),
+        };
+        if !current() {
+            return;
+        }
+        let on_head = Closure::<dyn Fn(f64)>::new(move |_| run_soon(state)).into_js_value();
+        let on_error = Closure::once_into_js(retry);
+        let url = format!(
+            "/api/stream?ticket={}",
+            String::from(js_sys::encode_uri_component(&ticket))
+        );
+        let stream = open_stream(&url, &on_head, &on_error);
+        STREAM.with(|s| *s.borrow_mut() = Some(stream));
+    });
 }
 
 /// One sync, unless one is running in this tab (then another follows it) or another tab
 /// holds the lock (then this waits for it).
 pub async fn run(state: AppState) {
-    if !state.settings.with_untracked(|s| s.enrolled()) {
+    if !state
+        .settings
+        .with_untracked(|s| s.enrolled() || !s.ending.is_empty())
+    {
         return;
     }
     if BUSY.with(|b| b.replace(true)) {
@@ -143,14 +188,19 @@ fn stored(e: StorageError) -> ApiError {
     ApiError::Refused(e.to_string())
 }
 
-/// Pushes the outbox, then pulls until up to date. `Ok(Some(problem))` when it went through
-/// but some changes wait for a person to sign in again.
+/// Pushes the outbox, ends the sessions signed out here while offline, then pulls until up
+/// to date. `Ok(Some(problem))` when it went through but some changes wait for a person
+/// (their PIN, or signing in again).
 async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
     let store = store().map_err(ApiError::Refused)?;
     let device = state.device();
-    let (accounts, active) = state
-        .settings
-        .with_untracked(|s| (s.accounts.clone(), s.account().cloned()));
+    let (accounts, ending, active) = state.settings.with_untracked(|s| {
+        (
+            s.accounts.clone(),
+            s.ending.clone(),
+            s.account().map(|a| a.username.clone()),
+        )
+    });
     let mut problem = None;
     let waiting: Vec<Outgoing> = store
         .outbox()
@@ -160,14 +210,17 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
         .filter(|o| o.pos.is_none())
         .collect();
     // Each person's changes go with their own sign-in, in order, a batch at a time.
-    for run in waiting.chunk_by(|a, b| a.user == b.user) {
-        let owner = accounts.iter().find(|a| a.username == run[0].user);
-        let Some(token) = owner.or(active.as_ref()).and_then(|a| a.token.clone()) else {
-            let who = owner.map_or("the person who made them", |a| a.name.as_str());
-            problem = Some(format!(
-                "{} changes wait to be sent: {who} must sign in again on this device.",
-                run.len()
-            ));
+    for (i, run) in runs(&waiting) {
+        // Changes recorded before this device signed in go with whoever uses it now.
+        let owner = match run[0].user.as_str() {
+            "" => active.clone().unwrap_or_default(),
+            user => user.to_string(),
+        };
+        let closing = ending.iter().find(|e| e.username == owner);
+        let token = untrack(|| state.token_of(&owner)).or(closing.map(|e| e.token.clone()));
+        let Some(token) = token else {
+            let owner = accounts.iter().find(|a| a.username == owner);
+            problem = Some(waiting_words(waiting.len() - i, owner));
             break; // later changes may depend on these
         };
         for batch in run.chunks(BATCH) {
@@ -189,23 +242,46 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
                         .map_err(stored)?;
                 }
                 Err(ApiError::SignedOut(message)) => {
-                    end_session(state, owner.or(active.as_ref()));
+                    end_session(state, &owner);
                     return Err(ApiError::SignedOut(message));
                 }
                 Err(e) => return Err(e),
             }
         }
     }
-    let Some(token) = active.and_then(|a| a.token) else {
-        return Err(ApiError::SignedOut(
-            "Sign in again to receive what others recorded.".into(),
-        ));
+    // Sessions signed out here while offline end once their changes have gone.
+    if !ending.is_empty() {
+        let unsent: Vec<String> = store
+            .outbox()
+            .await
+            .map_err(stored)?
+            .into_iter()
+            .filter(|o| o.pos.is_none())
+            .map(|o| o.user)
+            .collect();
+        for closing in ending.iter().filter(|e| !unsent.contains(&e.username)) {
+            api::logout(&closing.token).await?;
+            state.settings.update(|s| s.ending.retain(|e| e != closing));
+        }
+    }
+    let Some(active) = active else {
+        return Ok(problem);
+    };
+    let Some(token) = untrack(|| state.token_of(&active)) else {
+        let account = accounts.iter().find(|a| a.username == active);
+        return Err(ApiError::SignedOut(match account {
+            Some(a) if a.has_pin() => format!(
+                "Waiting for {}'s PIN: enter it on this page to send and receive changes.",
+                a.name
+            ),
+            _ => "Sign in again to receive what others recorded.".into(),
+        }));
     };
     loop {
         let meta = store.meta().await.map_err(stored)?;
         let page = match api::pull(&token, meta.cursor, meta.since, device).await {
             Err(ApiError::SignedOut(message)) => {
-                end_session(state, state.account().as_ref());
+                end_session(state, &active);
                 return Err(ApiError::SignedOut(message));
             }
             other => other?,
@@ -224,11 +300,7 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
     // The admin may have changed this person's role or name since they signed in.
     if let Ok(session) = api::me(&token).await {
         state.settings.update(|s| {
-            if let Some(a) = s
-                .accounts
-                .iter_mut()
-                .find(|a| a.username == session.username)
-            {
+            if let Some(a) = s.account_mut(&session.username) {
                 if a.role != session.role || a.name != session.name {
                     a.role = session.role;
                     a.name = session.name;
@@ -239,18 +311,88 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
     Ok(problem)
 }
 
-/// Forgets an ended session's token (the account stays, to sign in again) and stops
-/// listening to the server with it.
-fn end_session(state: AppState, account: Option<&Account>) {
-    if let Some(account) = account {
-        let name = account.username.clone();
-        state.settings.update(|s| {
-            if let Some(a) = s.accounts.iter_mut().find(|a| a.username == name) {
-                a.token = None;
-            }
-        });
-        restart_stream(state);
+/// The outbox in runs of one person's changes, each with the index of its first change.
+fn runs(waiting: &[Outgoing]) -> impl Iterator<Item = (usize, &[Outgoing])> {
+    waiting
+        .chunk_by(|a, b| a.user == b.user)
+        .scan(0, |start, run| {
+            let at = *start;
+            *start += run.len();
+            Some((at, run))
+        })
+}
+
+/// Why `count` changes wait, in words: whose PIN or sign-in they need.
+pub fn waiting_words(count: usize, owner: Option<&Account>) -> String {
+    let changes = if count == 1 {
+        "1 change waits".to_string()
+    } else {
+        format!("{count} changes wait")
+    };
+    match owner {
+        Some(a) if a.has_pin() => format!(
+            "{changes} for {name}'s PIN: {name} switches back to this device with it to send them, or signs in again.",
+            name = a.name
+        ),
+        Some(a) => format!(
+            "{changes} to be sent: {} must sign in again on this device.",
+            a.name
+        ),
+        None => format!(
+            "{changes} to be sent: the person who made them must sign in again on this device."
+        ),
     }
+}
+
+/// Forgets an ended session's token, in clear or sealed (the account stays, to sign in
+/// again), or drops it from the sessions to end; stops listening to the server with it.
+fn end_session(state: AppState, username: &str) {
+    state.settings.update(|s| {
+        s.ending.retain(|e| e.username != username);
+        if let Some(a) = s.account_mut(username) {
+            a.token = None;
+            a.sealed = None;
+        }
+    });
+    if state
+        .account_untracked()
+        .is_some_and(|a| a.username == username)
+    {
+        state.lock();
+    }
+    restart_stream(state);
+}
+
+/// Signs the person using the device out of it. Their session ends on the server now, or, if
+/// the server cannot be reached or their changes are still to be sent, at a later sync (the
+/// token is kept, marked to end, until then). The account is gone from the device's screens
+/// at once. Returns what to tell the person.
+pub async fn sign_out(state: AppState) -> Option<String> {
+    let account = state.account_untracked()?;
+    let token = state.token_untracked();
+    let unsent = state
+        .outbox()
+        .iter()
+        .filter(|o| o.pos.is_none() && o.user == account.username)
+        .count();
+    let username = account.username.clone();
+    state.settings.update(|s| s.sign_out(&username, token.clone()));
+    state.lock();
+    restart_stream(state);
+    let name = &account.name;
+    let message = match token {
+        None => format!("{name} is signed out of this device. Their sign-in on the server ends once unused for a while, or when an admin signs this device out."),
+        Some(_) if unsent > 0 => format!("{name} is signed out of this device. Their {} sent first, then their sign-in ends on the server.", if unsent == 1 { "change is".to_string() } else { format!("{unsent} changes are") }),
+        Some(token) => match api::logout(&token).await {
+            Ok(()) => {
+                state.settings.update(|s| s.ending.retain(|e| e.username != username));
+                format!("{name} is signed out of this device.")
+            }
+            Err(_) => format!("{name} is signed out of this device. The server cannot be reached now: their sign-in ends there when this device is next online."),
+        },
+    };
+    soon(state);
+    Some(message)
 }
 
 /// After a sign-in or a site's registration: the account becomes the one in use, changes
@@ -258,6 +400,7 @@ fn end_session(state: AppState, account: Option<&Account>) {
 pub async fn signed_in(state: AppState, account: Account) -> Result<(), String> {
     let username = account.username.clone();
     state.settings.update(|s| s.sign_in(account));
+    state.lock();
     store()?
         .claim_unsigned(&username)
         .await

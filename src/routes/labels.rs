@@ -346,17 +346,18 @@ fn Labels(site: SiteId) -> impl IntoView {
                         // As large as fits beside the QR code: bold capitals are about 0.7 em wide.
                         let room = t.width - qr - if small { 6.0 } else { 8.0 };
                         let text = (room / (0.7 * label.text.chars().count().max(1) as f64)).min(t.height * 0.4);
-                        let style = format!(
-                            "left:{:.2}mm;top:{:.2}mm;width:{:.2}mm;height:{:.2}mm;--qr:{qr:.2}mm;--text:{text:.2}mm",
-                            x + dx, y + dy, t.width, t.height
-                        );
+                        // Set through the CSSOM (`style:`), which the server's CSP allows; a
+                        // `style` attribute would need 'unsafe-inline'.
+                        let mm = |v: f64| format!("{v:.2}mm");
+                        let (qr, text) = (mm(qr), mm(text));
                         let small = if small { " small" } else { "" };
                         view! {
-                            <div class=format!("label{small}") style=style>
-                                <span class="label-text">{label.text}</span>
+                            <div class=format!("label{small}") style:left=mm(x + dx) style:top=mm(y + dy)
+                                style:width=mm(t.width) style:height=mm(t.height)>
+                                <span class="label-text" style:font-size=text>{label.text}</span>
                                 {match label.qr {
-                                    Some(svg) => view! { <span class="qr" inner_html=svg></span> }.into_any(),
-                                    None => view! { <span class="qr pending">"QR made when printed"</span> }.into_any(),
+                                    Some(svg) => view! { <span class="qr" style:width=qr.clone() style:height=qr inner_html=svg></span> }.into_any(),
+                                    None => view! { <span class="qr pending" style:width=qr.clone() style:height=qr>"QR made when printed"</span> }.into_any(),
                                 }}
                             </div>
                         }
