@@ -129,7 +129,9 @@ enum Opened {
 fn subtle() -> Result<SubtleCrypto, String> {
     let crypto = web_sys::window()
         .and_then(|w| w.crypto().ok())
-        .ok_or_else(|| "This browser has no cryptography: a PIN cannot be used here.".to_string())?;
+        .ok_or_else(|| {
+            "This browser has no cryptography: a PIN cannot be used here.".to_string()
+        })?;
     let subtle = Reflect::get(&crypto, &"subtle".into()).unwrap_or(JsValue::UNDEFINED);
     if subtle.is_undefined() {
         return Err("A PIN needs a secure connection (https) to the Keyward server. Ask whoever runs it to set up https.".into());
@@ -149,7 +151,9 @@ fn random(n: usize) -> Result<Vec<u8>, String> {
 fn failed(what: &str) -> impl Fn(JsValue) -> String + '_ {
     move |e| {
         web_sys::console::warn_2(&what.into(), &e);
-        format!("This browser could not {what}. Try again; if it keeps happening, use another browser.")
+        format!(
+            "This browser could not {what}. Try again; if it keeps happening, use another browser."
+        )
     }
 }
 
@@ -160,7 +164,12 @@ async fn derive(
     salt: &[u8],
     iterations: u32,
 ) -> Result<CryptoKey, String> {
-    let usages = |names: &[&str]| names.iter().map(|n| JsValue::from_str(n)).collect::<Array>();
+    let usages = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| JsValue::from_str(n))
+            .collect::<Array>()
+    };
     let raw = Uint8Array::from(pin.as_bytes());
     let base = subtle
         .import_key_with_str("raw", &raw, "PBKDF2", false, &usages(&["deriveKey"]))
@@ -215,7 +224,11 @@ async fn seal(pin: &str, token: &str, username: &str) -> Result<Sealed, String> 
 
 async fn open(sealed: &Sealed, pin: &str, username: &str) -> Result<String, Opened> {
     let subtle = subtle().map_err(Opened::Broken)?;
-    let broken = || Opened::Broken("The PIN data on this device is damaged. Sign in again with your password.".into());
+    let broken = || {
+        Opened::Broken(
+            "The PIN data on this device is damaged. Sign in again with your password.".into(),
+        )
+    };
     let (salt, iv, data) = (
         unhex(&sealed.salt).ok_or_else(broken)?,
         unhex(&sealed.iv).ok_or_else(broken)?,

@@ -148,11 +148,12 @@ impl Settings {
     /// Calls `changed` when another tab of this app writes the settings.
     pub fn on_change_elsewhere(changed: impl Fn() + 'static) {
         use wasm_bindgen::{closure::Closure, JsCast};
-        let listener = Closure::<dyn Fn(web_sys::StorageEvent)>::new(move |e: web_sys::StorageEvent| {
-            if e.key().as_deref() == Some(KEY) {
-                changed();
-            }
-        });
+        let listener =
+            Closure::<dyn Fn(web_sys::StorageEvent)>::new(move |e: web_sys::StorageEvent| {
+                if e.key().as_deref() == Some(KEY) {
+                    changed();
+                }
+            });
         if let Some(window) = web_sys::window() {
             let _ = window
                 .add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());

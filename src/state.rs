@@ -82,10 +82,10 @@ impl AppState {
         // Whoever uses the device now, a decrypted token of someone else goes.
         Effect::new(move |_| {
             let active = state.settings.with(|s| s.active.clone());
-            if state
-                .unlocked
-                .with_untracked(|u| u.as_ref().is_some_and(|(who, _)| Some(who) != active.as_ref()))
-            {
+            if state.unlocked.with_untracked(|u| {
+                u.as_ref()
+                    .is_some_and(|(who, _)| Some(who) != active.as_ref())
+            }) {
                 state.unlocked.set(None);
             }
         });
@@ -240,12 +240,9 @@ impl AppState {
 
     /// The token that sends `username`'s changes now, if any (tracked).
     pub fn token_of(&self, username: &str) -> Option<String> {
-        let account = self.settings.with(|s| {
-            s.accounts
-                .iter()
-                .find(|a| a.username == username)
-                .cloned()
-        })?;
+        let account = self
+            .settings
+            .with(|s| s.accounts.iter().find(|a| a.username == username).cloned())?;
         let sealed = account.has_pin();
         account.token.or_else(|| {
             self.unlocked.with(|u| {

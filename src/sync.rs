@@ -376,7 +376,9 @@ pub async fn sign_out(state: AppState) -> Option<String> {
         .filter(|o| o.pos.is_none() && o.user == account.username)
         .count();
     let username = account.username.clone();
-    state.settings.update(|s| s.sign_out(&username, token.clone()));
+    state
+        .settings
+        .update(|s| s.sign_out(&username, token.clone()));
     state.lock();
     restart_stream(state);
     let name = &account.name;

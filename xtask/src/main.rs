@@ -153,6 +153,9 @@ fn cmd_run(root: &Path, addr: &str) -> Result<(), String> {
         .args(["--dist", "dist", "--data", "data", "--addr", addr])
         .current_dir(root);
     println!("\n$ {}  (Ctrl-C to stop)", exec::describe(&command));
+    println!(
+        "To put a site on this server, type the set-up code it prints below (\"Set-up code for a new site\") in the app's Sync page."
+    );
     exec::replace_process(&mut command)
 }
 

@@ -17,9 +17,41 @@ pub struct Server {
     pub url: String,
     /// `host:port` it listens on.
     pub addr: String,
-    /// The command that starts the same server again on the same address and data.
+    /// The command that starts the same server again on the same address, data and set-up
+    /// code (`env KEYWARD_SETUP_CODE=… keyward-server …`).
     pub restart_argv: Vec<String>,
     pub data_dir: PathBuf,
+    /// The set-up code it accepts for putting a new site on it (`KEYWARD_SETUP_CODE`).
+    pub setup_code: String,
+}
+
+/// The environment variable that gives the server its set-up code.
+const SETUP_CODE_VAR: &str = "KEYWARD_SETUP_CODE";
+
+/// A random set-up code, `XXXX-XXXX-XXXX` from an unambiguous alphabet, for one test run.
+pub fn random_setup_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
+    let mut bytes = [0u8; 12];
+    let random = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if random.is_err() {
+        // No /dev/urandom: the clock's nanoseconds and the pid are enough for a test server.
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            ^ (u128::from(std::process::id()) << 64);
+        bytes.copy_from_slice(&seed.to_le_bytes()[..12]);
+    }
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// A new empty folder in the temp dir for one server's data.
@@ -42,9 +74,11 @@ fn lossy(path: &Path) -> String {
 }
 
 impl Server {
-    /// Starts `program --dist <dist> --data <data> --addr 127.0.0.1:0` and waits for its first
-    /// stdout line, `Keyward is running at http://HOST:PORT/`.
+    /// Starts `program --dist <dist> --data <data> --addr 127.0.0.1:0` with a fresh random
+    /// set-up code in `KEYWARD_SETUP_CODE`, and waits for the stdout line that gives its
+    /// address, `Keyward is running at http://HOST:PORT/` (lines before it are echoed).
     pub fn start(program: &Path, dist: &Path, data: &Path) -> Result<Server, String> {
+        let setup_code = random_setup_code();
         let argv = |addr: &str| {
             vec![
                 lossy(&absolute(program)),
@@ -58,25 +92,28 @@ impl Server {
         };
         let first = argv("127.0.0.1:0");
         let mut command = Command::new(&first[0]);
-        command.args(&first[1..]).stdout(Stdio::piped());
-        println!("$ {}", describe(&command));
+        command
+            .args(&first[1..])
+            .env(SETUP_CODE_VAR, &setup_code)
+            .stdout(Stdio::piped());
+        println!("$ {SETUP_CODE_VAR}={setup_code} {}", describe(&command));
         flush();
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", first[0]))?;
 
-        // One thread reads the server's stdout for as long as it runs: the first line comes
-        // back here, the rest is echoed (so the pipe never fills up).
+        // One thread reads the server's stdout for as long as it runs: the line with the
+        // address comes back here, every line is echoed (so the pipe never fills up).
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel::<String>();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 println!("[server] {line}");
-                let _ = tx.send(line);
-            }
-            for line in lines.map_while(Result::ok) {
-                println!("[server] {line}");
+                if !sent && parse_url(&line).is_some() {
+                    sent = true;
+                    let _ = tx.send(line);
+                }
             }
         });
 
@@ -92,7 +129,7 @@ impl Server {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
-                    "keyward-server printed nothing in {}s",
+                    "keyward-server printed no address in {}s",
                     STARTUP_TIMEOUT.as_secs()
                 ));
             }
@@ -103,15 +140,18 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
             return Err(format!(
-                "keyward-server's first line has no http:// address: {first_line:?}"
+                "keyward-server's address line has no http://host:port: {first_line:?}"
             ));
         };
+        let mut restart_argv = vec!["env".to_string(), format!("{SETUP_CODE_VAR}={setup_code}")];
+        restart_argv.extend(argv(&addr));
         Ok(Server {
             child,
-            restart_argv: argv(&addr),
+            restart_argv,
             url,
             addr,
             data_dir: absolute(data),
+            setup_code,
         })
     }
 
@@ -132,6 +172,7 @@ impl Server {
             .env("KEYWARD_SERVER_CMD", self.restart_command())
             .env("KEYWARD_SERVER_ADDR", &self.addr)
             .env("KEYWARD_DATA_DIR", &self.data_dir)
+            .env(SETUP_CODE_VAR, &self.setup_code)
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after a grace period). A server already gone,
@@ -333,12 +374,40 @@ mod tests {
         assert_eq!(server.addr, "127.0.0.1:45678");
         let cmd = server.restart_command();
         assert!(cmd.ends_with("--addr 127.0.0.1:45678"), "{cmd}");
+        assert!(
+            cmd.starts_with(&format!("env KEYWARD_SETUP_CODE={} ", server.setup_code)),
+            "{cmd}"
+        );
         assert!(cmd.contains(&format!("--data {}", dir.display())), "{cmd}");
         let pid = server.pid();
         let started = Instant::now();
         server.stop();
         assert!(started.elapsed() < STOP_GRACE);
         assert!(!Path::new(&format!("/proc/{pid}")).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn set_up_codes_are_random_and_well_formed() {
+        let (a, b) = (random_setup_code(), random_setup_code());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 14, "{a}");
+        assert!(a.split('-').all(|part| part.len() == 4), "{a}");
+        assert!(a
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_uppercase() || c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn lines_before_the_address_are_skipped_and_the_code_is_passed() {
+        let dir = fresh_data_dir().unwrap();
+        let program = stand_in_server(
+            &dir,
+            "echo \"Set-up code for a new site (valid 24 hours, once): $KEYWARD_SETUP_CODE\"\necho 'Keyward is running at http://127.0.0.1:45679/'\nexec sleep 30",
+        );
+        let server = Server::start(&program, Path::new("dist"), &dir).unwrap();
+        assert_eq!(server.addr, "127.0.0.1:45679");
+        server.stop();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -105,12 +105,21 @@ fn waiting_text(state: AppState, pending: usize) -> (String, bool) {
     } else {
         format!("{pending} changes waiting")
     };
-    let active = state.settings.with(|s| s.active.clone()).unwrap_or_default();
+    let active = state
+        .settings
+        .with(|s| s.active.clone())
+        .unwrap_or_default();
     let blocked = state
         .outbox()
         .into_iter()
         .filter(|o| o.pos.is_none())
-        .map(|o| if o.user.is_empty() { active.clone() } else { o.user })
+        .map(|o| {
+            if o.user.is_empty() {
+                active.clone()
+            } else {
+                o.user
+            }
+        })
         .find(|user| state.token_of(user).is_none() && !ending(state, user));
     let Some(user) = blocked else {
         return (count, false);
@@ -242,5 +251,9 @@ fn run_busy(
 /// A refusal or problem on a form, read out when it appears.
 #[component]
 fn Problem(error: RwSignal<Option<String>>) -> impl IntoView {
-    move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })
+    move || {
+        error
+            .get()
+            .map(|m| view! { <p class="error" role="alert">{m}</p> })
+    }
 }
