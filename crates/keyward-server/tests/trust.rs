@@ -328,8 +328,7 @@ async fn hostile_pushes_never_store_what_the_app_would_refuse(backend: Backend) 
         0..base.len(),
         proptest::collection::vec((any::<u64>(), 0..12usize), 1..4),
     );
-    let mut next_n = 100;
-    for _ in 0..48 {
+    for next_n in 100..148u64 {
         let (index, mutations) = strategy.new_tree(&mut runner).unwrap().current();
         let mut event = base[index].clone();
         event["id"] = json!(EventId::generate(Utc::now(), &mut SplitMix(next_n)));
@@ -340,7 +339,6 @@ async fn hostile_pushes_never_store_what_the_app_would_refuse(backend: Backend) 
             "device": device.id,
             "changes": [{"n": next_n, "event": event}],
         });
-        next_n += 1;
         let reply = server.post("/api/push", Some(&admin.token), body).await;
         assert!(
             !reply.status.is_server_error(),
