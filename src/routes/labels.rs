@@ -46,7 +46,9 @@ impl std::hash::Hash for Sheet {
 struct Label {
     id: String,
     text: String,
-    qr: Option<String>,
+    /// `None` until the locker has a label reference (made when printed); `Err` when the
+    /// text cannot be drawn as a QR code (never a panic: the text came from the register).
+    qr: Option<Result<String, &'static str>>,
 }
 
 #[component]
@@ -356,7 +358,8 @@ fn Labels(site: SiteId) -> impl IntoView {
                                 style:width=mm(t.width) style:height=mm(t.height)>
                                 <span class="label-text" style:font-size=text>{label.text}</span>
                                 {match label.qr {
-                                    Some(svg) => view! { <span class="qr" style:width=qr.clone() style:height=qr inner_html=svg></span> }.into_any(),
+                                    Some(Ok(svg)) => view! { <span class="qr" style:width=qr.clone() style:height=qr inner_html=svg></span> }.into_any(),
+                                    Some(Err(why)) => view! { <span class="qr pending" role="note" style:width=qr.clone() style:height=qr>{why}</span> }.into_any(),
                                     None => view! { <span class="qr pending" style:width=qr.clone() style:height=qr>"QR made when printed"</span> }.into_any(),
                                 }}
                             </div>
