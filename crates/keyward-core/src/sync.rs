@@ -20,6 +20,22 @@ use serde::{Deserialize, Serialize};
 /// The most changes one push may carry, and one pull page returns.
 pub const BATCH: usize = 500;
 
+/// The most characters a username may have (it is trimmed first).
+pub const USERNAME_MAX_CHARS: usize = 64;
+/// The fewest characters a new password may have…
+pub const PASSWORD_MIN_CHARS: usize = 10;
+/// …of which at least this many are not spaces.
+pub const PASSWORD_MIN_NON_SPACE: usize = 8;
+/// The most characters a password may have.
+pub const PASSWORD_MAX_CHARS: usize = 256;
+/// The strength a new password needs on zxcvbn's 0–4 scale (3: more than 10⁸ guesses),
+/// judged by the server with the username, the person's name and the site's name as words
+/// an attacker would try first.
+pub const PASSWORD_MIN_SCORE: u8 = 3;
+/// The password rule in words, for the app to show beside a new-password field (NCSC:
+/// length over complexity, no forced symbols, no common passwords).
+pub const PASSWORD_RULE: &str = "Use at least 10 characters that are hard to guess: three or four random words work well, like \u{2018}orange cloud ladder\u{2019}. Avoid common passwords and your name, username or site\u{2019}s name.";
+
 /// One of a device's changes, numbered by that device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Numbered {

@@ -145,6 +145,8 @@ pub struct Store {
 struct Inner {
     pool: AnyPool,
     limits: Limits,
+    /// Sign-in's hashing queue and failure-record upkeep (per process).
+    sign_in: crate::api::accounts::SignInGuards,
     backend: Backend,
     registers: Mutex<HashMap<SiteId, Slot>>,
     heads: Mutex<HashMap<SiteId, watch::Sender<u64>>>,
@@ -198,6 +200,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 pool,
+                sign_in: crate::api::accounts::SignInGuards::new(&limits),
                 limits,
                 backend,
                 registers: Mutex::new(HashMap::new()),
@@ -216,6 +219,11 @@ impl Store {
     /// The limits this server enforces.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// Sign-in's hashing queue and failure-record upkeep.
+    pub fn sign_in_guards(&self) -> &crate::api::accounts::SignInGuards {
+        &self.inner.sign_in
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,22 +1,31 @@
-//! The JSON API under `/api`: sites and accounts ([`accounts`]) and sync ([`sync`]).
+//! The JSON API under `/api`: sites and accounts ([`accounts`]), sync ([`sync`]) and the head
+//! stream ([`stream`]).
 //!
 //! | request | answer |
 //! | --- | --- |
-//! | `POST /api/sites` `{site, site_name, username, name, password, device}` | 201 [`Session`](keyward_core::sync::Session), the site's first admin |
-//! | `POST /api/login` `{username, password, device}` | 200 `Session`; 401; 429 after 5 failures in 15 minutes |
-//! | `POST /api/logout` | 204, the token stops working |
+//! | `POST /api/sites` [`NewSite`](keyward_core::sync::NewSite) `{site, site_name, username, name, password, device, setup_code}` | 201 [`Session`](keyward_core::sync::Session), the site's first admin; 403 set-up code wrong, used or expired (checked first); 400; 409 site or username taken; 503 busy |
+//! | `POST /api/login` `{username, password, device}` | 200 `Session`; 400 username over 64 / password over 256 characters or control characters; 401 (unknown username alike); 429 too many failures; 503 busy |
+//! | `POST /api/logout` | 204, this session ends |
 //! | `GET /api/me` | `Session` for the token |
-//! | `GET /api/users` / `POST /api/users` `{username, name, role, password}` | the site's users / 201 a new one (admins) |
+//! | `GET /api/sessions` | `Vec<`[`DeviceSession`](keyward_core::sync::DeviceSession)`>` the caller's own, `current` marks this one |
+//! | `DELETE /api/sessions/{id}` | 204: one's own session, or (admins) one of a user of their site; 404 otherwise |
+//! | `PUT /api/password` [`PasswordChange`](keyward_core::sync::PasswordChange) `{current, new}` | 204, the caller's other sessions end; 403 wrong current password; 400 rule; 429; 503 |
+//! | `GET /api/users` / `POST /api/users` `{username, name, role, password}` | the site's users / 201 a new one (admins); 400 rule; 409 taken |
 //! | `PUT /api/users/{username}` `{role}` | 200 the user with the new role (admins); 404 not at this site; 409 the last admin |
 //! | `DELETE /api/users/{username}` | 204, the user and all their sessions are gone (admins); 404; 409 the last admin |
+//! | `GET /api/users/{username}/sessions` | `Vec<DeviceSession>` of a user of the admin's site; 404 |
+//! | `PUT /api/users/{username}/password` [`PasswordReset`](keyward_core::sync::PasswordReset) `{password}` | 204, all that user's sessions end (admins); 404; 400 rule |
+//! | `POST /api/stream-ticket` | 201 [`StreamTicket`](keyward_core::sync::StreamTicket) `{ticket}`, single use, valid 60 s |
 //! | `POST /api/push` [`PushRequest`](keyward_core::sync::PushRequest) | [`PushResponse`](keyward_core::sync::PushResponse) |
 //! | `GET /api/pull?after=&since=&device=` | [`PullResponse`](keyward_core::sync::PullResponse) |
-//! | `GET /api/stream?token=` | server-sent events: `event: head`, `data: <pos>` |
+//! | `GET /api/stream?ticket=` | server-sent events: `event: head`, `data: <pos>`; 401 ticket used or expired |
 //!
-//! Every request but `sites` and `login` needs `Authorization: Bearer <token>` (the stream
-//! also takes `?token=`, as `EventSource` cannot set headers). Every error is
-//! `{"error": "<sentence saying what to do>"}`, shown by the app as it is. Only 5xx answers
-//! are worth retrying: a change the server refuses is a 200 with a rejected receipt.
+//! Every request but `sites` and `login` needs `Authorization: Bearer <token>`; the stream
+//! takes a ticket instead (an `EventSource` cannot set headers, and a token never goes in a
+//! URL: `?token=` is refused), or the header. Every error is
+//! `{"error": "<sentence saying what to do>"}`, shown by the app as it is; 429 and 503 come
+//! with `Retry-After`. Only 5xx answers are worth retrying: a change the server refuses is a
+//! 200 with a rejected receipt.
 
 use std::borrow::Cow;
 
@@ -25,7 +34,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -33,6 +42,7 @@ use serde::Serialize;
 use crate::store::Store;
 
 pub mod accounts;
+pub mod stream;
 pub mod sync;
 
 /// The most a push's body may weigh: 500 changes with signatures fit easily.
@@ -41,21 +51,39 @@ const PUSH_BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// The `/api/...` routes, with a JSON 404 for any other path under `/api`.
 pub fn router(store: Store) -> Router {
     Router::new()
-        .route("/api/sites", post(accounts::register_site))
-        .route("/api/login", post(accounts::login))
-        .route("/api/logout", post(accounts::logout))
-        .route("/api/me", get(accounts::me))
-        .route("/api/users", get(accounts::users).post(accounts::add_user))
+        .route("/api/sites", post(accounts::sites::register_site))
+        .route("/api/login", post(accounts::sign_in::login))
+        .route("/api/logout", post(accounts::sign_in::logout))
+        .route("/api/me", get(accounts::sign_in::me))
+        .route("/api/sessions", get(accounts::sessions::own_sessions))
+        .route(
+            "/api/sessions/{id}",
+            delete(accounts::sessions::end_session),
+        )
+        .route("/api/password", put(accounts::passwords::change_password))
+        .route(
+            "/api/users",
+            get(accounts::users::users).post(accounts::users::add_user),
+        )
         .route(
             "/api/users/{username}",
-            put(accounts::change_role).delete(accounts::remove_user),
+            put(accounts::users::change_role).delete(accounts::users::remove_user),
         )
+        .route(
+            "/api/users/{username}/sessions",
+            get(accounts::sessions::user_sessions),
+        )
+        .route(
+            "/api/users/{username}/password",
+            put(accounts::passwords::reset_password),
+        )
+        .route("/api/stream-ticket", post(stream::stream_ticket))
         .route(
             "/api/push",
             post(sync::push).layer(DefaultBodyLimit::max(PUSH_BODY_LIMIT)),
         )
         .route("/api/pull", get(sync::pull))
-        .route("/api/stream", get(sync::stream))
+        .route("/api/stream", get(stream::stream))
         .route("/api", axum::routing::any(unknown))
         .route("/api/", axum::routing::any(unknown))
         .route("/api/{*rest}", axum::routing::any(unknown))
@@ -74,6 +102,8 @@ async fn unknown() -> ApiError {
 pub struct ApiError {
     pub status: StatusCode,
     pub message: Cow<'static, str>,
+    /// Seconds for a `Retry-After` header (busy, too many attempts).
+    pub retry_after: Option<u64>,
 }
 
 pub const SIGNED_OUT: &str = "Your sign-in has ended. Sign in again.";
@@ -85,7 +115,14 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// Adds a `Retry-After` header of `seconds` to the answer.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
@@ -122,6 +159,10 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         res
     }

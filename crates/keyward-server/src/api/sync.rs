@@ -1,4 +1,5 @@
-//! Push, pull and the head stream: the protocol of [`keyward_core::sync`].
+//! Push and pull: the protocol of [`keyward_core::sync`] (the head stream is in
+//! [`stream`](super::stream)).
 //!
 //! A push is one transaction. It first takes the site's lock portably with
 //! `UPDATE sites SET head = head WHERE id = $1` (a row lock in PostgreSQL, the write lock in
@@ -15,15 +16,13 @@
 //! new head at once, and other processes' streams within [`HEAD_POLL`](crate::store::HEAD_POLL).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::DateTime;
-use futures_util::{Stream, TryStreamExt};
+use futures_util::TryStreamExt;
 use keyward_core::sync::{
     check_time, judge, Logged, Numbered, Outcome, PullResponse, PushRequest, PushResponse, Receipt,
     Sent, BATCH,
@@ -33,8 +32,8 @@ use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::accounts::{authenticate, Auth};
-use super::{bearer, from_db, now_ms, to_db, ApiError, ApiJson};
+use super::accounts::Auth;
+use super::{from_db, now_ms, to_db, ApiError, ApiJson};
 use crate::store::{Cached, Store};
 
 /// The most receipts one pull returns.
@@ -581,45 +580,4 @@ pub async fn pull(
         head,
         receipts,
     }))
-}
-
-#[derive(Deserialize)]
-pub struct StreamParams {
-    pub token: Option<String>,
-}
-
-/// `GET /api/stream?token=<token>`: `event: head` with the site's head at once and whenever
-/// it grows; keep-alive comments in between. Ends when the server shuts down.
-pub async fn stream(
-    State(store): State<Store>,
-    params: Result<Query<StreamParams>, QueryRejection>,
-    headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let token = params
-        .ok()
-        .and_then(|Query(p)| p.token)
-        .or_else(|| bearer(&headers).map(str::to_string))
-        .ok_or_else(ApiError::signed_out)?;
-    let auth = authenticate(&store, &token).await?;
-    let head = site_head(store.pool(), auth.site).await?;
-    let heads = store.subscribe(auth.site, head);
-    let closing = store.closing();
-    let events = futures_util::stream::unfold(
-        (heads, closing, true),
-        |(mut heads, mut closing, first)| async move {
-            if *closing.borrow_and_update() {
-                return None;
-            }
-            if !first {
-                tokio::select! {
-                    changed = heads.changed() => changed.ok()?,
-                    _ = closing.changed() => return None,
-                }
-            }
-            let head = *heads.borrow_and_update();
-            let event = SseEvent::default().event("head").data(head.to_string());
-            Some((Ok(event), (heads, closing, false)))
-        },
-    );
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
