@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use keyward_server::settings::LimitFlags;
 use keyward_server::{serve, Config};
 use tokio::net::TcpListener;
 
@@ -34,6 +35,9 @@ struct Args {
     /// postgres://keyward@127.0.0.1:5432/keyward.
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    // --- Limits: every field of `Limits`, defaults from `Limits::default()` -------------
+    #[command(flatten)]
+    limits: LimitFlags,
 }
 
 #[tokio::main]
@@ -53,7 +57,7 @@ async fn run(args: Args) -> Result<(), String> {
         dist: args.dist,
         data: args.data,
         database_url: args.database_url,
-        limits: Default::default(),
+        limits: args.limits.into(),
     };
     config.prepare().map_err(|e| e.to_string())?;
     let store = config.open_store().await.map_err(|e| e.to_string())?;
