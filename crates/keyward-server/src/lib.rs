@@ -10,18 +10,22 @@
 //!   folder) or in PostgreSQL when a database URL is given; one `sqlx::Any`
 //!   code path serves both, and several server processes may share one
 //!   PostgreSQL database.
+//! - [`serve`](mod@serve) is the serving loop: timeouts for headers, bodies,
+//!   idle connections, whole requests and unread answers, and a cap on open
+//!   connections; [`headers`] the security headers of every answer.
 
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use axum::http::header::{HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use axum::middleware::from_fn_with_state;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
+pub mod headers;
+pub mod serve;
 pub mod settings;
 pub mod static_files;
 pub mod store;
@@ -137,20 +141,29 @@ fn show(path: &Path) -> String {
 /// the static files as the router's *fallback*.
 ///
 /// Unknown `/api/...` paths get a JSON 404 from the API router (never the SPA's
-/// `index.html`, which would confuse API clients). The layers apply to both, so
-/// API answers are compressed (but not the event stream) and get `nosniff` too.
+/// `index.html`, which would confuse API clients). The layers apply to both:
+/// answers are compressed (but not the event stream), every request is timed
+/// ([`serve::request_deadline`], [`serve::body_deadline`], from
+/// `config.limits`) and every answer gets the security headers of [`headers`].
 pub fn app(config: &Config, store: Store) -> Router {
+    let limits = &config.limits;
     api::router(store)
         .fallback_service(static_files::service(&config.dist))
+        .layer(from_fn_with_state(
+            limits.body_timeout,
+            serve::body_deadline,
+        ))
+        .layer(from_fn_with_state(
+            limits.request_timeout,
+            serve::request_deadline,
+        ))
         // Default predicate: compresses everything above 32 bytes except images
         // (already compressed), gRPC and SSE; `application/wasm` is included.
         // Brotli is chosen over gzip when the client accepts both.
         .layer(CompressionLayer::new())
-        // Stops browsers from guessing a type other than the one we send (e.g.
-        // running an uploaded-looking file as script).
-        .layer(SetResponseHeaderLayer::overriding(
-            X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+        .layer(from_fn_with_state(
+            headers::SecurityHeaders::new(&config.dist),
+            headers::set,
         ))
 }
 
@@ -158,7 +171,9 @@ pub fn app(config: &Config, store: Store) -> Router {
 /// event streams and lets in-flight requests finish.
 ///
 /// Takes a bound listener (rather than an address) so callers can bind port 0
-/// and learn the real port before serving.
+/// and learn the real port before serving. Connections are bounded as
+/// [`serve`](mod@serve) describes, under `config.limits`; each request carries the
+/// client's address as `axum::extract::ConnectInfo<SocketAddr>`.
 pub async fn serve<F>(
     listener: TcpListener,
     config: &Config,
@@ -169,10 +184,12 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let closer = store.clone();
-    axum::serve(listener, app(config, store))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closer.close_streams();
-        })
-        .await
+    serve::run(
+        listener,
+        app(config, store),
+        &config.limits,
+        shutdown,
+        move || closer.close_streams(),
+    )
+    .await
 }

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use keyward_server::api::accounts::issue_setup_code;
+use keyward_server::settings::LimitFlags;
 use keyward_server::{serve, Config, Store};
 use tokio::net::TcpListener;
 
@@ -47,6 +48,9 @@ struct Args {
         hide_env_values = true
     )]
     setup_code: Option<String>,
+    // --- Limits: every field of `Limits`, defaults from `Limits::default()` -------------
+    #[command(flatten)]
+    limits: LimitFlags,
     #[command(subcommand)]
     command: Option<Subcommand>,
 }
@@ -84,7 +88,7 @@ async fn run(args: Args) -> Result<(), String> {
         dist: args.dist,
         data: args.data,
         database_url: args.database_url,
-        limits: Default::default(),
+        limits: args.limits.into(),
     };
     config.prepare().map_err(|e| e.to_string())?;
     let store = config.open_store().await.map_err(|e| e.to_string())?;

@@ -42,6 +42,9 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Time allowed for a whole request and its answer (not the event stream).
     pub request_timeout: Duration,
+    /// Time an answer may wait for the client to read it (no progress at all) before the
+    /// connection is closed: a client that stops reading a large file or the event stream.
+    pub send_timeout: Duration,
 
     // --- Sync --------------------------------------------------------------------------
     /// The most a push's body may weigh.
@@ -77,11 +80,216 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(120),
+            send_timeout: Duration::from_secs(60),
             push_body_bytes: 16 * 1024 * 1024,
             pull_bytes: 4 * 1024 * 1024,
             cache_bytes: 512 * 1024 * 1024,
             cache_idle: Duration::from_secs(30 * 60),
             clock_skew: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Every [`Limits`] field as a command-line flag with a `KEYWARD_…` environment variable;
+/// `--help` shows [`Limits::default`] as each default. Durations are whole seconds.
+#[derive(Clone, Debug, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitFlags {
+    /// Password hashes computed at once (about 19 MiB each); the rest queue.
+    #[arg(long, value_name = "N", env = "KEYWARD_HASH_CONCURRENCY", default_value_t = DEFAULTS.hash_concurrency)]
+    pub hash_concurrency: usize,
+    /// Seconds a sign-in waits in the hashing queue before "busy, try again".
+    #[arg(long, value_name = "SECS", env = "KEYWARD_HASH_QUEUE_WAIT_SECS", default_value_t = secs(DEFAULTS.hash_queue_wait))]
+    pub hash_queue_wait_secs: u64,
+    /// Sign-ins waiting in the hashing queue at most; more are answered "busy" at once.
+    #[arg(long, value_name = "N", env = "KEYWARD_HASH_QUEUE_LEN", default_value_t = DEFAULTS.hash_queue_len)]
+    pub hash_queue_len: usize,
+    /// Failed sign-ins for one username from one address within the failure window.
+    #[arg(long, value_name = "N", env = "KEYWARD_FAILURES_PER_ACCOUNT_ADDRESS", default_value_t = DEFAULTS.failures_per_account_address)]
+    pub failures_per_account_address: u32,
+    /// Failed sign-ins from one address (any usernames) within the failure window.
+    #[arg(long, value_name = "N", env = "KEYWARD_FAILURES_PER_ADDRESS", default_value_t = DEFAULTS.failures_per_address)]
+    pub failures_per_address: u32,
+    /// Failed sign-ins for one username from all addresses within the failure window.
+    #[arg(long, value_name = "N", env = "KEYWARD_FAILURES_PER_ACCOUNT", default_value_t = DEFAULTS.failures_per_account)]
+    pub failures_per_account: u32,
+    /// Seconds the failed-sign-in counts look back over.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_FAILURE_WINDOW_SECS", default_value_t = secs(DEFAULTS.failure_window))]
+    pub failure_window_secs: u64,
+    /// Failed-sign-in records kept at most (the oldest go first).
+    #[arg(long, value_name = "N", env = "KEYWARD_FAILURE_RECORDS", default_value_t = DEFAULTS.failure_records)]
+    pub failure_records: u32,
+    /// Seconds a session may go unused before it ends.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_SESSION_IDLE_SECS", default_value_t = secs(DEFAULTS.session_idle))]
+    pub session_idle_secs: u64,
+    /// Seconds a set-up code for putting a new site on the server stays valid.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_SETUP_CODE_VALID_SECS", default_value_t = secs(DEFAULTS.setup_code_valid))]
+    pub setup_code_valid_secs: u64,
+    /// Open connections at most (fewer if the open-file limit is lower); more wait in the
+    /// kernel's queue until one closes.
+    #[arg(long, value_name = "N", env = "KEYWARD_MAX_CONNECTIONS", default_value_t = DEFAULTS.max_connections)]
+    pub max_connections: usize,
+    /// Seconds allowed to send a request's headers; also how long an idle kept-alive
+    /// connection stays open.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_HEADER_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = secs(DEFAULTS.header_timeout))]
+    pub header_timeout_secs: u64,
+    /// Seconds allowed to send a request's body.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_BODY_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = secs(DEFAULTS.body_timeout))]
+    pub body_timeout_secs: u64,
+    /// Seconds allowed for a whole request and its answer (not the event stream).
+    #[arg(long, value_name = "SECS", env = "KEYWARD_REQUEST_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = secs(DEFAULTS.request_timeout))]
+    pub request_timeout_secs: u64,
+    /// Seconds an answer may wait for the client to read any of it before the connection
+    /// is closed.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_SEND_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..), default_value_t = secs(DEFAULTS.send_timeout))]
+    pub send_timeout_secs: u64,
+    /// The most a push's body may weigh, in bytes.
+    #[arg(long, value_name = "BYTES", env = "KEYWARD_PUSH_BODY_BYTES", default_value_t = DEFAULTS.push_body_bytes)]
+    pub push_body_bytes: usize,
+    /// The most event bytes one pull page carries (at least one event is always sent).
+    #[arg(long, value_name = "BYTES", env = "KEYWARD_PULL_BYTES", default_value_t = DEFAULTS.pull_bytes)]
+    pub pull_bytes: usize,
+    /// Memory, in bytes, the cached registers of all sites may use.
+    #[arg(long, value_name = "BYTES", env = "KEYWARD_CACHE_BYTES", default_value_t = DEFAULTS.cache_bytes)]
+    pub cache_bytes: usize,
+    /// Seconds a site's cached register may go unused before it is dropped.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_CACHE_IDLE_SECS", default_value_t = secs(DEFAULTS.cache_idle))]
+    pub cache_idle_secs: u64,
+    /// Seconds an event's time may be ahead of the server's clock.
+    #[arg(long, value_name = "SECS", env = "KEYWARD_CLOCK_SKEW_SECS", default_value_t = secs(DEFAULTS.clock_skew))]
+    pub clock_skew_secs: u64,
+}
+
+/// The defaults the flags show and start from.
+static DEFAULTS: std::sync::LazyLock<Limits> = std::sync::LazyLock::new(Limits::default);
+
+fn secs(d: Duration) -> u64 {
+    d.as_secs()
+}
+
+impl From<LimitFlags> for Limits {
+    fn from(f: LimitFlags) -> Self {
+        let s = Duration::from_secs;
+        // No `..Default`: a new limit without a flag does not compile.
+        Limits {
+            hash_concurrency: f.hash_concurrency,
+            hash_queue_wait: s(f.hash_queue_wait_secs),
+            hash_queue_len: f.hash_queue_len,
+            failures_per_account_address: f.failures_per_account_address,
+            failures_per_address: f.failures_per_address,
+            failures_per_account: f.failures_per_account,
+            failure_window: s(f.failure_window_secs),
+            failure_records: f.failure_records,
+            session_idle: s(f.session_idle_secs),
+            setup_code_valid: s(f.setup_code_valid_secs),
+            max_connections: f.max_connections,
+            header_timeout: s(f.header_timeout_secs),
+            body_timeout: s(f.body_timeout_secs),
+            request_timeout: s(f.request_timeout_secs),
+            send_timeout: s(f.send_timeout_secs),
+            push_body_bytes: f.push_body_bytes,
+            pull_bytes: f.pull_bytes,
+            cache_bytes: f.cache_bytes,
+            cache_idle: s(f.cache_idle_secs),
+            clock_skew: s(f.clock_skew_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        limits: LimitFlags,
+    }
+
+    /// Parses `args`, the `KEYWARD_…` variables ignored (the defaults must not come from
+    /// the test's environment).
+    fn parse(args: &[&str]) -> Limits {
+        let matches = Cli::command()
+            .mut_args(|arg| arg.env(None::<&str>))
+            .try_get_matches_from(std::iter::once("keyward-server").chain(args.iter().copied()))
+            .unwrap();
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap();
+        cli.limits.into()
+    }
+
+    #[test]
+    fn no_flags_give_the_defaults() {
+        // Every default is a whole number of seconds, so the flags lose nothing.
+        assert_eq!(parse(&[]), Limits::default());
+    }
+
+    #[test]
+    fn flags_set_limits() {
+        let limits = parse(&[
+            "--header-timeout-secs",
+            "3",
+            "--max-connections",
+            "12",
+            "--push-body-bytes=1000",
+        ]);
+        assert_eq!(limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(limits.max_connections, 12);
+        assert_eq!(limits.push_body_bytes, 1000);
+        assert_eq!(limits.body_timeout, Limits::default().body_timeout);
+    }
+
+    #[test]
+    fn help_shows_each_default_and_variable() {
+        let help = Cli::command().render_long_help().to_string();
+        let d = Limits::default();
+        for (flag, env, default) in [
+            (
+                "--header-timeout-secs",
+                "KEYWARD_HEADER_TIMEOUT_SECS",
+                d.header_timeout.as_secs().to_string(),
+            ),
+            (
+                "--body-timeout-secs",
+                "KEYWARD_BODY_TIMEOUT_SECS",
+                d.body_timeout.as_secs().to_string(),
+            ),
+            (
+                "--request-timeout-secs",
+                "KEYWARD_REQUEST_TIMEOUT_SECS",
+                d.request_timeout.as_secs().to_string(),
+            ),
+            (
+                "--send-timeout-secs",
+                "KEYWARD_SEND_TIMEOUT_SECS",
+                d.send_timeout.as_secs().to_string(),
+            ),
+            (
+                "--max-connections",
+                "KEYWARD_MAX_CONNECTIONS",
+                d.max_connections.to_string(),
+            ),
+            (
+                "--hash-concurrency",
+                "KEYWARD_HASH_CONCURRENCY",
+                d.hash_concurrency.to_string(),
+            ),
+            (
+                "--clock-skew-secs",
+                "KEYWARD_CLOCK_SKEW_SECS",
+                d.clock_skew.as_secs().to_string(),
+            ),
+        ] {
+            let at = help
+                .find(&format!("{flag} <"))
+                .unwrap_or_else(|| panic!("{flag}:\n{help}"));
+            let next = help[at + 2..]
+                .find("\n      --")
+                .map_or(help.len(), |n| at + 2 + n);
+            let entry = &help[at..next];
+            assert!(entry.contains(&format!("[env: {env}")), "{entry}");
+            assert!(entry.contains(&format!("[default: {default}]")), "{entry}");
         }
     }
 }

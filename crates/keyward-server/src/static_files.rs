@@ -14,6 +14,11 @@
 //! - **Types.** `ServeDir` guesses from the extension (`application/wasm`,
 //!   `text/javascript`, `application/manifest+json`); wasm streaming
 //!   compilation requires the exact wasm type.
+//! - **No redirects.** `ServeDir` answers a folder without a trailing slash
+//!   with a redirect to the same path plus `/`; for `//host` that `Location`
+//!   (`//host/`) is another site to a browser. Leading slashes are collapsed
+//!   to one before serving, and a folder is answered as any path that is not a
+//!   file (the SPA's `index.html` or a 404), so no answer here has a `Location`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,7 +29,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{HeaderValue, CACHE_CONTROL};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use tower::{Service, ServiceExt};
@@ -42,21 +47,35 @@ pub const SHORT: &str = "public, max-age=3600";
 /// Answers every method: `GET`/`HEAD` are served, others get 405 from
 /// `ServeDir`; anything under `/api` gets 404 without touching the disk.
 pub fn service(dist: &Path) -> MethodRouter {
+    let fallback = SpaFallback {
+        index: ServeFile::new(dist.join("index.html")),
+    };
     let files = ServeDir::new(dist)
         .append_index_html_on_directories(true)
-        .fallback(SpaFallback {
-            index: ServeFile::new(dist.join("index.html")),
-        });
-    any(move |req: Request| serve(files.clone(), req))
+        .fallback(fallback.clone());
+    any(move |req: Request| serve(files.clone(), fallback.clone(), req))
 }
 
-async fn serve(files: ServeDir<SpaFallback>, req: Request) -> Response {
+async fn serve(files: ServeDir<SpaFallback>, fallback: SpaFallback, mut req: Request) -> Response {
+    if let Some(uri) = single_leading_slash(req.uri()) {
+        *req.uri_mut() = uri;
+    }
     let path = req.uri().path().to_owned();
     if is_api(&path) {
         return not_found();
     }
+    // Kept to answer a folder as a missing file (only GET and HEAD reach the disk).
+    let mut copy = Request::new(Body::empty());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.headers_mut() = req.headers().clone();
     let Ok(res) = files.oneshot(req).await;
     let mut res = res.map(Body::new);
+    if res.status().is_redirection() {
+        // ServeDir only redirects a folder to add a slash: not a page of the app.
+        let Ok(answer) = fallback.oneshot(copy).await;
+        res = answer;
+    }
     // The SPA fallback sets its own header; its request path says nothing about
     // the file actually sent.
     if !res.headers().contains_key(CACHE_CONTROL) {
@@ -119,6 +138,23 @@ pub fn is_hashed_file_name(name: &str) -> bool {
 /// is a missing file. `/api` is never a route of the PWA.
 pub fn is_client_route(path: &str) -> bool {
     !is_api(path) && !file_name(path).contains('.')
+}
+
+/// `uri` with its leading run of slashes (and backslashes, which browsers read as
+/// slashes) made one `/`, if it has such a run; `None` when it is already fine.
+fn single_leading_slash(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    let rest = path.trim_start_matches(['/', '\\']);
+    if path.len() - rest.len() <= 1 && !path.starts_with('\\') {
+        return None;
+    }
+    let path_and_query = match uri.query() {
+        Some(query) => format!("/{rest}?{query}"),
+        None => format!("/{rest}"),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    Uri::from_parts(parts).ok()
 }
 
 fn is_api(path: &str) -> bool {
@@ -213,6 +249,21 @@ mod tests {
             cache_control("/missing.js", StatusCode::NOT_FOUND),
             NO_CACHE
         );
+    }
+
+    #[test]
+    fn leading_slashes_collapse() {
+        let fix = |uri: &str| single_leading_slash(&uri.parse().unwrap()).map(|u| u.to_string());
+        assert_eq!(fix("//evil.example/").as_deref(), Some("/evil.example/"));
+        assert_eq!(fix("///x?a=1").as_deref(), Some("/x?a=1"));
+        assert_eq!(
+            fix("/%5Cevil").as_deref(),
+            None,
+            "an encoded backslash is a name"
+        );
+        assert_eq!(fix("/x//y").as_deref(), None);
+        assert_eq!(fix("/").as_deref(), None);
+        assert_eq!(fix("/lockers/1").as_deref(), None);
     }
 
     #[test]

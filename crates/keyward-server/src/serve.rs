@@ -1,0 +1,390 @@
+//! The serving loop and what bounds a client's cost in time and connections.
+//!
+//! `axum::serve` has no timeouts: a client that sends half a header, half a body, or nothing
+//! at all on a kept-alive connection holds a connection (and a file descriptor) for ever, and
+//! about a thousand of them made the server unreachable. Here:
+//!
+//! - **Connections** are capped at [`Limits::max_connections`], and at what the open-file
+//!   limit allows (raised to its hard limit at start, a margin kept for the database and
+//!   files). At the cap the loop stops accepting, so new clients wait in the kernel's queue
+//!   until a connection closes, instead of the process running out of descriptors.
+//! - **Headers** must arrive within [`Limits::header_timeout`]; hyper's header timer also runs
+//!   while a kept-alive connection waits for its next request, so idle connections close too.
+//! - **Bodies** must arrive within [`Limits::body_timeout`] of the handler starting to read
+//!   them ([`body_deadline`]): the answer is a 408 in the API's JSON style, and the connection
+//!   closes.
+//! - **Whole requests** must be answered within [`Limits::request_timeout`]
+//!   ([`request_deadline`]), but the event stream (`/api/stream`), which lives for hours.
+//! - **Answers** must be read: a write that makes no progress for [`Limits::send_timeout`]
+//!   ends the connection (a client that stops reading a large file or the stream).
+//!
+//! Each connection's requests carry `axum::extract::ConnectInfo<SocketAddr>`, the client's
+//! address, in their extensions.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{HeaderValue, CONNECTION};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::Sleep;
+use tower::ServiceExt;
+
+use crate::api::ApiError;
+use crate::settings::Limits;
+
+/// Paths whose answers may last as long as the client listens: never cut by
+/// [`Limits::request_timeout`].
+pub const LONG_LIVED: &[&str] = &["/api/stream"];
+
+/// A quarter of the open-file limit, and at least this many descriptors, are kept for the
+/// database, the files being sent, the listener and the standard streams.
+const RESERVED_FDS: u64 = 64;
+
+/// The soft open-file limit asked for at start (up to the hard limit). Linux refuses more
+/// than `fs.nr_open` (1,048,576 by default) even when the hard limit says "unlimited".
+const WANTED_FDS: u64 = 1 << 20;
+
+/// How long to wait after `accept` fails for want of resources (e.g. descriptors) before
+/// trying again, rather than spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The sentence a client gets when its request's body did not arrive in time.
+pub const BODY_TOO_SLOW: &str =
+    "The request took too long to reach the server. Check the connection, then try again.";
+/// The sentence a client gets when the server did not answer in time.
+pub const ANSWER_TOO_SLOW: &str =
+    "The server took too long to answer. Nothing was saved from this request: try again in a moment.";
+
+/// Serves `router` on `listener` under `limits` until `shutdown` resolves; then stops
+/// accepting, runs `on_shutdown` (which ends the event streams), closes idle connections
+/// and waits for in-flight requests to finish.
+pub async fn run<F>(
+    listener: TcpListener,
+    router: Router,
+    limits: &Limits,
+    shutdown: F,
+    on_shutdown: impl FnOnce(),
+) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let cap = connection_cap(limits.max_connections);
+    let permits = Arc::new(Semaphore::new(cap));
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let send_timeout = limits.send_timeout;
+
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // At the cap, wait here: new connections queue in the kernel, not in this process.
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let (stream, remote) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    eprintln!("keyward-server: cannot accept a connection: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router
+            .clone()
+            .map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(remote));
+                req
+            });
+        let io = TokioIo::new(SendDeadline::new(stream, send_timeout));
+        let connection =
+            graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
+        tokio::spawn(async move {
+            // Errors are the client's doing (timeouts, resets, bad requests): nothing to log.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    on_shutdown();
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Errors of one connection that `accept` reports (it was reset before being accepted):
+/// the next `accept` is fine.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Raises the soft open-file limit to the hard limit and returns how many connections may be
+/// open at once: `wanted`, or fewer if the descriptors would run out first (logged).
+pub fn connection_cap(wanted: usize) -> usize {
+    let Some(files) = open_file_limit() else {
+        return wanted.max(1);
+    };
+    let cap = fd_cap(files, wanted);
+    if cap < wanted {
+        eprintln!(
+            "keyward-server: the open-file limit is {files}: serving at most {cap} connections \
+             at once instead of {wanted} (raise `ulimit -n` to allow more)"
+        );
+    }
+    cap
+}
+
+/// The connections that fit in `files` descriptors with the margin kept.
+pub fn fd_cap(files: u64, wanted: usize) -> usize {
+    let reserved = (files / 4).max(RESERVED_FDS);
+    let fit = usize::try_from(files.saturating_sub(reserved)).unwrap_or(usize::MAX);
+    wanted.min(fit).max(1)
+}
+
+/// The soft open-file limit after raising it as far as allowed; `None` where there is none.
+#[cfg(unix)]
+fn open_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(WANTED_FDS) {
+        Ok(limit) => Some(limit),
+        Err(e) => {
+            eprintln!("keyward-server: cannot raise the open-file limit: {e}");
+            rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft)
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<u64> {
+    None
+}
+
+/// Middleware: every request but [`LONG_LIVED`] ones is answered within `limit`, or gets a
+/// 503 (worth retrying) in the API's style.
+pub async fn request_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    if LONG_LIVED.contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ANSWER_TOO_SLOW).into_response(),
+    }
+}
+
+/// Middleware: a request's body must arrive within `limit` of the handler starting to read
+/// it. If it does not, the handler sees a body error, and whatever it answers is replaced
+/// by a 408 in the API's style that closes the connection (the rest of the body is not
+/// worth waiting for).
+pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let expired = Arc::new(AtomicBool::new(false));
+    let flag = expired.clone();
+    let req = req.map(|body| Body::new(DeadlineBody::new(body, limit, flag)));
+    let res = next.run(req).await;
+    if !expired.load(Ordering::Acquire) {
+        return res;
+    }
+    let mut res = ApiError::new(StatusCode::REQUEST_TIMEOUT, BODY_TOO_SLOW).into_response();
+    res.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
+/// A request body that fails once `limit` has passed since it was first read.
+struct DeadlineBody {
+    inner: Body,
+    limit: Duration,
+    deadline: Option<Pin<Box<Sleep>>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Body, limit: Duration, expired: Arc<AtomicBool>) -> Self {
+        DeadlineBody {
+            inner,
+            limit,
+            deadline: None,
+            expired,
+        }
+    }
+}
+
+/// The error a [`DeadlineBody`] ends with.
+#[derive(Debug)]
+struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl http_body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        if this.expired.load(Ordering::Acquire) {
+            return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+        }
+        let limit = this.limit;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        ready!(deadline.as_mut().poll(cx));
+        this.expired.store(true, Ordering::Release);
+        Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A connection whose writes fail once they have made no progress for `limit`: a client
+/// that stops reading cannot hold its connection (and a descriptor) for ever.
+struct SendDeadline {
+    stream: TcpStream,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl SendDeadline {
+    fn new(stream: TcpStream, limit: Duration) -> Self {
+        SendDeadline {
+            stream,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Passes a write's outcome on; while it is pending, fails once `limit` has passed since
+    /// the last write that made progress.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match polled {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let stalled = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                ready!(stalled.as_mut().poll(cx));
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client stopped reading",
+                )))
+            }
+        }
+    }
+}
+
+impl AsyncRead for SendDeadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SendDeadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.stream).poll_flush(cx);
+        self.watch(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.stream).poll_shutdown(cx);
+        self.watch(cx, polled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_bound_the_connections() {
+        // The usual soft limit: a quarter kept back.
+        assert_eq!(fd_cap(1024, 4096), 768);
+        // A small limit keeps at least the fixed margin.
+        assert_eq!(fd_cap(200, 4096), 136);
+        assert_eq!(fd_cap(10, 4096), 1);
+        // A raised limit leaves the setting in charge.
+        assert_eq!(fd_cap(1 << 20, 4096), 4096);
+        assert_eq!(fd_cap(20_000, 8), 8);
+    }
+}
