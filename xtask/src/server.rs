@@ -21,8 +21,11 @@ pub struct Server {
     /// code (`env KEYWARD_SETUP_CODE=… keyward-server …`).
     pub restart_argv: Vec<String>,
     pub data_dir: PathBuf,
-    /// The set-up code it accepts for putting a new site on it (`KEYWARD_SETUP_CODE`).
+    /// The set-up code it accepts for putting a new site on it (`KEYWARD_SETUP_CODE`). It
+    /// works once: `keyward-server setup-code --data <data>` issues another.
     pub setup_code: String,
+    /// The server program, for `setup-code`.
+    pub program: PathBuf,
 }
 
 /// The environment variable that gives the server its set-up code.
@@ -152,6 +155,7 @@ impl Server {
             addr,
             data_dir: absolute(data),
             setup_code,
+            program: absolute(program),
         })
     }
 
@@ -173,6 +177,7 @@ impl Server {
             .env("KEYWARD_SERVER_ADDR", &self.addr)
             .env("KEYWARD_DATA_DIR", &self.data_dir)
             .env(SETUP_CODE_VAR, &self.setup_code)
+            .env("KEYWARD_SERVER_BIN", &self.program)
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after a grace period). A server already gone,

@@ -1,11 +1,11 @@
 //! Changing one's own password: the current one, the new one twice. The server refuses a
 //! guessable password with a sentence, shown as it is, and ends the account's other sessions.
 
-use super::sign_in::{check_new_password, PASSWORD_HINT};
+use super::sign_in::check_new_password;
 use super::{run_busy, Problem};
 use crate::api;
 use crate::state::use_app;
-use keyward_core::sync::PasswordChange;
+use keyward_core::sync::{PasswordChange, PASSWORD_RULE};
 use leptos::prelude::*;
 
 #[component]
@@ -66,7 +66,7 @@ pub fn ChangePassword() -> impl IntoView {
                 <label for="password-current">"Current password"</label>
                 <input id="password-current" type="password" autocomplete="current-password" bind:value=current/>
                 <label for="password-new">"New password"</label>
-                <p class="hint" id="password-new-hint">{PASSWORD_HINT}</p>
+                <p class="hint" id="password-new-hint">{PASSWORD_RULE}</p>
                 <input id="password-new" type="password" autocomplete="new-password"
                     aria-describedby="password-new-hint" bind:value=new/>
                 <label for="password-again">"New password again"</label>

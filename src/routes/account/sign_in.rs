@@ -6,18 +6,20 @@ use crate::api;
 use crate::settings::Account;
 use crate::state::use_app;
 use crate::sync;
-use keyward_core::sync::{Login, NewSite};
+use keyward_core::sync::{
+    Login, NewSite, PASSWORD_MIN_CHARS, PASSWORD_MIN_NON_SPACE, PASSWORD_RULE,
+};
 use leptos::prelude::*;
 
-/// What a new password needs, said beside every field that sets one; the server has the
-/// final word (it refuses a guessable one with a sentence, shown as it is).
-pub const PASSWORD_HINT: &str =
-    "At least 8 characters. Three or four unrelated words are easy to remember and hard to guess.";
-
-/// The shortest password worth sending to the server.
+/// The length a new password needs (`PASSWORD_RULE` says it beside every field that sets
+/// one), checked here before it goes to the server, which also judges how guessable it is
+/// and refuses with a sentence shown as it is.
 pub fn check_new_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < 8 {
-        Err("Choose a password of at least 8 characters.".into())
+    let solid = password.chars().filter(|c| !c.is_whitespace()).count();
+    if password.chars().count() < PASSWORD_MIN_CHARS || solid < PASSWORD_MIN_NON_SPACE {
+        Err(format!(
+            "Choose a longer password, of at least {PASSWORD_MIN_CHARS} characters: three or four random words work well, like \u{2018}orange cloud ladder\u{2019}."
+        ))
     } else {
         Ok(())
     }
@@ -164,7 +166,7 @@ pub fn PutOnServer() -> impl IntoView {
                 <label for="reg-user">"Username"</label>
                 <input id="reg-user" autocomplete="username" autocapitalize="none" bind:value=username/>
                 <label for="reg-password">"Choose a password"</label>
-                <p class="hint" id="reg-password-hint">{PASSWORD_HINT}</p>
+                <p class="hint" id="reg-password-hint">{PASSWORD_RULE}</p>
                 <input id="reg-password" type="password" autocomplete="new-password"
                     aria-describedby="reg-password-hint" bind:value=password/>
                 <Problem error/>

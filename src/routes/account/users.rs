@@ -2,11 +2,11 @@
 //! for each their signed-in devices (sign out a lost phone) and a new password.
 
 use super::devices::{DeviceList, Whose};
-use super::sign_in::{check_new_password, PASSWORD_HINT};
+use super::sign_in::check_new_password;
 use super::Problem;
 use crate::api;
 use crate::state::use_app;
-use keyward_core::sync::{NewUser, PasswordReset, User};
+use keyward_core::sync::{NewUser, PasswordReset, User, PASSWORD_RULE};
 use keyward_core::{Action, Role};
 use leptos::prelude::*;
 
@@ -126,7 +126,7 @@ fn AddUser(added: Callback<String>) -> impl IntoView {
                 }).collect_view()}
             </select>
             <label for="new-user-password">"First password"</label>
-            <p class="hint" id="new-user-password-hint">{PASSWORD_HINT}" Tell it to them in person; they can change it once signed in."</p>
+            <p class="hint" id="new-user-password-hint">{PASSWORD_RULE}" Tell it to them in person; they can change it once signed in."</p>
             <input id="new-user-password" type="password" autocomplete="new-password"
                 aria-describedby="new-user-password-hint" bind:value=password/>
             <Problem error/>
@@ -239,7 +239,7 @@ fn ResetPassword(username: String, name: String, done: Callback<String>) -> impl
     view! {
         <form on:submit=submit novalidate>
             <label for=id.clone()>"New password for "{name}</label>
-            <p class="hint" id=hint.clone()>{PASSWORD_HINT}" Every device they are signed in on is signed out."</p>
+            <p class="hint" id=hint.clone()>{PASSWORD_RULE}" Every device they are signed in on is signed out."</p>
             <input id=id type="password" autocomplete="new-password" aria-describedby=hint bind:value=password/>
             <Problem error/>
             <button type="submit" class="button">"Set new password"</button>

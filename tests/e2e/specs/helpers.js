@@ -6,7 +6,7 @@
 
 import { expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -236,6 +236,52 @@ export async function returnKey(page, tag) {
   await page.getByRole('button', { name: 'Record return' }).click();
   await expect(flash(page, `Key ${tag} returned and back in store.`)).toBeVisible();
   await expect(page.getByRole('heading', { name: /^Locker /, level: 1 })).toBeVisible();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Putting a site on the server
+
+// The server's set-up code (KEYWARD_SETUP_CODE, set by xtask) works once; which spec uses it
+// first depends on which specs run, so the first use is marked in a file named after this run.
+const CODE_USED = path.join(
+  os.tmpdir(),
+  `keyward-e2e-setup-code-${path.basename(process.env.KEYWARD_DATA_DIR || 'none')}.used`,
+);
+
+/**
+ * A set-up code for putting a new site on the server: the one xtask started it with, the first
+ * time; after that a fresh one from `keyward-server setup-code` on the same data.
+ */
+export function setupCode() {
+  const code = process.env.KEYWARD_SETUP_CODE;
+  if (!code) throw new Error('KEYWARD_SETUP_CODE is not set: run through `cargo xtask e2e`');
+  if (!fs.existsSync(CODE_USED)) {
+    fs.writeFileSync(CODE_USED, code);
+    return code;
+  }
+  const out = execFileSync(
+    process.env.KEYWARD_SERVER_BIN,
+    ['setup-code', '--data', process.env.KEYWARD_DATA_DIR],
+    { encoding: 'utf8' },
+  );
+  const fresh = out.match(/Set-up code for a new site[^:]*:\s*(\S+)/);
+  if (!fresh) throw new Error(`no set-up code in: ${out}`);
+  return fresh[1];
+}
+
+/**
+ * On /sync of a device that has not signed in: puts its site on the server with a set-up
+ * code, as its admin `username`; ends when the status says it is synced.
+ */
+export async function putOnServer(page, { name = USER, username, password }) {
+  await open(page, '/sync');
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Put the site on the server' }) });
+  await form.getByLabel('Set-up code').fill(setupCode());
+  await form.getByLabel('Your name').fill(name);
+  await form.getByLabel('Username').fill(username);
+  await form.getByLabel('Choose a password').fill(password);
+  await form.getByRole('button', { name: 'Put the site on the server' }).click();
+  await expect(page.locator('.statusbar .sync-chip')).toHaveText(/^Synced \d\d:\d\d$/, { timeout: 20_000 });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import {
   registerCount,
   openRegister,
   setUpSite,
+  setupCode,
 } from './helpers.js';
 
 const suffix = Date.now().toString(36);
@@ -39,7 +40,7 @@ async function waitSynced(page) {
 async function signIn(page, username) {
   await open(page, '/sync');
   await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await waitSynced(page);
 }
@@ -49,7 +50,7 @@ async function addUser(page, { name, username, role }) {
   await form.getByLabel('Name', { exact: true }).fill(name);
   await form.getByLabel('Username', { exact: true }).fill(username);
   await form.getByLabel('Role').selectOption(role);
-  await form.getByLabel('First password (at least 8 characters)').fill(PASSWORD);
+  await form.getByLabel('First password').fill(PASSWORD);
   await form.getByRole('button', { name: 'Add user' }).click();
   await expect(page.getByText(`${name} can now sign in as ${username}.`)).toBeVisible();
 }
@@ -72,10 +73,13 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await checkA11y(a, 'sync page, not signed in');
   await a.getByLabel('Your name').fill('Pat Caretaker');
   await a.getByLabel('Username').last().fill(ADMIN);
-  await a.getByLabel('Password (at least 8 characters)').fill('short');
+  await a.getByLabel('Choose a password').fill('short');
   await a.getByRole('button', { name: 'Put the site on the server' }).click();
-  await expect(a.getByRole('alert')).toHaveText('Choose a password of at least 8 characters.');
-  await a.getByLabel('Password (at least 8 characters)').fill(PASSWORD);
+  await expect(a.getByRole('alert')).toHaveText('Enter the set-up code that the Keyward server printed when it started.');
+  await a.getByLabel('Set-up code').fill(setupCode());
+  await a.getByRole('button', { name: 'Put the site on the server' }).click();
+  await expect(a.getByRole('alert')).toContainText('Choose a longer password, of at least 10 characters');
+  await a.getByLabel('Choose a password').fill(PASSWORD);
   await a.getByRole('button', { name: 'Put the site on the server' }).click();
   await waitSynced(a);
   await expect(a.getByText(/Pat Caretaker.*Admin at Northgate School/)).toBeVisible();
@@ -88,10 +92,10 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await expect(b.getByRole('heading', { name: 'Welcome to Keyward' })).toBeVisible();
   await b.getByRole('link', { name: 'Sign in to a site' }).click();
   await b.getByLabel('Username').fill(CUSTODIAN);
-  await b.getByLabel('Password').fill('wrong password');
+  await b.getByLabel('Password', { exact: true }).fill('wrong password');
   await b.getByRole('button', { name: 'Sign in' }).click();
   await expect(b.getByRole('alert')).toContainText('That username and password do not match.');
-  await b.getByLabel('Password').fill(PASSWORD);
+  await b.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await b.getByRole('button', { name: 'Sign in' }).click();
   await waitSynced(b);
   await openRegister(b);
@@ -173,7 +177,9 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await b.getByLabel('Jo Custodian (Key custodian)').check();
   await b.getByLabel('Their PIN').fill('1111');
   await b.getByRole('button', { name: 'Switch' }).click();
-  await expect(b.getByRole('alert')).toHaveText('That PIN is not right. Try again.');
+  await expect(b.getByRole('alert')).toHaveText(
+    "That PIN is not right. 4 tries left before Jo Custodian's sign-in on this device is wiped.",
+  );
   await b.getByLabel('Their PIN').fill('2468');
   await b.getByRole('button', { name: 'Switch' }).click();
   await expect(flash(b, 'Jo Custodian is now using this device.')).toBeVisible();
@@ -188,6 +194,10 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await expect(a.getByText('Jo Custodian is now Staff.')).toBeVisible();
   await two.setOffline(false);
   await open(b, '/sync');
+  // The page was loaded again, so Jo's sign-in is locked until Jo enters the PIN again.
+  await expect(syncChip(b)).toHaveText("1 change waiting for Jo Custodian's PIN", { timeout: 20_000 });
+  await b.getByLabel('Your PIN').fill('2468');
+  await b.getByRole('button', { name: 'Unlock' }).click();
   await expect(b.getByRole('heading', { name: 'Not accepted by the server' })).toBeVisible({
     timeout: 20_000,
   });
