@@ -331,8 +331,9 @@ pub fn waiting_words(count: usize, owner: Option<&Account>) -> String {
     };
     match owner {
         Some(a) if a.has_pin() => format!(
-            "{changes} for {name}'s PIN: {name} switches back to this device with it to send them, or signs in again.",
-            name = a.name
+            "{changes} for {name}'s PIN: {name} switches back to this device with it to send {them}, or signs in again.",
+            name = a.name,
+            them = if count == 1 { "it" } else { "them" }
         ),
         Some(a) => format!(
             "{changes} to be sent: {} must sign in again on this device.",

@@ -1,7 +1,7 @@
 //! Signed-in devices: one's own (sign out a lost or forgotten one), and the list an admin sees
 //! of a user's (`users.rs`). Ending a session makes that device's next sync ask to sign in.
 
-use super::Problem;
+use super::{Done, Problem};
 use crate::api;
 use crate::components::local_date_time;
 use crate::state::use_app;
@@ -120,6 +120,6 @@ pub fn DeviceList(whose: Whose) -> impl IntoView {
             }.into_any()
         })}
         <Problem error/>
-        <p role="status" class="saved">{move || done.get()}</p>
+        <Done done/>
     }
 }

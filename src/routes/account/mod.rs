@@ -33,8 +33,8 @@ pub fn SyncPage() -> impl IntoView {
                 <SyncCard/>
                 <Refused/>
                 <SignedIn/>
-                <switch::Pin/>
                 <switch::SwitchUser/>
+                <switch::Pin/>
                 <sign_in::SignIn/>
                 <password::ChangePassword/>
                 <devices::OwnDevices/>

@@ -2,7 +2,7 @@
 //! guessable password with a sentence, shown as it is, and ends the account's other sessions.
 
 use super::sign_in::check_new_password;
-use super::{run_busy, Problem};
+use super::{run_busy, Done, Problem};
 use crate::api;
 use crate::state::use_app;
 use keyward_core::sync::{PasswordChange, PASSWORD_RULE};
@@ -73,7 +73,7 @@ pub fn ChangePassword() -> impl IntoView {
                 <input id="password-again" type="password" autocomplete="new-password" bind:value=again/>
                 <Problem error/>
                 <button type="submit" class="button" disabled=move || busy.get()>"Change password"</button>
-                <p role="status" class="saved">{move || done.get()}</p>
+                <Done done/>
             </form>
         </Show>
     }

@@ -3,7 +3,7 @@
 
 use super::devices::{DeviceList, Whose};
 use super::sign_in::check_new_password;
-use super::Problem;
+use super::{Done, Problem};
 use crate::api;
 use crate::state::use_app;
 use keyward_core::sync::{NewUser, PasswordReset, User, PASSWORD_RULE};
@@ -54,7 +54,7 @@ pub fn Users() -> impl IntoView {
                         })/>
                     </For>
                 </ul>
-                <p class="saved" role="status">{move || added.get()}</p>
+                <Done done=added/>
                 <AddUser added=Callback::new(move |message: String| {
                     added.set(Some(message));
                     load();
