@@ -257,3 +257,13 @@ fn Problem(error: RwSignal<Option<String>>) -> impl IntoView {
             .map(|m| view! { <p class="error" role="alert">{m}</p> })
     }
 }
+
+/// A confirmation on a form, read out when it appears (the live region is always there).
+#[component]
+fn Done(done: RwSignal<Option<String>>) -> impl IntoView {
+    view! {
+        <div role="status">
+            {move || done.get().map(|m| view! { <p class="flash-static">{m}</p> })}
+        </div>
+    }
+}
