@@ -18,10 +18,63 @@
 use crate::settings::Sealed;
 use crate::state::AppState;
 use js_sys::{Array, Reflect, Uint8Array};
-use leptos::prelude::{Update, WithUntracked};
+use leptos::prelude::{untrack, Set, Update, With, WithUntracked};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesDerivedKeyParams, AesGcmParams, CryptoKey, Pbkdf2Params, SubtleCrypto};
+
+/// Which token can be used now: the only way the app reads one.
+impl AppState {
+    /// The token of the account in use, when it can be used now: in clear (no PIN), or
+    /// decrypted with its PIN in this tab. `None` while its PIN has not been entered here,
+    /// or once its session has ended.
+    pub fn token(&self) -> Option<String> {
+        let account = self.account()?;
+        let sealed = account.has_pin();
+        account.token.or_else(|| {
+            self.unlocked.with(|u| {
+                u.as_ref()
+                    .filter(|(who, _)| *who == account.username && sealed)
+                    .map(|(_, token)| token.clone())
+            })
+        })
+    }
+
+    pub fn token_untracked(&self) -> Option<String> {
+        untrack(|| self.token())
+    }
+
+    /// The token that sends `username`'s changes now, if any (tracked).
+    pub fn token_of(&self, username: &str) -> Option<String> {
+        let account = self
+            .settings
+            .with(|s| s.accounts.iter().find(|a| a.username == username).cloned())?;
+        let sealed = account.has_pin();
+        account.token.or_else(|| {
+            self.unlocked.with(|u| {
+                u.as_ref()
+                    .filter(|(who, _)| *who == username && sealed)
+                    .map(|(_, token)| token.clone())
+            })
+        })
+    }
+
+    /// Whether the account in use has a PIN that has not been entered in this tab yet.
+    pub fn locked(&self) -> bool {
+        self.account()
+            .is_some_and(|a| a.has_pin() && self.token().is_none())
+    }
+
+    /// Holds `username`'s decrypted token in memory (they are the person using the device).
+    pub fn unlock_in_memory(&self, username: String, token: String) {
+        self.unlocked.set(Some((username, token)));
+    }
+
+    /// Forgets the decrypted token.
+    pub fn lock(&self) {
+        self.unlocked.set(None);
+    }
+}
 
 /// PBKDF2-SHA-256 iterations for a new seal (OWASP's figure for 2023).
 pub const ITERATIONS: u32 = 600_000;

@@ -40,8 +40,9 @@ pub struct AppState {
     pub refused: RwSignal<Vec<Refused>>,
     pub sync: RwSignal<crate::sync::Status>,
     /// The token of the account in use when it has a PIN, decrypted with it: (username,
-    /// token). Held in memory only, and only for the account in use (see `pin.rs`).
-    unlocked: RwSignal<Option<(String, String)>>,
+    /// token). Held in memory only, and only for the account in use (read through the
+    /// token methods in `pin.rs`).
+    pub(crate) unlocked: RwSignal<Option<(String, String)>>,
     /// The local date and time to the minute, for what is overdue; moves on every half minute.
     pub clock: RwSignal<chrono::NaiveDateTime>,
     outbox: StoredValue<Vec<Outgoing>>,
@@ -217,56 +218,6 @@ impl AppState {
 
     pub fn account_untracked(&self) -> Option<Account> {
         self.settings.with_untracked(|s| s.account().cloned())
-    }
-
-    /// The token of the account in use, when it can be used now: in clear (no PIN), or
-    /// decrypted with its PIN in this tab. `None` while its PIN has not been entered here,
-    /// or once its session has ended.
-    pub fn token(&self) -> Option<String> {
-        let account = self.account()?;
-        let sealed = account.has_pin();
-        account.token.or_else(|| {
-            self.unlocked.with(|u| {
-                u.as_ref()
-                    .filter(|(who, _)| *who == account.username && sealed)
-                    .map(|(_, token)| token.clone())
-            })
-        })
-    }
-
-    pub fn token_untracked(&self) -> Option<String> {
-        untrack(|| self.token())
-    }
-
-    /// The token that sends `username`'s changes now, if any (tracked).
-    pub fn token_of(&self, username: &str) -> Option<String> {
-        let account = self
-            .settings
-            .with(|s| s.accounts.iter().find(|a| a.username == username).cloned())?;
-        let sealed = account.has_pin();
-        account.token.or_else(|| {
-            self.unlocked.with(|u| {
-                u.as_ref()
-                    .filter(|(who, _)| *who == username && sealed)
-                    .map(|(_, token)| token.clone())
-            })
-        })
-    }
-
-    /// Whether the account in use has a PIN that has not been entered in this tab yet.
-    pub fn locked(&self) -> bool {
-        self.account()
-            .is_some_and(|a| a.has_pin() && self.token().is_none())
-    }
-
-    /// Holds `username`'s decrypted token in memory (they are the person using the device).
-    pub fn unlock_in_memory(&self, username: String, token: String) {
-        self.unlocked.set(Some((username, token)));
-    }
-
-    /// Forgets the decrypted token.
-    pub fn lock(&self) {
-        self.unlocked.set(None);
     }
 
     /// The role of whoever is using the device; `None` on a device that has never signed in,

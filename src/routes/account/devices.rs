@@ -2,7 +2,7 @@
 //! of a user's (`users.rs`). Ending a session makes that device's next sync ask to sign in.
 
 use super::{Done, Problem};
-use crate::api;
+use crate::api::{self, ApiError};
 use crate::components::local_date_time;
 use crate::state::use_app;
 use keyward_core::sync::DeviceSession;
@@ -44,6 +44,7 @@ pub fn DeviceList(whose: Whose) -> impl IntoView {
     let state = use_app();
     let sessions = RwSignal::new(None::<Vec<DeviceSession>>);
     let error = RwSignal::new(None::<String>);
+    let unlisted = RwSignal::new(None::<String>);
     let done = RwSignal::new(None::<String>);
     let whose = StoredValue::new(whose);
     let load = move || {
@@ -58,9 +59,13 @@ pub fn DeviceList(whose: Whose) -> impl IntoView {
             match listed {
                 Ok(list) => {
                     sessions.set(Some(list));
-                    error.set(None);
+                    unlisted.set(None);
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                // Not an alert: nothing went wrong that the person did.
+                Err(ApiError::Unreachable) => unlisted.set(Some(
+                    "The list of signed-in devices comes from the server: it shows when this device is online.".into(),
+                )),
+                Err(e) => unlisted.set(Some(e.to_string())),
             }
         });
     };
@@ -119,6 +124,7 @@ pub fn DeviceList(whose: Whose) -> impl IntoView {
                 </ul>
             }.into_any()
         })}
+        {move || unlisted.get().map(|m| view! { <p class="hint">{m}</p> })}
         <Problem error/>
         <Done done/>
     }

@@ -4,7 +4,7 @@
 use super::devices::{DeviceList, Whose};
 use super::sign_in::check_new_password;
 use super::{Done, Problem};
-use crate::api;
+use crate::api::{self, ApiError};
 use crate::state::use_app;
 use keyward_core::sync::{NewUser, PasswordReset, User, PASSWORD_RULE};
 use keyward_core::{Action, Role};
@@ -26,6 +26,10 @@ pub fn Users() -> impl IntoView {
                     users.set(list);
                     load_error.set(None);
                 }
+                Err(ApiError::Unreachable) => load_error.set(Some(
+                    "The list of users comes from the server: it shows when this device is online."
+                        .into(),
+                )),
                 Err(e) => load_error.set(Some(e.to_string())),
             }
         });
@@ -41,7 +45,7 @@ pub fn Users() -> impl IntoView {
         <Show when=may>
             <section class="card">
                 <h2>"Users of this site"</h2>
-                <Problem error=load_error/>
+                {move || load_error.get().map(|m| view! { <p class="hint">{m}</p> })}
                 <ul class="plain users">
                     <For each=move || users.get() key=|u| (u.username.clone(), u.role) let:user>
                         <UserRow user changed=Callback::new(move |message: String| {

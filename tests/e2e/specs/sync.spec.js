@@ -13,6 +13,7 @@ import {
   open,
   openLocker,
   registerCount,
+  section,
   openRegister,
   setUpSite,
   setupCode,
@@ -177,7 +178,7 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await b.getByLabel('Jo Custodian (Key custodian)').check();
   await b.getByLabel('Their PIN').fill('1111');
   await b.getByRole('button', { name: 'Switch' }).click();
-  await expect(b.getByRole('alert')).toHaveText(
+  await expect(section(b, 'Switch user').getByRole('alert')).toHaveText(
     "That PIN is not right. 4 tries left before Jo Custodian's sign-in on this device is wiped.",
   );
   await b.getByLabel('Their PIN').fill('2468');
