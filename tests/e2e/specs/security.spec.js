@@ -165,6 +165,7 @@ test('the whole app runs under the CSP with nothing blocked, and the stream neve
     expect(policy.policy).toContain("script-src 'self' 'wasm-unsafe-eval'");
     expect(policy.policy).toContain("frame-ancestors 'none'");
     expect(policy.policy).toContain("connect-src 'self'");
+    expect(policy.policy).not.toMatch(/script-src[^;]*'unsafe-inline'/);
     expect(policy.headers['referrer-policy']).toBe('no-referrer');
     expect(policy.headers['permissions-policy']).toContain('camera=(self)');
     await addPerson(page, { name: 'Sam Jones', ref: 'P100' });
@@ -208,6 +209,9 @@ test('passwords, a lost device, a shared tablet with PINs, and signing out offli
   const RESET_PASSWORD = 'amber otter violin';
   const one = await browser.newContext();
   const two = await browser.newContext();
+  // Here the service worker serves the app as it does for people: nothing blocked either.
+  await one.addInitScript(listenForViolations);
+  await two.addInitScript(listenForViolations);
   const a = await one.newPage();
   const b = await two.newPage();
 
@@ -358,6 +362,7 @@ test('passwords, a lost device, a shared tablet with PINs, and signing out offli
     ending.token,
   );
   expect(me).toBe(401);
+  for (const page of [a, b]) expect(await page.evaluate(() => window.__csp)).toEqual([]);
 
   await one.close();
   await two.close();
