@@ -283,11 +283,7 @@ mod tests {
 
     #[test]
     fn qr_svg_of_text_beyond_a_qr_code_is_an_error_not_a_panic() {
-        let tag = "K".repeat(2_400);
-        assert_eq!(
-            qr_svg(&format!("https://keys.example.org/k/{tag}")),
-            Err(QR_TOO_LONG)
-        );
-        assert!(qr_svg(&"x".repeat(5_000)).is_err());
+        let tag = "k".repeat(5_000);
+        assert!(qr_svg(&format!("https://keys.example.org/k/{tag}")) == Err(QR_TOO_LONG));
     }
 }

@@ -123,6 +123,28 @@ pub struct PullResponse {
     pub receipts: Vec<Receipt>,
 }
 
+impl Sent {
+    /// An arrival this much later than the event's own time is shown in the history.
+    pub const LATE_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
+    /// The account name to show beside the event's actor, when another sign-in sent it.
+    pub fn other_sender(&self, actor: &str) -> Option<&str> {
+        (self.name.trim() != actor.trim()).then_some(self.name.as_str())
+    }
+
+    /// When it reached the server, when that was much later than the device's claimed time
+    /// (offline work, or a device clock that is wrong).
+    pub fn late_arrival(&self, claimed: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let gap = self.at - claimed;
+        (gap > Self::LATE_AFTER || gap < -Self::LATE_AFTER).then_some(self.at)
+    }
+
+    /// Whether the history has anything to say about it; devices keep only these.
+    pub fn worth_showing(&self, event: &Event) -> bool {
+        self.other_sender(&event.actor).is_some() || self.late_arrival(event.at).is_some()
+    }
+}
+
 /// What a person signed in as: returned at sign-in and by `/api/me`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
