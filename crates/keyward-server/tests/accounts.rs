@@ -611,22 +611,8 @@ async fn idle_sessions_end(backend: Backend) {
         .login(&admin.username, PASSWORD, device.id)
         .await
         .ok();
-    let back = |token: &str, minutes: i64| {
-        let pool = server.store.pool().clone();
-        let hash = keyward_server_token_hash(token);
-        async move {
-            sqlx::query(
-                "UPDATE sessions SET last_used_at = last_used_at - $1 WHERE token_hash = $2",
-            )
-            .bind(minutes * 60_000)
-            .bind(hash)
-            .execute(&pool)
-            .await
-            .unwrap();
-        }
-    };
-    back(&idle.token, 11).await;
-    back(&busy.token, 5).await;
+    age_session(&server, &idle.token, 11 * 60_000).await;
+    age_session(&server, &busy.token, 5 * 60_000).await;
     let reply = server.get("/api/me", &idle.token).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.error(), SIGNED_OUT);
@@ -636,7 +622,7 @@ async fn idle_sessions_end(backend: Backend) {
         server.get("/api/me", &busy.token).await.status,
         StatusCode::OK
     );
-    back(&busy.token, 6).await;
+    age_session(&server, &busy.token, 6 * 60_000).await;
     assert_eq!(
         server.get("/api/me", &busy.token).await.status,
         StatusCode::OK
@@ -659,12 +645,6 @@ async fn idle_sessions_end(backend: Backend) {
         quick.get("/api/me", &session.token).await.status,
         StatusCode::UNAUTHORIZED
     );
-}
-
-/// The stored hash of a token, as the server keeps it.
-fn keyward_server_token_hash(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 async fn end_session(server: &Server, token: &str, id: &str) -> Reply {

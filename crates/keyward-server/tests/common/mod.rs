@@ -544,6 +544,22 @@ impl Device {
     }
 }
 
+/// The SHA-256 of a token, as the server stores it (`sessions.token_hash`).
+pub fn stored_token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.to_ascii_lowercase().as_bytes()))
+}
+
+/// Makes the session of `token` look unused for `ms` milliseconds more.
+pub async fn age_session(server: &Server, token: &str, ms: i64) {
+    sqlx::query("UPDATE sessions SET last_used_at = last_used_at - $1 WHERE token_hash = $2")
+        .bind(ms)
+        .bind(stored_token_hash(token))
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+}
+
 /// A unique username for a test (usernames are unique across the server).
 pub fn username(prefix: &str) -> String {
     let mut bytes = [0u8; 4];
