@@ -267,7 +267,7 @@ enum Scope {
 
 impl Scope {
     /// The filter and its bound values (`$1`, `$2`, …); the next parameter's number.
-    fn filter<'a>(self, attempt: &'a Attempt) -> (&'static str, Vec<&'a str>, usize) {
+    fn filter(self, attempt: &Attempt) -> (&'static str, Vec<&str>, usize) {
         match self {
             Scope::Pair => (
                 "username = $1 AND address = $2",
