@@ -26,8 +26,8 @@ use keyward_core::sync::{
 use keyward_core::Action;
 use sqlx::Row;
 
-use super::limits::{self, ClientAddr};
-use super::{no_such_user, path_username, Auth};
+use super::limits;
+use super::{no_such_user, path_username, Auth, ClientAddr};
 use crate::api::{ApiError, ApiJson};
 use crate::store::Store;
 
