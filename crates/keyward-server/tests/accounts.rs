@@ -995,6 +995,56 @@ async fn the_stream_opens_with_a_ticket_once(backend: Backend) {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Served over TCP with connect info (as `lib.rs` will serve it), the peer's address is the
+/// one failures are counted by.
+async fn the_peer_address_is_counted_when_served(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = db.server().await;
+    let mut device = Device::new(28);
+    let (_, admin) = register_site(&server, &mut device, "Northgate School").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = server.app.clone();
+    let serving = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let client = reqwest::Client::new();
+    let body =
+        json!({"username": admin.username, "password": "wrong password", "device": device.id});
+    for _ in 0..5 {
+        let res = client
+            .post(format!("{base}/api/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 401);
+    }
+    let addresses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT address FROM login_failures")
+        .fetch_all(server.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(addresses, ["127.0.0.1"]);
+    let res = client
+        .post(format!("{base}/api/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // The same username from elsewhere (a request without that address) still signs in.
+    let reply = server
+        .login_from(addr(5), &admin.username, PASSWORD, device.id)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    serving.abort();
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1032,4 +1082,5 @@ on_both_backends!(
     admins_reset_a_password,
     weak_passwords_are_refused,
     the_stream_opens_with_a_ticket_once,
+    the_peer_address_is_counted_when_served,
 );
