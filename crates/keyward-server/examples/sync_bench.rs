@@ -267,11 +267,15 @@ async fn through_server(db: &Db, recorded: &Recorded) -> Duration {
     });
 
     let client = reqwest::Client::new();
+    let setup_code = keyward_server::api::accounts::issue_setup_code(&store, None)
+        .await
+        .expect("a set-up code");
     let session: Session = client
         .post(format!("{base}/api/sites"))
         .json(&json!({
             "site": recorded.site, "site_name": recorded.site_name, "username": "bench-admin",
-            "name": "Pat Caretaker", "password": "bench password", "device": recorded.device,
+            "name": "Pat Caretaker", "password": "violet harbour tractor",
+            "device": recorded.device, "setup_code": setup_code,
         }))
         .send()
         .await

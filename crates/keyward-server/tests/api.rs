@@ -10,8 +10,8 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::*;
 use http_body_util::BodyExt;
-use keyward_core::sync::User;
 use keyward_core::sync::{Numbered, Outcome, PullResponse, Receipt, Session, BATCH};
+use keyward_core::sync::{StreamTicket, User};
 use keyward_core::*;
 use serde_json::json;
 use tower::ServiceExt;
@@ -38,9 +38,11 @@ async fn register_a_site(backend: Backend) {
     let site = device.create_site("Northgate School");
     let admin = username("Admin");
     let device_id = device.id;
+    let code = server.setup_code().await;
     let body = |site: SiteId, username: &str, name: &str, password: &str| {
         json!({"site": site, "site_name": " Northgate  School ", "username": username,
-               "name": name, "password": password, "device": device_id})
+               "name": name, "password": password, "device": device_id,
+               "setup_code": code.to_lowercase().replace('-', " ")})
     };
 
     let reply = server
@@ -51,7 +53,13 @@ async fn register_a_site(backend: Backend) {
         )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.error(), "Choose a password of at least 8 characters.");
+    assert!(
+        reply
+            .error()
+            .starts_with("Choose a longer password, of at least 10 characters"),
+        "{}",
+        reply.error()
+    );
     let reply = server
         .post("/api/sites", None, body(site, "   ", "Pat", PASSWORD))
         .await;
@@ -67,7 +75,7 @@ async fn register_a_site(backend: Backend) {
             "/api/sites",
             None,
             json!({"site": site, "site_name": "  ", "username": admin, "name": "Pat",
-                   "password": PASSWORD, "device": device.id}),
+                   "password": PASSWORD, "device": device.id, "setup_code": code}),
         )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
@@ -94,7 +102,13 @@ async fn register_a_site(backend: Backend) {
     assert_eq!(session.site_name, "Northgate School");
     assert_eq!(session.token.len(), 64);
 
-    // The same site again, or the same username (any case) for another site.
+    // The same site again, or the same username (any case) for another site, with a new
+    // code (the first one is used up).
+    let code = server.setup_code().await;
+    let body = |site: SiteId, username: &str, name: &str, password: &str| {
+        json!({"site": site, "site_name": "Northgate School", "username": username,
+               "name": name, "password": password, "device": device_id, "setup_code": code})
+    };
     let reply = server
         .post(
             "/api/sites",
@@ -232,13 +246,19 @@ async fn token_required(backend: Backend) {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.error(), SIGNED_OUT);
-    let reply = server
-        .get(&format!("/api/stream?token={bad}"), &admin.token)
+    // A token in the stream's URL is no longer accepted (it opens with a ticket or the
+    // header); a ticket that is not one is refused.
+    let res = server
+        .open(&format!("/api/stream?token={}", admin.token), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "no token in a URL");
+    let res = server
+        .open(&format!("/api/stream?ticket={bad}"), Some(&admin.token))
         .await;
     assert_eq!(
-        reply.status,
+        res.status(),
         StatusCode::UNAUTHORIZED,
-        "the query's token is checked"
+        "the ticket is checked"
     );
 
     let reply = server.get("/api/nothing/here", &admin.token).await;
@@ -730,12 +750,21 @@ async fn stream_sends_the_new_head(backend: Backend) {
     let other_process = db.server().await;
     let mut device = Device::new(19);
     let (site, admin) = register_site(&server, &mut device, "Northgate School").await;
+    // Each stream opens with a ticket of its own (single use), asked for with the token.
     let open = |server: &common::Server| {
-        let req = Request::builder()
-            .uri(format!("/api/stream?token={}", admin.token))
-            .body(Body::empty())
-            .unwrap();
-        server.app.clone().oneshot(req)
+        let server = server.clone();
+        let token = admin.token.clone();
+        async move {
+            let ticket: StreamTicket = server
+                .post("/api/stream-ticket", Some(&token), json!({}))
+                .await
+                .ok();
+            let req = Request::builder()
+                .uri(format!("/api/stream?ticket={}", ticket.ticket))
+                .body(Body::empty())
+                .unwrap();
+            server.app.clone().oneshot(req).await
+        }
     };
     let res = open(&server).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

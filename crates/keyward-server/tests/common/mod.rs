@@ -2,16 +2,19 @@
 //! router, and devices that record events the way the app does (execute, apply, queue).
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use http_body_util::BodyExt;
 use keyward_core::sync::{Logged, Numbered, PullResponse, PushRequest, PushResponse, Session};
 use keyward_core::*;
-use keyward_server::{app, Config, Store};
+use keyward_server::api::accounts::issue_setup_code;
+use keyward_server::{app, Config, Limits, Store};
 use serde_json::{json, Value};
 use sqlx::Connection;
 use tempfile::TempDir;
@@ -95,6 +98,10 @@ impl TestDb {
         Store::open(&self.url).await.unwrap()
     }
 
+    pub async fn store_with(&self, limits: Limits) -> Store {
+        Store::open_with(&self.url, limits).await.unwrap()
+    }
+
     pub fn config(&self) -> Config {
         Config {
             dist: self.dir.path().join("dist"),
@@ -106,17 +113,21 @@ impl TestDb {
 
     /// An app (one "server process") over this database.
     pub async fn server(&self) -> Server {
-        self.server_with(keyward_server::Limits::default()).await
+        self.server_with(Limits::default()).await
     }
 
-    /// An app over this database enforcing `limits` (small ones show a limit holds).
-    pub async fn server_with(&self, limits: keyward_server::Limits) -> Server {
-        let store = Store::open_with(&self.url, limits).await.unwrap();
+    /// An app over this database enforcing `limits`.
+    pub async fn server_with(&self, limits: Limits) -> Server {
+        let store = self.store_with(limits.clone()).await;
         let dist: PathBuf = self.dir.path().join("dist");
         std::fs::create_dir_all(&dist).unwrap();
         std::fs::write(dist.join("index.html"), "<!doctype html>").unwrap();
+        let config = Config {
+            limits,
+            ..self.config()
+        };
         Server {
-            app: app(&self.config(), store.clone()),
+            app: app(&config, store.clone()),
             store,
         }
     }
@@ -158,6 +169,8 @@ pub struct Server {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -180,7 +193,23 @@ impl Server {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
+        self.call_from(None, method, path, token, body).await
+    }
+
+    /// A request as if from the client address `from` (as `ConnectInfo` gives it when the
+    /// server is served with connect info); `None` is a request without it.
+    pub async fn call_from(
+        &self,
+        from: Option<SocketAddr>,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
+        if let Some(addr) = from {
+            req = req.extension(ConnectInfo(addr));
+        }
         if let Some(token) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -193,6 +222,10 @@ impl Server {
         .unwrap();
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
+        let retry_after = res
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_string());
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
@@ -200,7 +233,24 @@ impl Server {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
-        Reply { status, body }
+        Reply {
+            status,
+            body,
+            retry_after,
+        }
+    }
+
+    /// The answer's head only (the body is dropped unread): for the event stream.
+    pub async fn open(&self, path: &str, token: Option<&str>) -> axum::response::Response {
+        let mut req = Request::builder().uri(path);
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -218,6 +268,37 @@ impl Server {
             json!({"username": username, "password": password, "device": device}),
         )
         .await
+    }
+
+    /// Signs in as if from the client address `from`.
+    pub async fn login_from(
+        &self,
+        from: SocketAddr,
+        username: &str,
+        password: &str,
+        device: DeviceId,
+    ) -> Reply {
+        self.call_from(
+            Some(from),
+            Method::POST,
+            "/api/login",
+            None,
+            Some(json!({"username": username, "password": password, "device": device})),
+        )
+        .await
+    }
+
+    /// A fresh set-up code for a new site.
+    pub async fn setup_code(&self) -> String {
+        issue_setup_code(&self.store, None).await.unwrap()
+    }
+
+    /// Rows in `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
     }
 
     pub async fn push_raw(&self, token: &str, device: DeviceId, changes: &[Numbered]) -> Reply {
@@ -463,6 +544,22 @@ impl Device {
     }
 }
 
+/// The SHA-256 of a token, as the server stores it (`sessions.token_hash`).
+pub fn stored_token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.to_ascii_lowercase().as_bytes()))
+}
+
+/// Makes the session of `token` look unused for `ms` milliseconds more.
+pub async fn age_session(server: &Server, token: &str, ms: i64) {
+    sqlx::query("UPDATE sessions SET last_used_at = last_used_at - $1 WHERE token_hash = $2")
+        .bind(ms)
+        .bind(stored_token_hash(token))
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+}
+
 /// A unique username for a test (usernames are unique across the server).
 pub fn username(prefix: &str) -> String {
     let mut bytes = [0u8; 4];
@@ -485,6 +582,7 @@ pub async fn register_site(server: &Server, device: &mut Device, name: &str) -> 
                 "name": "Pat Caretaker",
                 "password": PASSWORD,
                 "device": device.id,
+                "setup_code": server.setup_code().await,
             }),
         )
         .await;

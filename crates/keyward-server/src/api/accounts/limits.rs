@@ -25,23 +25,18 @@
 //! (checked whenever this process's running estimate of the count passes the cap, and
 //! exactly at each minute's clean-up).
 //!
-//! The client's address is the connection's peer (axum's `ConnectInfo<SocketAddr>`, when the
-//! server is served with connect info; "unknown" otherwise). An IPv6 address counts by its
-//! /64, the block one subscriber is usually given.
+//! The client's address is [`ClientAddr`].
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
 use tokio::sync::Semaphore;
 
-use super::random_hex;
+use super::{random_hex, ClientAddr};
 use crate::api::{now_ms, ApiError};
 use crate::settings::Limits;
 use crate::store::Store;
@@ -214,38 +209,6 @@ fn busy() -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, BUSY).retry_after(BUSY_RETRY_SECS)
 }
 
-/// The client's address as the failure counts key it (see the module's docs).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientAddr(pub String);
-
-impl ClientAddr {
-    pub fn of(addr: &SocketAddr) -> ClientAddr {
-        let ip = match addr.ip() {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => {
-                    let s = v6.segments();
-                    return ClientAddr(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]));
-                }
-            },
-            v4 => v4,
-        };
-        ClientAddr(ip.to_string())
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| ClientAddr::of(addr))
-            .unwrap_or_else(|| ClientAddr("unknown".into())))
-    }
-}
-
 /// A recorded sign-in attempt (see [`begin`]).
 pub struct Attempt {
     store: Store,
@@ -267,7 +230,7 @@ enum Scope {
 
 impl Scope {
     /// The filter and its bound values (`$1`, `$2`, …); the next parameter's number.
-    fn filter<'a>(self, attempt: &'a Attempt) -> (&'static str, Vec<&'a str>, usize) {
+    fn filter(self, attempt: &Attempt) -> (&'static str, Vec<&str>, usize) {
         match self {
             Scope::Pair => (
                 "username = $1 AND address = $2",

@@ -26,8 +26,11 @@
 //!   to anyone but an admin (whose usernames are the server's to hand out) or the holder of a
 //!   set-up code.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::extract::rejection::PathRejection;
-use axum::extract::Path;
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use keyward_core::sync::{Session, USERNAME_MAX_CHARS};
 use keyward_core::{Action, Role, SiteId};
@@ -43,7 +46,7 @@ pub mod sign_in;
 pub mod sites;
 pub mod users;
 
-pub use limits::{ClientAddr, HashQueue, SignInGuards};
+pub use limits::{HashQueue, SignInGuards};
 pub use sessions::authenticate;
 pub use setup_code::{issue_setup_code, SetupCodeError};
 
@@ -211,4 +214,54 @@ pub(crate) fn path_username(path: Result<Path<String>, PathRejection>) -> Result
         ))
     })?;
     checked_username(&username)
+}
+
+/// The client's address, as failed sign-ins are counted by it: the connection's peer
+/// (axum's `ConnectInfo<SocketAddr>` in the request's extensions, present when the server is
+/// served with `into_make_service_with_connect_info`), or "unknown" without it. An IPv6
+/// address counts by its /64, the block one subscriber is usually given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub String);
+
+impl ClientAddr {
+    pub fn of(addr: &SocketAddr) -> ClientAddr {
+        let ip = match addr.ip() {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let s = v6.segments();
+                    return ClientAddr(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]));
+                }
+            },
+            v4 => v4,
+        };
+        ClientAddr(ip.to_string())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| ClientAddr::of(addr))
+            .unwrap_or_else(|| ClientAddr("unknown".into())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientAddr;
+
+    #[test]
+    fn addresses_are_keyed_by_ip_and_ipv6_by_its_64() {
+        let key = |text: &str| ClientAddr::of(&text.parse().unwrap()).0;
+        assert_eq!(key("192.0.2.7:5000"), "192.0.2.7");
+        assert_eq!(key("[::ffff:192.0.2.7]:5000"), "192.0.2.7");
+        assert_eq!(key("[2001:db8:1:2:aaaa::1]:443"), "2001:db8:1:2::/64");
+        assert_eq!(key("[2001:db8:1:2:bbbb::9]:80"), "2001:db8:1:2::/64");
+        assert_ne!(key("[2001:db8:1:3::1]:80"), key("[2001:db8:1:2::1]:80"));
+    }
 }

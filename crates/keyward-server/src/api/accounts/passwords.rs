@@ -8,7 +8,8 @@
 //!   not spaces, and at most [`PASSWORD_MAX_CHARS`], with no control characters; and
 //! - a zxcvbn score of at least [`PASSWORD_MIN_SCORE`] (more than 10⁸ guesses), where the
 //!   username, the person's name, the site's name and "keyward" count as words an attacker
-//!   tries first.
+//!   tries first; and
+//! - at least 6 letters or digits besides the words of the username, name and site's name.
 //!
 //! So "three random words" pass, and "password", "password123", "keyward2026", eight spaces,
 //! or the username or site's name repeated do not. The wording is
@@ -25,8 +26,8 @@ use keyward_core::sync::{
 use keyward_core::Action;
 use sqlx::Row;
 
-use super::limits::{self, ClientAddr};
-use super::{no_such_user, path_username, Auth};
+use super::limits;
+use super::{no_such_user, path_username, Auth, ClientAddr};
 use crate::api::{ApiError, ApiJson};
 use crate::store::Store;
 
@@ -36,6 +37,27 @@ const TRY_WORDS: &str =
 /// Said when the current password given to change it is wrong.
 pub const WRONG_CURRENT: &str =
     "That is not your current password. Check it and try again, or ask your site's admin to reset it.";
+
+/// Letters or digits a new password must have besides the person's own words (username,
+/// name, site's name): zxcvbn alone lets "Pat Caretaker 2026" through.
+const OWN_WORDS_REST: usize = 6;
+
+/// The letters and digits of `password` left once the words (3 letters or more) of
+/// `own_words` are taken out, ignoring case.
+fn rest_without(password: &str, own_words: &[&str]) -> usize {
+    let mut rest = password.to_lowercase();
+    let mut words: Vec<String> = own_words
+        .iter()
+        .flat_map(|w| w.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    for word in &words {
+        rest = rest.replace(word.as_str(), " ");
+    }
+    rest.chars().filter(|c| c.is_alphanumeric()).count()
+}
 
 /// A password as a sign-in gives it: 400 when it is too long or has a control character.
 pub(crate) fn checked_password(password: &str) -> Result<(), ApiError> {
@@ -71,7 +93,7 @@ pub fn check_new_password(password: &str, own_words: &[&str]) -> Result<(), ApiE
         );
     }
     let score = u8::from(zxcvbn::zxcvbn(password, &inputs).score());
-    if score < PASSWORD_MIN_SCORE {
+    if score < PASSWORD_MIN_SCORE || rest_without(password, own_words) < OWN_WORDS_REST {
         return Err(ApiError::bad_request(format!(
             "Choose a password that is harder to guess: {TRY_WORDS} Avoid common passwords and your name, username or site\u{2019}s name."
         )));
@@ -164,4 +186,49 @@ pub async fn reset_password(
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_new_password;
+
+    const OWN: [&str; 3] = ["pat-admin", "Pat Caretaker", "Northgate School"];
+
+    #[test]
+    fn three_random_words_pass() {
+        for good in [
+            "orange cloud ladder",
+            "violet harbour tractor",
+            "correct horse battery staple",
+            "Tulip-Marble-Kettle-9",
+        ] {
+            assert!(check_new_password(good, &OWN).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn short_common_and_own_words_fail() {
+        for bad in [
+            "password",
+            "password123",
+            "keyward2026",
+            "        ",
+            "          x",
+            "pat-adminpat-admin",
+            "Northgate SchoolNorthgate School",
+            "northgate school 1",
+            "Pat Caretaker 2026",
+            "1234567890",
+            "qwertyuiop",
+            "aaaaaaaaaaaa",
+            "iloveyou1234",
+        ] {
+            let refused = check_new_password(bad, &OWN).expect_err(bad);
+            assert!(
+                refused.message.starts_with("Choose a"),
+                "{bad}: {}",
+                refused.message
+            );
+        }
+    }
 }

@@ -6,10 +6,10 @@ use axum::Json;
 use keyward_core::sync::{Login, Session};
 use sqlx::Row;
 
-use super::limits::{self, ClientAddr};
+use super::limits;
 use super::passwords::checked_password;
 use super::sessions::open_session;
-use super::{checked_username, parse_role, parse_site, Auth};
+use super::{checked_username, parse_role, parse_site, Auth, ClientAddr};
 use crate::api::{ApiError, ApiJson};
 use crate::store::Store;
 
