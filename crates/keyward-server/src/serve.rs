@@ -64,6 +64,9 @@ const RESERVED_FDS: u64 = 64;
 /// than `fs.nr_open` (1,048,576 by default) even when the hard limit says "unlimited".
 const WANTED_FDS: u64 = 1 << 20;
 
+/// The most a connection buffers (the request head must fit).
+const READ_BUFFER: usize = 64 * 1024;
+
 /// How long to wait after `accept` fails for want of resources (e.g. descriptors) before
 /// trying again, rather than spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -94,7 +97,11 @@ where
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .keep_alive(true);
+        .keep_alive(true)
+        // A connection's buffer (hyper's default grows to about 400 KiB of headers):
+        // the app's requests carry a token, not cookies, and this bounds what thousands of
+        // connections sending endless headers hold.
+        .max_buf_size(READ_BUFFER);
     let send_timeout = limits.send_timeout;
 
     let mut shutdown = std::pin::pin!(shutdown);

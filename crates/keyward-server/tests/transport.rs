@@ -656,3 +656,28 @@ async fn no_answer_sends_a_browser_to_another_host() {
     }
     server.shut_down(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_huge_header_is_refused() {
+    let site = Site::new(Limits {
+        header_timeout: Duration::from_secs(10),
+        ..small_limits()
+    });
+    let server = start_app(&site).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // One header of 200 KiB: more than a connection may buffer.
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: keyward.test\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let _ =
+        tokio::time::timeout(Duration::from_secs(5), stream.write_all(request.as_bytes())).await;
+    let (bytes, took) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431 "),
+        "{text}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    server.shut_down(Duration::from_secs(5)).await;
+}
