@@ -11,6 +11,9 @@
 //! - `rejected`: changes the server refused, with its reason, until someone dismisses them.
 //! - `meta`: the pull cursor (last global position held), the next change number, and the
 //!   highest change number whose receipt has been read.
+//! - `sent`: what the server vouches for about an event (whose sign-in sent it, when it
+//!   arrived), keyed by event id, kept only where the history shows it: another account sent
+//!   it, or it arrived much later than its device's clock says it happened.
 //! - `packs`: runs of older events packed into one record (a JSON array of `[seq, event]`),
 //!   keyed by the last sequence number they hold. Reading 50,000 small records is what made a
 //!   large register slow to open; reading a few packs is not. Packing moves records, it never
@@ -22,21 +25,22 @@
 //! transactions for us; nothing else needs a lock.
 
 use idb::{Database, Factory, KeyRange, ObjectStoreParams, Query, Transaction, TransactionMode};
-use keyward_core::sync::{Logged, Outcome, Receipt};
-use keyward_core::Event;
+use keyward_core::sync::{Logged, Outcome, Receipt, Sent};
+use keyward_core::{Event, EventId};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use wasm_bindgen::JsValue;
 
 const DB_NAME: &str = "keyward";
-const DB_VERSION: u32 = 3;
+const DB_VERSION: u32 = 4;
 const EVENTS: &str = "events";
 const PACKS: &str = "packs";
 const OUTBOX: &str = "outbox";
 const REJECTED: &str = "rejected";
 const META: &str = "meta";
-const ALL: [&str; 5] = [PACKS, EVENTS, OUTBOX, REJECTED, META];
+const SENT: &str = "sent";
+const ALL: [&str; 6] = [PACKS, EVENTS, OUTBOX, REJECTED, META, SENT];
 /// Single records beyond which the log is packed when the app opens.
 const PACK_AFTER: u32 = 2_000;
 
@@ -124,7 +128,7 @@ impl Store {
                 params.auto_increment(true);
                 let _ = db.create_object_store(EVENTS, params);
             }
-            for name in [PACKS, OUTBOX, REJECTED, META] {
+            for name in [PACKS, OUTBOX, REJECTED, META, SENT] {
                 if !names.iter().any(|n| n == name) {
                     let _ = db.create_object_store(name, ObjectStoreParams::new());
                 }
@@ -203,10 +207,23 @@ impl Store {
         let store = tx.object_store(EVENTS)?;
         let mut ids = HashSet::new();
         let held = meta.cursor;
+        let sent = tx.object_store(SENT)?;
         for logged in events.iter().filter(|l| l.pos > held) {
             let json =
                 serde_json::to_string(&logged.event).map_err(|e| StorageError(e.to_string()))?;
             store.add(&JsValue::from_str(&json), None)?;
+            if let Some(vouched) = logged
+                .sent
+                .as_ref()
+                .filter(|s| s.worth_showing(&logged.event))
+            {
+                let json =
+                    serde_json::to_string(vouched).map_err(|e| StorageError(e.to_string()))?;
+                sent.put(
+                    &JsValue::from_str(&json),
+                    Some(&JsValue::from_str(&logged.event.id.to_string())),
+                )?;
+            }
             ids.insert(logged.event.id);
             meta.cursor = logged.pos;
         }
@@ -220,6 +237,25 @@ impl Store {
         write_meta(&tx, meta)?;
         commit(tx).await?;
         Ok(meta)
+    }
+
+    /// What the server vouched for about these events, where the history shows it.
+    pub async fn sent_of(&self, ids: &[EventId]) -> Result<HashMap<EventId, Sent>, StorageError> {
+        let tx = self.db.transaction(&[SENT], TransactionMode::ReadOnly)?;
+        let store = tx.object_store(SENT)?;
+        let mut found = HashMap::new();
+        for id in ids {
+            let value = store
+                .get(Query::Key(JsValue::from_str(&id.to_string())))?
+                .await?;
+            let Some(text) = value.and_then(|v| v.as_string()) else {
+                continue;
+            };
+            if let Ok(sent) = serde_json::from_str::<Sent>(&text) {
+                found.insert(*id, sent);
+            }
+        }
+        Ok(found)
     }
 
     /// What changed since `seen_seq`: new confirmed events, and the whole outbox and refusals

@@ -46,7 +46,9 @@ impl std::hash::Hash for Sheet {
 struct Label {
     id: String,
     text: String,
-    qr: Option<String>,
+    /// `None` until the locker has a label reference (made when printed); `Err` when the
+    /// text cannot be drawn as a QR code (never a panic: the text came from the register).
+    qr: Option<Result<String, &'static str>>,
 }
 
 #[component]
@@ -355,7 +357,8 @@ fn Labels(site: SiteId) -> impl IntoView {
                             <div class=format!("label{small}") style=style>
                                 <span class="label-text">{label.text}</span>
                                 {match label.qr {
-                                    Some(svg) => view! { <span class="qr" inner_html=svg></span> }.into_any(),
+                                    Some(Ok(svg)) => view! { <span class="qr" inner_html=svg></span> }.into_any(),
+                                    Some(Err(why)) => view! { <span class="qr pending" role="note">{why}</span> }.into_any(),
                                     None => view! { <span class="qr pending">"QR made when printed"</span> }.into_any(),
                                 }}
                             </div>

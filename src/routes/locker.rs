@@ -4,11 +4,15 @@
 use crate::components::{
     local_date_time, Allowed, Back, FormError, FormState, RoleNote, StatusBadge, Submit,
 };
-use crate::state::use_app;
+use crate::state::{store, use_app};
+use chrono::{DateTime, Utc};
+use keyward_core::sync::Sent;
+use keyward_core::EventId;
 use keyward_core::{Action, Command, Confirmation, KeyKind, KeyState, LockKind, LockerId, What};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use std::collections::HashMap;
 
 #[component]
 pub fn LockerPage() -> impl IntoView {
@@ -369,6 +373,7 @@ fn History(id: LockerId) -> impl IntoView {
                     };
                     (
                         e.event,
+                        e.at,
                         local_date_time(e.at),
                         e.actor.clone(),
                         r.describe(e),
@@ -378,11 +383,36 @@ fn History(id: LockerId) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
+    // What the server vouched for (another sign-in sent it, or it arrived much later than
+    // its device's clock says), read from storage for the events shown.
+    let sent = RwSignal::new(HashMap::<EventId, Sent>::new());
+    Effect::new(move |_| {
+        let ids: Vec<EventId> = entries.with(|e| e.iter().map(|e| e.0).collect());
+        leptos::task::spawn_local(async move {
+            let Ok(store) = store() else { return };
+            if let Ok(found) = store.sent_of(&ids).await {
+                sent.set(found);
+            }
+        });
+    });
+    let vouched = move |event: EventId, actor: &str, at: DateTime<Utc>| {
+        sent.with(|map| {
+            let s = map.get(&event)?;
+            let mut words = Vec::new();
+            if let Some(name) = s.other_sender(actor) {
+                words.push(format!("sent by {name}'s sign-in"));
+            }
+            if let Some(at) = s.late_arrival(at) {
+                words.push(format!("reached the server {}", local_date_time(at)));
+            }
+            (!words.is_empty()).then(|| words.join(", "))
+        })
+    };
     view! {
         <section class="card">
             <h2>"History"</h2>
             <ol class="timeline">
-                <For each=move || entries.get() key=|e| e.clone() let:((_, when, who, what, signature))>
+                <For each=move || entries.get() key=|e| e.clone() let:((event, at, when, who, what, signature))>
                     <li>
                         <p>{what}</p>
                         {signature.map(|path| view! {
@@ -390,7 +420,7 @@ fn History(id: LockerId) -> impl IntoView {
                                 <path d=path/>
                             </svg>
                         })}
-                        <p class="meta">{when}" · "{who}</p>
+                        <p class="meta">{when}" · "{who.clone()}{move || vouched(event, &who, at).map(|v| format!(" · {v}"))}</p>
                     </li>
                 </For>
             </ol>

@@ -93,19 +93,26 @@ pub fn normalise_host(text: &str) -> Result<String, CommandError> {
     ok.then_some(host).ok_or(CommandError::LabelHostInvalid)
 }
 
-/// A QR code of `data` as an SVG image with its quiet zone, black on white, scaling to fit.
-pub fn qr_svg(data: &str) -> String {
+/// Why a QR code could not be drawn: its text is beyond what a QR code holds. Every label
+/// payload this app makes fits many times over; a crafted event (a huge tag or address that
+/// slipped past the checks) must still never crash the label page, so drawing never panics.
+pub const QR_TOO_LONG: &str = "This label's text is too long for a QR code. Print it without the code, or ask your site's admin to check the site's label address.";
+
+/// A QR code of `data` as an SVG image with its quiet zone, black on white, scaling to fit;
+/// [`QR_TOO_LONG`] when `data` does not fit in a QR code.
+pub fn qr_svg(data: &str) -> Result<String, &'static str> {
     use qrcode::render::svg;
     use qrcode::{EcLevel, QrCode};
     // Medium error correction: labels get scratched and scanned at an angle.
     let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
-        .expect("a label payload is far below the QR capacity");
-    code.render::<svg::Color<'_>>()
+        .map_err(|_| QR_TOO_LONG)?;
+    Ok(code
+        .render::<svg::Color<'_>>()
         .min_dimensions(1, 1)
         .quiet_zone(true)
         .dark_color(svg::Color("#000000"))
         .light_color(svg::Color("#ffffff"))
-        .build()
+        .build())
 }
 
 /// An A4 sheet of labels, in millimetres from the sheet's top-left corner.
@@ -270,7 +277,13 @@ mod tests {
 
     #[test]
     fn qr_svg_is_an_svg() {
-        let svg = qr_svg("https://keys.example.org/k/K7M2P9Q");
+        let svg = qr_svg("https://keys.example.org/k/K7M2P9Q").unwrap();
         assert!(svg.contains("<svg") && svg.contains("</svg>"), "{svg}");
+    }
+
+    #[test]
+    fn qr_svg_of_text_beyond_a_qr_code_is_an_error_not_a_panic() {
+        let tag = "k".repeat(5_000);
+        assert!(qr_svg(&format!("https://keys.example.org/k/{tag}")) == Err(QR_TOO_LONG));
     }
 }

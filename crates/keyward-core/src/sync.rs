@@ -107,6 +107,28 @@ pub struct PullResponse {
     pub receipts: Vec<Receipt>,
 }
 
+impl Sent {
+    /// An arrival this much later than the event's own time is shown in the history.
+    pub const LATE_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
+    /// The account name to show beside the event's actor, when another sign-in sent it.
+    pub fn other_sender(&self, actor: &str) -> Option<&str> {
+        (self.name.trim() != actor.trim()).then_some(self.name.as_str())
+    }
+
+    /// When it reached the server, when that was much later than the device's claimed time
+    /// (offline work, or a device clock that is wrong).
+    pub fn late_arrival(&self, claimed: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let gap = self.at - claimed;
+        (gap > Self::LATE_AFTER || gap < -Self::LATE_AFTER).then_some(self.at)
+    }
+
+    /// Whether the history has anything to say about it; devices keep only these.
+    pub fn worth_showing(&self, event: &Event) -> bool {
+        self.other_sender(&event.actor).is_some() || self.late_arrival(event.at).is_some()
+    }
+}
+
 /// What a person signed in as: returned at sign-in and by `/api/me`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -231,4 +253,52 @@ pub fn judge(
         Fit::Conflicts(_) => Ok(true),
         Fit::Unknown(why) => Err(format!("The server could not record it: {why}.")),
     }
+}
+
+/// What the server knows of a site's times when it judges a pushed event's claimed time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Times {
+    /// When the site was created, as its `SiteCreated` event says.
+    pub site_since: Option<DateTime<Utc>>,
+    /// The latest time among the device's events already stored.
+    pub device_last: Option<DateTime<Utc>>,
+}
+
+/// Checks the time a device claims for an event against sense. Work done offline reaches the
+/// server later than it happened, so a claimed time is kept, but it may not be in the future
+/// (beyond `skew` of the server's clock `now`), before the site was created, or before the
+/// same device's earlier events (each less `skew`, for a clock nudged back a little).
+pub fn check_time(
+    event: &Event,
+    now: DateTime<Utc>,
+    skew: chrono::Duration,
+    times: &Times,
+) -> Result<(), String> {
+    use crate::format::uk_date_time;
+    let at = event.at;
+    let fix = "Set the device's date and time correctly, then record it again.";
+    if at > now + skew {
+        return Err(format!(
+            "Its device's clock dated it {}, which is in the future. {fix}",
+            uk_date_time(&at)
+        ));
+    }
+    if matches!(event.change, crate::event::Change::SiteCreated { .. }) {
+        return Ok(());
+    }
+    if let Some(since) = times.site_since.filter(|since| at + skew < *since) {
+        return Err(format!(
+            "Its device's clock dated it {}, before the site was set up ({}). {fix}",
+            uk_date_time(&at),
+            uk_date_time(&since)
+        ));
+    }
+    if let Some(last) = times.device_last.filter(|last| at + skew < *last) {
+        return Err(format!(
+            "Its device's clock dated it {}, before that device's earlier changes ({}). {fix}",
+            uk_date_time(&at),
+            uk_date_time(&last)
+        ));
+    }
+    Ok(())
 }

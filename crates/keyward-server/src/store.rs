@@ -11,7 +11,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use keyward_core::sync::Times;
+use keyward_core::{Change, DeviceId, Event};
 
 use keyward_core::{Register, SiteId};
 
@@ -84,14 +88,52 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// A site's register as folded from its events `1..=pos`.
+/// A site's register as folded from its events `1..=pos`, with what the server needs to judge
+/// the times of new events.
 #[derive(Default)]
 pub(crate) struct Cached {
     pub pos: u64,
     pub register: Register,
-    /// Set while a push changes `register`; a push that did not commit (an error, or a
-    /// dropped request) leaves it set, and the next push folds the site afresh.
+    /// Set while a push changes `register`; a push that did not commit (an error, a dropped
+    /// request, or another process storing first) leaves it set, and the next push folds the
+    /// site afresh.
     pub dirty: bool,
+    /// The site's creation time and each device's latest event time.
+    pub site_since: Option<DateTime<Utc>>,
+    pub device_last: HashMap<DeviceId, DateTime<Utc>>,
+    /// The bytes of the events folded: the estimate of this register's memory.
+    pub bytes: usize,
+}
+
+impl Cached {
+    /// Folds one stored event in.
+    pub fn fold(&mut self, event: &Event, body_len: usize) {
+        self.register.apply(event);
+        if matches!(event.change, Change::SiteCreated { .. }) {
+            self.site_since.get_or_insert(event.at);
+        }
+        let last = self.device_last.entry(event.device).or_insert(event.at);
+        *last = (*last).max(event.at);
+        self.bytes += body_len + EVENT_OVERHEAD;
+    }
+
+    /// What [`check_time`](keyward_core::sync::check_time) needs for an event of `device`.
+    pub fn times(&self, device: DeviceId) -> Times {
+        Times {
+            site_since: self.site_since,
+            device_last: self.device_last.get(&device).copied(),
+        }
+    }
+}
+
+/// Memory a folded event costs beyond its JSON, in the cache's estimate.
+const EVENT_OVERHEAD: usize = 256;
+
+/// A site's slot in the cache: its register and when and how big it was last seen.
+struct Slot {
+    cached: Arc<tokio::sync::Mutex<Cached>>,
+    bytes: usize,
+    used: Instant,
 }
 
 /// The database pool plus the per-process caches; cheap to clone.
@@ -104,7 +146,7 @@ struct Inner {
     pool: AnyPool,
     limits: Limits,
     backend: Backend,
-    registers: Mutex<HashMap<SiteId, Arc<tokio::sync::Mutex<Cached>>>>,
+    registers: Mutex<HashMap<SiteId, Slot>>,
     heads: Mutex<HashMap<SiteId, watch::Sender<u64>>>,
     poller: AtomicBool,
     closing: watch::Sender<bool>,
@@ -202,7 +244,60 @@ impl Store {
             .registers
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        map.entry(site).or_default().clone()
+        let slot = map.entry(site).or_insert_with(|| Slot {
+            cached: Arc::default(),
+            bytes: 0,
+            used: Instant::now(),
+        });
+        slot.used = Instant::now();
+        slot.cached.clone()
+    }
+
+    /// Records the size of a site's register after a push, then drops idle sites' registers
+    /// (unused for [`Limits::cache_idle`]) and, while all of them together are estimated above
+    /// [`Limits::cache_bytes`], the least recently used ones. A register in use is never
+    /// dropped; a dropped one is folded again from the database by the next push.
+    pub(crate) fn settle(&self, site: SiteId, bytes: usize) {
+        let limits = &self.inner.limits;
+        let mut map = self
+            .inner
+            .registers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = map.get_mut(&site) {
+            slot.bytes = bytes;
+            slot.used = Instant::now();
+        }
+        let idle = |slot: &Slot| Arc::strong_count(&slot.cached) == 1;
+        map.retain(|_, slot| !(idle(slot) && slot.used.elapsed() > limits.cache_idle));
+        let mut total: usize = map.values().map(|slot| slot.bytes).sum();
+        if total <= limits.cache_bytes {
+            return;
+        }
+        let mut by_age: Vec<(Instant, SiteId)> = map
+            .iter()
+            .filter(|(_, slot)| idle(slot))
+            .map(|(id, slot)| (slot.used, *id))
+            .collect();
+        by_age.sort();
+        for (_, id) in by_age {
+            if total <= limits.cache_bytes {
+                break;
+            }
+            if let Some(slot) = map.remove(&id) {
+                total -= slot.bytes;
+            }
+        }
+    }
+
+    /// The sites whose registers this process holds in memory (for tests and diagnostics).
+    pub fn cached_sites(&self) -> Vec<SiteId> {
+        let map = self
+            .inner
+            .registers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.keys().copied().collect()
     }
 
     /// Tells this process's streams of the site about a head (heads only grow).

@@ -436,12 +436,7 @@ async fn roles_are_checked_per_change(backend: Backend) {
     // A shared tablet: the staff member's token, the tablet's queued changes.
     let mut tablet = Device::new(10);
     let staff = server
-        .user(
-            &admin.token,
-            &username("staff"),
-            Role::Staff,
-            admin_device.id,
-        )
+        .user(&admin.token, &username("staff"), Role::Staff, tablet.id)
         .await;
     tablet.learn(&server.pull_all(&staff.token).await);
     tablet.person(site, "Ali Khan");
@@ -514,16 +509,36 @@ async fn events_of_another_device_are_rejected(backend: Backend) {
     }
     assert_eq!(outcomes[3], &Outcome::Applied { pos: 3 });
 
-    // Pushing under another device's name: the events name this device, so all are refused.
+    // A session is bound to the device it was opened on: pushing or pulling under another
+    // device's id is refused whole, so nobody can poison that device's receipts (n → refusal)
+    // with changes of their own.
     let mut third = Device::new(13);
     third.learn(&server.pull_all(&admin.token).await);
     third.person(site, "Jo Bloggs");
-    let pushed = server.push(&admin.token, other.id, &third.take()).await;
-    assert!(matches!(
-        pushed.receipts[0].outcome,
-        Outcome::Rejected { .. }
-    ));
-    assert_eq!(pushed.head, 3);
+    let pushed = server.push_raw(&admin.token, other.id, &third.take()).await;
+    assert_eq!(pushed.status, StatusCode::FORBIDDEN, "{}", pushed.body);
+    assert!(
+        pushed.error().contains("another device"),
+        "{}",
+        pushed.error()
+    );
+    let pulled = server
+        .get(
+            &format!("/api/pull?after=0&since=0&device={}", other.id),
+            &admin.token,
+        )
+        .await;
+    assert_eq!(pulled.status, StatusCode::FORBIDDEN, "{}", pulled.body);
+    assert_eq!(server.pull(&admin.token, 0, 0, device.id).await.head, 3);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE device = $1")
+        .bind(other.id.to_string())
+        .fetch_one(server.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        count, 0,
+        "no receipt was stored under the other device's id"
+    );
 }
 
 async fn sites_do_not_see_each_other(backend: Backend) {
@@ -543,11 +558,16 @@ async fn sites_do_not_see_each_other(backend: Backend) {
         .await;
 
     let pulled_north = server.pull(&north_admin.token, 0, 0, north.id).await;
-    let pulled_south = server.pull(&south_admin.token, 0, 0, north.id).await;
+    let pulled_south = server.pull(&south_admin.token, 0, 0, south.id).await;
     assert_eq!((pulled_north.head, pulled_north.events.len()), (9, 9));
     assert_eq!((pulled_south.head, pulled_south.events.len()), (2, 2));
+    let south_ids: BTreeSet<EventId> = pulled_south.events.iter().map(|l| l.event.id).collect();
+    assert_eq!(pulled_south.receipts.len(), 2);
     assert!(
-        pulled_south.receipts.is_empty(),
+        pulled_south
+            .receipts
+            .iter()
+            .all(|r| south_ids.contains(&r.event)),
         "north's receipts stay in north"
     );
     assert_eq!(pulled_north.receipts.len(), 9);
@@ -582,7 +602,9 @@ async fn sites_do_not_see_each_other(backend: Backend) {
             event: l.event.clone(),
         })
         .collect();
-    let pushed = server.push(&south_admin.token, north.id, &replay).await;
+    let pushed = server.push_raw(&south_admin.token, north.id, &replay).await;
+    assert_eq!(pushed.status, StatusCode::FORBIDDEN, "{}", pushed.body);
+    let pushed = server.push(&south_admin.token, south.id, &replay).await;
     assert!(pushed
         .receipts
         .iter()
@@ -770,10 +792,16 @@ async fn two_processes_push_concurrently(backend: Backend) {
     let mut tasks = Vec::new();
     for d in 0..DEVICES {
         let servers = servers.clone();
-        let token = admin.token.clone();
         let base = base.clone();
+        let admin = admin.username.clone();
         tasks.push(tokio::spawn(async move {
             let mut device = Device::new(100 + d);
+            // Each device signs in on itself: a session pushes only its own device's changes.
+            let token = servers[0]
+                .login(&admin, PASSWORD, device.id)
+                .await
+                .ok::<Session>()
+                .token;
             device.learn(&base);
             for i in 0..PER_DEVICE {
                 device.person(site, &format!("Person {d}-{i}"));
@@ -785,7 +813,7 @@ async fn two_processes_push_concurrently(backend: Backend) {
                 let pushed = server.push(&token, device.id, chunk).await;
                 receipts.extend(pushed.receipts);
             }
-            (device.id, changes, receipts)
+            (device.id, changes, receipts, token)
         }));
     }
     let mut results = Vec::new();
@@ -802,7 +830,7 @@ async fn two_processes_push_concurrently(backend: Backend) {
     let by_id: BTreeMap<EventId, u64> = logged.iter().map(|l| (l.event.id, l.pos)).collect();
     assert_eq!(by_id.len() as u64, total, "no event twice");
     let mut positions = BTreeSet::new();
-    for (device, changes, receipts) in &results {
+    for (device, changes, receipts, token) in &results {
         let applied = applied_positions(receipts);
         assert!(
             applied.windows(2).all(|w| w[0] < w[1]),
@@ -813,7 +841,7 @@ async fn two_processes_push_concurrently(backend: Backend) {
             assert_eq!(by_id[&change.event.id], *pos);
             assert!(positions.insert(*pos));
         }
-        let pulled = servers[1].pull(&admin.token, 0, 0, *device).await;
+        let pulled = servers[1].pull(token, 0, 0, *device).await;
         assert_eq!(&pulled.receipts, receipts);
         assert_eq!(pulled.head, total);
     }

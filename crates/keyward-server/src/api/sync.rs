@@ -19,12 +19,14 @@ use std::convert::Infallible;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
-use futures_util::Stream;
+use chrono::DateTime;
+use futures_util::{Stream, TryStreamExt};
 use keyward_core::sync::{
-    judge, Logged, Numbered, Outcome, PullResponse, PushRequest, PushResponse, Receipt, BATCH,
+    check_time, judge, Logged, Numbered, Outcome, PullResponse, PushRequest, PushResponse, Receipt,
+    Sent, BATCH,
 };
 use keyward_core::{DeviceId, Event, EventId, Role, SiteId};
 use serde::Deserialize;
@@ -32,7 +34,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::accounts::{authenticate, Auth};
-use super::{bearer, from_db, to_db, ApiError, ApiJson};
+use super::{bearer, from_db, now_ms, to_db, ApiError, ApiJson};
 use crate::store::{Cached, Store};
 
 /// The most receipts one pull returns.
@@ -87,9 +89,9 @@ fn outcome_columns(outcome: &Outcome) -> (&'static str, Option<i64>, Option<&str
     }
 }
 
-/// Folds the events stored after the cache's position into it (inside the push's lock).
+/// Folds the events stored after the cache's position, up to `head`, into it.
 async fn catch_up(
-    tx: &mut sqlx::AnyConnection,
+    pool: &AnyPool,
     site: SiteId,
     cached: &mut Cached,
     head: u64,
@@ -101,13 +103,15 @@ async fn catch_up(
         return Ok(());
     }
     cached.dirty = true;
-    let rows =
-        sqlx::query("SELECT pos, body FROM events WHERE site = $1 AND pos > $2 ORDER BY pos")
-            .bind(site.to_string())
-            .bind(to_db(cached.pos)?)
-            .fetch_all(&mut *tx)
-            .await?;
-    for row in rows {
+    // Streamed, not collected: a site's whole history need not sit in memory twice.
+    let mut rows = sqlx::query(
+        "SELECT pos, body FROM events WHERE site = $1 AND pos > $2 AND pos <= $3 ORDER BY pos",
+    )
+    .bind(site.to_string())
+    .bind(to_db(cached.pos)?)
+    .bind(to_db(head)?)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
         let pos = from_db(row.try_get("pos")?);
         if pos != cached.pos + 1 {
             return Err(ApiError::internal(format!(
@@ -116,7 +120,7 @@ async fn catch_up(
             )));
         }
         let body: String = row.try_get("body")?;
-        cached.register.apply(&parse_event(&body)?);
+        cached.fold(&parse_event(&body)?, body.len());
         cached.pos = pos;
     }
     if cached.pos != head {
@@ -137,7 +141,26 @@ struct NewEvent {
     conflict: bool,
 }
 
+/// How often a push judges again when another server process stored events for the same
+/// site between its judging and its writing.
+const PUSH_ATTEMPTS: usize = 5;
+
+const OTHER_DEVICE: &str =
+    "This sign-in belongs to another device. Sign in again on this device to send its changes.";
+
+/// The device a session was opened on: the only one whose changes it may push.
+fn session_device(auth: &Auth) -> Result<DeviceId, ApiError> {
+    DeviceId::parse(&auth.device)
+        .ok_or_else(|| ApiError::internal(format!("a stored device id {:?}", auth.device)))
+}
+
 /// `POST /api/push`.
+///
+/// Judging happens outside any database lock, against the process's cached register; only
+/// the writing takes the site's lock, and only for as long as the inserts take. So one site's
+/// big push (or its first fold after a restart) never holds SQLite's single write lock while
+/// another site waits. If the site's head, the sender's role or the device's receipts changed
+/// between judging and writing (another process pushed), the push judges again.
 pub async fn push(
     State(store): State<Store>,
     auth: Auth,
@@ -148,53 +171,108 @@ pub async fn push(
             "Send at most {BATCH} changes in one push. Update the app and try again."
         )));
     }
+    if req.device != session_device(&auth)? {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, OTHER_DEVICE));
+    }
     for change in &req.changes {
         to_db(change.n)?;
     }
     let site = auth.site;
     let cache = store.register(site);
-    let mut cached = cache.lock().await;
-    let response = push_locked(&store, &auth, &req, &mut cached).await?;
+    let response = {
+        let mut cached = cache.lock().await;
+        let mut outcome = None;
+        for _ in 0..PUSH_ATTEMPTS {
+            let judged = judge_push(&store, &auth, &req, &mut cached).await?;
+            if let Some(response) = write_push(&store, &auth, judged, &mut cached).await? {
+                outcome = Some(response);
+                break;
+            }
+        }
+        let bytes = cached.bytes;
+        drop(cached);
+        drop(cache);
+        let response = outcome.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is busy with other changes to this site. Nothing was lost: try again in a moment.",
+            )
+        })?;
+        store.settle(site, bytes);
+        response
+    };
     store.announce(site, response.head);
     Ok(Json(response))
 }
 
-async fn push_locked(
+/// A push judged against the register at `start`, ready to be written.
+struct Judged {
+    start: u64,
+    role: Role,
+    /// How many of these changes the database had already answered when judging began.
+    answered_before: usize,
+    low_high: Option<(u64, u64)>,
+    head: u64,
+    receipts: Vec<Receipt>,
+    new_receipts: Vec<Receipt>,
+    new_events: Vec<NewEvent>,
+}
+
+async fn read_role(
+    executor: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    username: &str,
+) -> Result<Role, ApiError> {
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(executor)
+        .await?
+        .ok_or_else(ApiError::signed_out)?;
+    Role::parse(&role).ok_or_else(|| ApiError::internal(format!("unknown role {role:?}")))
+}
+
+/// The receipts stored for this device's changes numbered `low..=high`.
+async fn count_receipts(
+    executor: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    site: &str,
+    device: &str,
+    (low, high): (u64, u64),
+) -> Result<usize, ApiError> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM receipts WHERE site = $1 AND device = $2 AND n >= $3 AND n <= $4",
+    )
+    .bind(site)
+    .bind(device)
+    .bind(to_db(low)?)
+    .bind(to_db(high)?)
+    .fetch_one(executor)
+    .await?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
+async fn judge_push(
     store: &Store,
     auth: &Auth,
     req: &PushRequest,
     cached: &mut Cached,
-) -> Result<PushResponse, ApiError> {
+) -> Result<Judged, ApiError> {
+    let pool = store.pool();
     let site = auth.site;
     let site_text = site.to_string();
-    let device_text = req.device.to_string();
-    let mut tx = store.pool().begin().await?;
-    sqlx::query("UPDATE sites SET head = head WHERE id = $1")
-        .bind(&site_text)
-        .execute(&mut *tx)
-        .await?;
-    let start: i64 = sqlx::query_scalar("SELECT head FROM sites WHERE id = $1")
-        .bind(&site_text)
-        .fetch_one(&mut *tx)
-        .await?;
-    let start = from_db(start);
-    // The sender's role as it is now, inside the lock: a role change (which takes the same
-    // lock) counts either wholly before this push or wholly after it.
-    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE username = $1")
-        .bind(&auth.username)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(ApiError::signed_out)?;
-    let role =
-        Role::parse(&role).ok_or_else(|| ApiError::internal(format!("unknown role {role:?}")))?;
-    catch_up(&mut tx, site, cached, start).await?;
+    let device = session_device(auth)?;
+    let device_text = device.to_string();
+    let start = site_head(pool, site).await?;
+    let role = read_role(pool, &auth.username).await?;
+    catch_up(pool, site, cached, start).await?;
 
     // What the database already says about these changes.
     let mut answered: HashMap<u64, Receipt> = HashMap::new();
-    if let (Some(low), Some(high)) = (
-        req.changes.iter().map(|c| c.n).min(),
-        req.changes.iter().map(|c| c.n).max(),
-    ) {
+    let low_high = req
+        .changes
+        .iter()
+        .map(|c| c.n)
+        .min()
+        .zip(req.changes.iter().map(|c| c.n).max());
+    if let Some((low, high)) = low_high {
         let rows = sqlx::query(
             "SELECT n, event, outcome, pos, reason FROM receipts \
              WHERE site = $1 AND device = $2 AND n >= $3 AND n <= $4",
@@ -203,13 +281,14 @@ async fn push_locked(
         .bind(&device_text)
         .bind(to_db(low)?)
         .bind(to_db(high)?)
-        .fetch_all(&mut *tx)
+        .fetch_all(pool)
         .await?;
         for row in &rows {
             let receipt = receipt_of_row(row)?;
             answered.insert(receipt.n, receipt);
         }
     }
+    let answered_before = answered.len();
     // Stored events among these ids: (site, pos, conflict).
     let mut stored: HashMap<EventId, (String, u64, bool)> = HashMap::new();
     let fresh: Vec<&Numbered> = req
@@ -228,7 +307,7 @@ async fn push_locked(
         for change in chunk {
             query = query.bind(change.event.id.to_string());
         }
-        for row in query.fetch_all(&mut *tx).await? {
+        for row in query.fetch_all(pool).await? {
             let id: String = row.try_get("id")?;
             let conflict: i64 = row.try_get("conflict")?;
             stored.insert(
@@ -243,6 +322,9 @@ async fn push_locked(
     }
 
     cached.dirty = true;
+    let now = chrono::Utc::now();
+    let skew = chrono::Duration::from_std(store.limits().clock_skew)
+        .unwrap_or_else(|_| chrono::Duration::minutes(5));
     let mut head = start;
     let mut receipts = Vec::with_capacity(req.changes.len());
     let mut new_receipts: Vec<Receipt> = Vec::new();
@@ -266,13 +348,15 @@ async fn push_locked(
                     "An event with this id belongs to another site, so it cannot be stored here."
                         .into(),
             },
-            None => match judge(&cached.register, site, req.device, role, event) {
+            None => match judge(&cached.register, site, device, role, event).and_then(|conflict| {
+                check_time(event, now, skew, &cached.times(event.device)).map(|()| conflict)
+            }) {
                 Err(reason) => Outcome::Rejected { reason },
                 Ok(conflict) => {
                     head += 1;
                     let body = serde_json::to_string(event)
                         .map_err(|e| ApiError::internal(format!("encoding an event: {e}")))?;
-                    cached.register.apply(event);
+                    cached.fold(event, body.len());
                     stored.insert(event.id, (site_text.clone(), head, conflict));
                     new_events.push(NewEvent {
                         pos: head,
@@ -298,11 +382,53 @@ async fn push_locked(
         new_receipts.push(receipt.clone());
         receipts.push(receipt);
     }
+    Ok(Judged {
+        start,
+        role,
+        answered_before,
+        low_high,
+        head,
+        receipts,
+        new_receipts,
+        new_events,
+    })
+}
 
-    for chunk in new_events.chunks(INSERT_CHUNK) {
+/// Writes a judged push inside the site's lock; `None` (nothing written, the cache left
+/// dirty) when another process changed what it was judged against.
+async fn write_push(
+    store: &Store,
+    auth: &Auth,
+    judged: Judged,
+    cached: &mut Cached,
+) -> Result<Option<PushResponse>, ApiError> {
+    let site_text = auth.site.to_string();
+    let device_text = auth.device.to_string();
+    let mut tx = store.pool().begin().await?;
+    sqlx::query("UPDATE sites SET head = head WHERE id = $1")
+        .bind(&site_text)
+        .execute(&mut *tx)
+        .await?;
+    let head: i64 = sqlx::query_scalar("SELECT head FROM sites WHERE id = $1")
+        .bind(&site_text)
+        .fetch_one(&mut *tx)
+        .await?;
+    // The sender's role as it is now, inside the lock: a role change (which takes the same
+    // lock) counts either wholly before this push or wholly after it.
+    let role = read_role(&mut *tx, &auth.username).await?;
+    let answered = match judged.low_high {
+        Some(range) => count_receipts(&mut *tx, &site_text, &device_text, range).await?,
+        None => 0,
+    };
+    if from_db(head) != judged.start || role != judged.role || answered != judged.answered_before {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let received = now_ms();
+    for chunk in judged.new_events.chunks(INSERT_CHUNK) {
         let sql = format!(
-            "INSERT INTO events (site, pos, id, device, n, body, conflict) VALUES {}",
-            placeholders(chunk.len(), 7)
+            "INSERT INTO events (site, pos, id, device, n, body, conflict, pushed_by, pushed_name, received_at) VALUES {}",
+            placeholders(chunk.len(), 10)
         );
         let mut query = sqlx::query(&sql);
         for e in chunk {
@@ -313,11 +439,14 @@ async fn push_locked(
                 .bind(&device_text)
                 .bind(to_db(e.n)?)
                 .bind(e.body.as_str())
-                .bind(e.conflict);
+                .bind(e.conflict)
+                .bind(&auth.username)
+                .bind(&auth.name)
+                .bind(received);
         }
         query.execute(&mut *tx).await?;
     }
-    for chunk in new_receipts.chunks(INSERT_CHUNK) {
+    for chunk in judged.new_receipts.chunks(INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO receipts (site, device, n, event, outcome, pos, reason) VALUES {}",
             placeholders(chunk.len(), 7)
@@ -336,17 +465,20 @@ async fn push_locked(
         }
         query.execute(&mut *tx).await?;
     }
-    if head != start {
+    if judged.head != judged.start {
         sqlx::query("UPDATE sites SET head = $2 WHERE id = $1")
             .bind(&site_text)
-            .bind(to_db(head)?)
+            .bind(to_db(judged.head)?)
             .execute(&mut *tx)
             .await?;
     }
     tx.commit().await?;
-    cached.pos = head;
+    cached.pos = judged.head;
     cached.dirty = false;
-    Ok(PushResponse { receipts, head })
+    Ok(Some(PushResponse {
+        receipts: judged.receipts,
+        head: judged.head,
+    }))
 }
 
 /// `($1, $2, …), ($8, …)` for `rows` rows of `columns` values.
@@ -377,7 +509,10 @@ pub struct PullParams {
 /// `GET /api/pull?after=<pos>&since=<n>&device=<id>`.
 ///
 /// Reads the receipts first, then the head, then events up to that head: a receipt never
-/// names a position beyond the head it comes with.
+/// names a position beyond the head it comes with. A page holds at most [`BATCH`] events and
+/// about [`Limits::pull_bytes`](crate::Limits::pull_bytes) of them (always at least one), read
+/// one row at a time, so no pull holds more than that in memory. Receipts are only ever the
+/// session's own device's.
 pub async fn pull(
     State(store): State<Store>,
     auth: Auth,
@@ -389,9 +524,13 @@ pub async fn pull(
             e.body_text()
         ))
     })?;
+    let device = session_device(&auth)?;
+    if params.device.is_some_and(|asked| asked != device) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, OTHER_DEVICE));
+    }
     let site = auth.site.to_string();
     let mut receipts = Vec::new();
-    if let Some(device) = params.device {
+    if params.device.is_some() {
         let rows = sqlx::query(&format!(
             "SELECT n, event, outcome, pos, reason FROM receipts \
              WHERE site = $1 AND device = $2 AND n > $3 ORDER BY n LIMIT {RECEIPTS_PER_PULL}"
@@ -406,23 +545,36 @@ pub async fn pull(
         }
     }
     let head = site_head(store.pool(), auth.site).await?;
-    let rows = sqlx::query(&format!(
-        "SELECT pos, body FROM events WHERE site = $1 AND pos > $2 AND pos <= $3 \
-         ORDER BY pos LIMIT {BATCH}"
-    ))
-    .bind(&site)
-    .bind(to_db(params.after)?)
-    .bind(to_db(head)?)
-    .fetch_all(store.pool())
-    .await?;
-    let mut events = Vec::with_capacity(rows.len());
-    for row in rows {
+    let budget = store.limits().pull_bytes;
+    let sql = format!(
+        "SELECT pos, body, pushed_by, pushed_name, received_at FROM events \
+         WHERE site = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT {BATCH}"
+    );
+    let mut rows = sqlx::query(&sql)
+        .bind(&site)
+        .bind(to_db(params.after)?)
+        .bind(to_db(head)?)
+        .fetch(store.pool());
+    let mut events = Vec::new();
+    let mut bytes = 0;
+    while let Some(row) = rows.try_next().await? {
         let body: String = row.try_get("body")?;
+        bytes += body.len();
+        let by: Option<String> = row.try_get("pushed_by")?;
+        let name: Option<String> = row.try_get("pushed_name")?;
+        let received: Option<i64> = row.try_get("received_at")?;
+        let sent = match (by, name, received.and_then(DateTime::from_timestamp_millis)) {
+            (Some(by), Some(name), Some(at)) => Some(Sent { by, name, at }),
+            _ => None,
+        };
         events.push(Logged {
             pos: from_db(row.try_get("pos")?),
             event: parse_event(&body)?,
-            sent: None,
+            sent,
         });
+        if bytes >= budget {
+            break;
+        }
     }
     Ok(Json(PullResponse {
         events,

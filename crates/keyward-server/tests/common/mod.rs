@@ -106,7 +106,12 @@ impl TestDb {
 
     /// An app (one "server process") over this database.
     pub async fn server(&self) -> Server {
-        let store = self.store().await;
+        self.server_with(keyward_server::Limits::default()).await
+    }
+
+    /// An app over this database enforcing `limits` (small ones show a limit holds).
+    pub async fn server_with(&self, limits: keyward_server::Limits) -> Server {
+        let store = Store::open_with(&self.url, limits).await.unwrap();
         let dist: PathBuf = self.dir.path().join("dist");
         std::fs::create_dir_all(&dist).unwrap();
         std::fs::write(dist.join("index.html"), "<!doctype html>").unwrap();
