@@ -1,9 +1,10 @@
 //! `cargo xtask`: build, run, test and bench Keyward with one command each.
 //!
-//! Std only apart from `flate2` (for the gzip column of the size table), so it compiles in
-//! seconds. Every subcommand first makes sure the pinned tools are installed (see `tools`), so a
+//! Std only apart from `flate2` (for the gzip column of the size table) and, for the abuse
+//! bench, tokio, reqwest and keyward-core. Every subcommand first makes sure the pinned tools are installed (see `tools`), so a
 //! fresh machine needs nothing but rustup/cargo and Node.
 
+mod abuse;
 mod exec;
 mod server;
 mod sizes;
@@ -27,7 +28,10 @@ Commands:
   e2e [SPEC ...]           release build, fresh server, then only the named Playwright specs
                            (e.g. `cargo xtask e2e lost-key`); all of them when none is named
   bench [-- ARGS]          release build, fresh server, `node bench/register.mjs ARGS` in tests/e2e,
-                           then keyward-server's sync bench (examples/sync_bench.rs)
+                           then keyward-server's sync bench (examples/sync_bench.rs), then the
+                           abuse bench
+  bench abuse              only the abuse bench: a release keyward-server under 1,000 idle
+                           connections and 400 bad sign-ins while a person signs in and pushes
   setup                    only install the missing tools (wasm target, trunk, wasm-bindgen-cli)
   help                     this text
 
@@ -52,6 +56,9 @@ fn main() -> ExitCode {
         }
         Some("run") => parse_run_args(&args[1..]).and_then(|addr| cmd_run(&root, &addr)),
         Some("test") => no_more_args("test", &args[1..]).and_then(|()| cmd_test(&root)),
+        Some("bench") if args.get(1).is_some_and(|a| a == "abuse") => {
+            no_more_args("bench abuse", &args[2..]).and_then(|()| cmd_bench_abuse(&root))
+        }
         Some("bench") => cmd_bench(&root, bench_args(&args[1..])),
         Some("e2e") => cmd_e2e(&root, &args[1..]),
         Some("setup") => no_more_args("setup", &args[1..]).and_then(|()| cmd_setup(&root)),
@@ -303,6 +310,14 @@ fn cmd_bench(root: &Path, script_args: Vec<String>) -> Result<(), String> {
             .args(["--example", "sync_bench"])
             .current_dir(root))
     })?;
+    steps.run("abuse bench (keyward-server)", || abuse::bench(root))?;
+    steps.print_summary();
+    Ok(())
+}
+
+fn cmd_bench_abuse(root: &Path) -> Result<(), String> {
+    let mut steps = Steps::default();
+    steps.run("abuse bench (keyward-server)", || abuse::bench(root))?;
     steps.print_summary();
     Ok(())
 }

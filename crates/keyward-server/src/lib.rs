@@ -146,9 +146,17 @@ fn show(path: &Path) -> String {
 /// ([`serve::request_deadline`], [`serve::body_deadline`], from
 /// `config.limits`) and every answer gets the security headers of [`headers`].
 pub fn app(config: &Config, store: Store) -> Router {
+    with_layers(
+        api::router(store).fallback_service(static_files::service(&config.dist)),
+        config,
+    )
+}
+
+/// `routes` wrapped in the layers [`app`] has: deadlines, compression and security
+/// headers (the policy from `config.dist`'s `index.html`).
+pub fn with_layers(routes: Router, config: &Config) -> Router {
     let limits = &config.limits;
-    api::router(store)
-        .fallback_service(static_files::service(&config.dist))
+    routes
         .layer(from_fn_with_state(
             limits.body_timeout,
             serve::body_deadline,

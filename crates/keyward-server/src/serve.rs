@@ -13,8 +13,9 @@
 //! - **Bodies** must arrive within [`Limits::body_timeout`] of the handler starting to read
 //!   them ([`body_deadline`]): the answer is a 408 in the API's JSON style, and the connection
 //!   closes.
-//! - **Whole requests** must be answered within [`Limits::request_timeout`]
-//!   ([`request_deadline`]), but the event stream (`/api/stream`), which lives for hours.
+//! - **Whole requests** must be answered, the answer's body sent too, within
+//!   [`Limits::request_timeout`] ([`request_deadline`]), but the event stream
+//!   (`/api/stream`), which lives for hours.
 //! - **Answers** must be read: a write that makes no progress for [`Limits::send_timeout`]
 //!   ends the connection (a client that stops reading a large file or the stream).
 //!
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{HeaderValue, CONNECTION};
 use axum::http::StatusCode;
@@ -45,7 +46,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
 use crate::api::ApiError;
@@ -62,6 +63,9 @@ const RESERVED_FDS: u64 = 64;
 /// The soft open-file limit asked for at start (up to the hard limit). Linux refuses more
 /// than `fs.nr_open` (1,048,576 by default) even when the hard limit says "unlimited".
 const WANTED_FDS: u64 = 1 << 20;
+
+/// The most a connection buffers (the request head must fit).
+const READ_BUFFER: usize = 64 * 1024;
 
 /// How long to wait after `accept` fails for want of resources (e.g. descriptors) before
 /// trying again, rather than spinning.
@@ -93,7 +97,11 @@ where
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .keep_alive(true);
+        .keep_alive(true)
+        // A connection's buffer (hyper's default grows to about 400 KiB of headers):
+        // the app's requests carry a token, not cookies, and this bounds what thousands of
+        // connections sending endless headers hold.
+        .max_buf_size(READ_BUFFER);
     let send_timeout = limits.send_timeout;
 
     let mut shutdown = std::pin::pin!(shutdown);
@@ -190,14 +198,17 @@ fn open_file_limit() -> Option<u64> {
     None
 }
 
-/// Middleware: every request but [`LONG_LIVED`] ones is answered within `limit`, or gets a
-/// 503 (worth retrying) in the API's style.
+/// Middleware: every request but [`LONG_LIVED`] ones is answered, body included, within
+/// `limit`. An answer not begun by then is a 503 (worth retrying) in the API's style; one
+/// whose body is still being sent is cut off.
 pub async fn request_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     if LONG_LIVED.contains(&req.uri().path()) {
         return next.run(req).await;
     }
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
+    let deadline = Instant::now() + limit;
+    match tokio::time::timeout_at(deadline, next.run(req)).await {
+        Ok(res) if res.body().is_end_stream() => res,
+        Ok(res) => res.map(|body| Body::new(DeadlineBody::until(body, deadline))),
         Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ANSWER_TOO_SLOW).into_response(),
     }
 }
@@ -207,9 +218,12 @@ pub async fn request_deadline(State(limit): State<Duration>, req: Request, next:
 /// by a 408 in the API's style that closes the connection (the rest of the body is not
 /// worth waiting for).
 pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
     let expired = Arc::new(AtomicBool::new(false));
     let flag = expired.clone();
-    let req = req.map(|body| Body::new(DeadlineBody::new(body, limit, flag)));
+    let req = req.map(|body| Body::new(DeadlineBody::after_first_read(body, limit, flag)));
     let res = next.run(req).await;
     if !expired.load(Ordering::Acquire) {
         return res;
@@ -220,36 +234,49 @@ pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Ne
     res
 }
 
-/// A request body that fails once `limit` has passed since it was first read.
+/// A body that fails once its deadline has passed.
 struct DeadlineBody {
     inner: Body,
-    limit: Duration,
+    /// Set on the first read when it is `None`.
     deadline: Option<Pin<Box<Sleep>>>,
+    limit: Duration,
+    /// Raised when the deadline passed, for whoever waits to know.
     expired: Arc<AtomicBool>,
 }
 
 impl DeadlineBody {
-    fn new(inner: Body, limit: Duration, expired: Arc<AtomicBool>) -> Self {
+    /// Fails `limit` after it is first read.
+    fn after_first_read(inner: Body, limit: Duration, expired: Arc<AtomicBool>) -> Self {
         DeadlineBody {
             inner,
-            limit,
             deadline: None,
+            limit,
             expired,
+        }
+    }
+
+    /// Fails at `deadline`.
+    fn until(inner: Body, deadline: Instant) -> Self {
+        DeadlineBody {
+            inner,
+            deadline: Some(Box::pin(tokio::time::sleep_until(deadline))),
+            limit: Duration::ZERO,
+            expired: Arc::default(),
         }
     }
 }
 
 /// The error a [`DeadlineBody`] ends with.
 #[derive(Debug)]
-struct BodyTimedOut;
+struct TimedOut;
 
-impl std::fmt::Display for BodyTimedOut {
+impl std::fmt::Display for TimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the request body did not arrive in time")
+        f.write_str("the body was not sent in time")
     }
 }
 
-impl std::error::Error for BodyTimedOut {}
+impl std::error::Error for TimedOut {}
 
 impl http_body::Body for DeadlineBody {
     type Data = Bytes;
@@ -261,7 +288,7 @@ impl http_body::Body for DeadlineBody {
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = &mut *self;
         if this.expired.load(Ordering::Acquire) {
-            return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+            return Poll::Ready(Some(Err(axum::Error::new(TimedOut))));
         }
         let limit = this.limit;
         let deadline = this
@@ -272,7 +299,7 @@ impl http_body::Body for DeadlineBody {
         }
         ready!(deadline.as_mut().poll(cx));
         this.expired.store(true, Ordering::Release);
-        Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))))
+        Poll::Ready(Some(Err(axum::Error::new(TimedOut))))
     }
 
     fn is_end_stream(&self) -> bool {

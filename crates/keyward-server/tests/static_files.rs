@@ -458,3 +458,140 @@ async fn serves_over_a_real_socket_and_shuts_down() {
         .unwrap()
         .unwrap();
 }
+
+/// Folders in the build (wasm-bindgen's `snippets/` is one) made ServeDir redirect
+/// `//x` to `//x/`, which a browser reads as the host `x`.
+#[tokio::test]
+async fn no_redirect_leaves_the_site() {
+    let dist = Dist::new();
+    for folder in ["x", "evil.example", "snippets/inner"] {
+        std::fs::create_dir_all(dist.path().join(folder)).unwrap();
+    }
+    for path in [
+        "//x",
+        "///x",
+        "//evil.example",
+        "//evil.example/",
+        "///evil.example",
+        "//snippets",
+        "/x",
+        "/snippets",
+        "/snippets/inner",
+        "/x?next=//evil.example",
+    ] {
+        for method in [Method::GET, Method::HEAD] {
+            let reply = request(dist.app().await, method.clone(), path, None).await;
+            assert!(
+                !reply.status.is_redirection(),
+                "{method} {path}: {}",
+                reply.status
+            );
+            assert_eq!(reply.header(header::LOCATION), None, "{method} {path}");
+        }
+    }
+    // A folder is a path of the app like any other: the page, to be routed by the app.
+    let folder = get(&dist, "//x").await;
+    assert_eq!(folder.status, StatusCode::OK);
+    assert_eq!(folder.body, INDEX.as_bytes());
+    // Leading slashes are one: the same files as without.
+    let wasm = get(&dist, &format!("//{}", &wasm_path()[1..])).await;
+    assert_eq!(wasm.status, StatusCode::OK);
+    assert_eq!(wasm.content_type(), Some("application/wasm"));
+    assert_eq!(wasm.cache_control(), Some(IMMUTABLE));
+}
+
+const SECURITY: [(&str, &str); 5] = [
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "permissions-policy",
+        "camera=(self), microphone=(), geolocation=(), payment=()",
+    ),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("x-content-type-options", "nosniff"),
+];
+
+/// The policy the app runs under, with `scripts` the `'sha256-…'` sources of its page.
+fn expected_policy(scripts: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'; \
+         style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+         worker-src 'self' blob:; media-src 'self' blob:; manifest-src 'self'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+    )
+}
+
+#[tokio::test]
+async fn security_headers_on_every_answer() {
+    let dist = Dist::new();
+    for path in [
+        "/",
+        "/lockers/abc",
+        &wasm_path(),
+        &format!("/style-{HASH}.css"),
+        "/missing.js",
+        "/api/me",
+        "/api/nothing-here",
+    ] {
+        let reply = get(&dist, path).await;
+        for (name, value) in SECURITY {
+            assert_eq!(
+                reply.headers.get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{name} on {path}"
+            );
+        }
+        assert_eq!(
+            reply.header(header::CONTENT_SECURITY_POLICY),
+            Some(expected_policy("").as_str()),
+            "{path}"
+        );
+    }
+}
+
+/// Trunk loads the app with an inline module script: the policy allows exactly that
+/// script, by hash, and follows a new build of `index.html` without a restart.
+#[tokio::test]
+async fn policy_allows_the_pages_inline_script_by_hash() {
+    use sha2::Digest;
+    let hash = |text: &str| {
+        use base64::Engine;
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        format!(
+            " 'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    };
+    let page = |script: &str| {
+        format!(
+            "<!DOCTYPE html><html><head><link rel=\"modulepreload\" href=\"/keyward-{HASH}.js\">\
+             </head><body><p id=\"boot\">Opening Keyward…</p>\n<script type=\"module\">{script}</script>\
+             </body></html>"
+        )
+    };
+    let first = format!(
+        "\nimport init, * as bindings from '/keyward-{HASH}.js';\n\
+         const wasm = await init({{ module_or_path: '/keyward-{HASH}_bg.wasm' }});\n"
+    );
+    let dist = Dist::new();
+    std::fs::write(dist.path().join("index.html"), page(&first)).unwrap();
+    let app = dist.app().await;
+    for path in ["/", "/people", &wasm_path(), "/api/me"] {
+        let reply = request(app.clone(), Method::GET, path, None).await;
+        assert_eq!(
+            reply.header(header::CONTENT_SECURITY_POLICY),
+            Some(expected_policy(&hash(&first)).as_str()),
+            "{path}"
+        );
+    }
+
+    // A new build while the server runs: the next page sent carries the new hash.
+    let second = first.replace("bindings", "exports");
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(dist.path().join("index.html"), page(&second) + "\n").unwrap();
+    let reply = request(app.clone(), Method::GET, "/", None).await;
+    assert_eq!(
+        reply.header(header::CONTENT_SECURITY_POLICY),
+        Some(expected_policy(&hash(&second)).as_str())
+    );
+}
