@@ -77,11 +77,15 @@ fn lossy(path: &Path) -> String {
 }
 
 impl Server {
-    /// Starts `program --dist <dist> --data <data> --addr 127.0.0.1:0` with a fresh random
-    /// set-up code in `KEYWARD_SETUP_CODE`, and waits for the stdout line that gives its
-    /// address, `Keyward is running at http://HOST:PORT/` (lines before it are echoed).
+    /// Starts `program --dist <dist> --data <data> --addr 127.0.0.1:0` with a set-up code in
+    /// `KEYWARD_SETUP_CODE` (this process's own, if it has one, e.g. the abuse bench's; else a
+    /// fresh random one), and waits for the stdout line that gives its address,
+    /// `Keyward is running at http://HOST:PORT/` (lines before it are echoed).
     pub fn start(program: &Path, dist: &Path, data: &Path) -> Result<Server, String> {
-        let setup_code = random_setup_code();
+        let setup_code = std::env::var(SETUP_CODE_VAR)
+            .ok()
+            .filter(|code| !code.trim().is_empty())
+            .unwrap_or_else(random_setup_code);
         let argv = |addr: &str| {
             vec![
                 lossy(&absolute(program)),
