@@ -10,8 +10,8 @@
 //! encrypted token: that person signs in again with their password, and the changes they
 //! recorded wait in the outbox until then. The PIN does **not** protect against someone who
 //! copies the browser profile and has unlimited time: they can try every PIN offline against
-//! the stored ciphertext (a 4–6 digit PIN falls in hours; the wrong-PIN count is in the same
-//! profile and can be reset), nor the register itself, which is not encrypted on the device.
+//! the stored ciphertext (a 4–6 digit PIN falls within minutes on a graphics card; the wrong-PIN
+//! count is in the same profile and can be reset), nor the register itself, which is not encrypted on the device.
 //! A device passcode, and signing out on devices one does not control, cover those. The
 //! server is the second line: an admin can end a lost device's session, and idle sessions end.
 
@@ -29,15 +29,8 @@ impl AppState {
     /// decrypted with its PIN in this tab. `None` while its PIN has not been entered here,
     /// or once its session has ended.
     pub fn token(&self) -> Option<String> {
-        let account = self.account()?;
-        let sealed = account.has_pin();
-        account.token.or_else(|| {
-            self.unlocked.with(|u| {
-                u.as_ref()
-                    .filter(|(who, _)| *who == account.username && sealed)
-                    .map(|(_, token)| token.clone())
-            })
-        })
+        let account = self.settings.with(|s| s.active.clone())?;
+        self.token_of(&account)
     }
 
     pub fn token_untracked(&self) -> Option<String> {

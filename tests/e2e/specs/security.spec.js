@@ -305,6 +305,8 @@ test('passwords, a lost device, a shared tablet with PINs, and signing out offli
   await open(b, '/sync');
   // The page was loaded again: Jo's sign-in is locked in it until her PIN is entered.
   await expect(b.getByLabel('Your PIN')).toBeVisible();
+  expect(await checkA11y(b, 'sync page, sign-in locked until the PIN')).toEqual([]);
+  await screenshots(b, 'security-locked');
   await switchTo(b, 'Sam Staff', '1357');
   await expect(flash(b, 'Sam Staff is now using this device.')).toBeVisible({ timeout: 15_000 });
   ({ raw } = await stored(b));
