@@ -60,7 +60,7 @@ pub fn ChangePassword() -> impl IntoView {
         });
     };
     view! {
-        <Show when=move || state.account().is_some_and(|a| a.has_session())>
+        <Show when=move || state.token().is_some()>
             <form class="card" on:submit=submit novalidate>
                 <h2>"Change your password"</h2>
                 <label for="password-current">"Current password"</label>

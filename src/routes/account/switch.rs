@@ -94,7 +94,7 @@ pub fn Unlock() -> impl IntoView {
     view! {
         <Show when=move || state.locked()>
             <form on:submit=submit novalidate>
-                <p class="warning" id="unlock-why">"Your sign-in is locked since the app was opened: enter your PIN to send and receive changes."</p>
+                <p class="warning" id="unlock-why">"The app was opened again, so your sign-in is locked: enter your PIN to send and receive changes."</p>
                 <label for="unlock-pin">"Your PIN"</label>
                 <input id="unlock-pin" type="password" inputmode="numeric" autocomplete="off"
                     aria-describedby="unlock-why" bind:value=pin/>
