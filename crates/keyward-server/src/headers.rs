@@ -6,10 +6,8 @@
 //! allowed by its SHA-256 hash: computed at start, and again whenever `index.html` changes
 //! on disk (a new build served without a restart), checked when an HTML page is sent.
 //!
-//! `style-src-attr 'unsafe-inline'` is there for one screen: the label sheet positions each
-//! label with a `style` attribute (`routes/labels.rs`), which Leptos sets with
-//! `setAttribute`. Setting those properties with `style:left=…` (the CSSOM, which a policy
-//! does not govern) would let [`STYLE_ATTRIBUTES`] go.
+//! No `style` attribute is allowed: the app sets inline positions (the label sheet) through
+//! the CSSOM with Leptos's `style:left=…`, which a policy does not govern.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,9 +23,6 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-
-/// What the policy allows for `style` attributes (see the module's documentation).
-pub const STYLE_ATTRIBUTES: &str = "style-src-attr 'unsafe-inline'";
 
 /// `Permissions-Policy`: the camera for the scanner, nothing else.
 pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolocation=(), payment=()";
@@ -51,7 +46,6 @@ pub fn content_security_policy(scripts: &[String], styles: &[String]) -> String 
         "default-src 'self'".to_string(),
         with("script-src 'self' 'wasm-unsafe-eval'", scripts),
         with("style-src 'self'", styles),
-        STYLE_ATTRIBUTES.to_string(),
         "img-src 'self' data: blob:".to_string(),
         "connect-src 'self'".to_string(),
         "worker-src 'self' blob:".to_string(),

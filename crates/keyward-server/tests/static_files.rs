@@ -515,7 +515,7 @@ const SECURITY: [(&str, &str); 5] = [
 fn expected_policy(scripts: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'; \
-         style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+         img-src 'self' data: blob:; connect-src 'self'; \
          worker-src 'self' blob:; media-src 'self' blob:; manifest-src 'self'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'; object-src 'none'"
     )
