@@ -3,6 +3,7 @@
 //! registration, answers that tell nobody who exists, idle and revocable sessions, password
 //! changes and resets, the password rule, NUL in a username, stream tickets).
 
+#[macro_use]
 mod common;
 
 use std::net::SocketAddr;
@@ -1043,27 +1044,6 @@ async fn the_peer_address_is_counted_when_served(backend: Backend) {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     serving.abort();
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -1,6 +1,7 @@
 //! The sync API on SQLite and on PostgreSQL: every test body runs once per backend (modules
 //! `sqlite` and `postgres` at the bottom), each on a fresh database of its own.
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -1211,27 +1212,6 @@ async fn crafted_content_is_rejected(backend: Backend) {
         pushed.receipts[3].outcome,
         Outcome::Applied { .. }
     ));
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

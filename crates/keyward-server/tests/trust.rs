@@ -3,6 +3,7 @@
 //! changes, pulls and caches bounded in memory, one site's long push never stalling another,
 //! and no pushed byte that can make the server or another device fail.
 
+#[macro_use]
 mod common;
 
 use std::time::{Duration as StdDuration, Instant};
@@ -417,27 +418,6 @@ fn collect_leaves(value: &Value, path: &mut Vec<Step>, out: &mut Vec<Vec<Step>>)
         }
         _ => out.push(path.clone()),
     }
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -589,3 +589,26 @@ pub async fn register_site(server: &Server, device: &mut Device, name: &str) -> 
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     (site, reply.ok())
 }
+
+/// Runs each named `async fn(Backend)` as two tests, `sqlite::name` and `postgres::name`.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

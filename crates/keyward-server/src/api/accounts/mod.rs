@@ -37,6 +37,7 @@ use keyward_core::{Action, Role, SiteId};
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
+use crate::store::Store;
 
 pub mod limits;
 pub mod passwords;
@@ -184,6 +185,20 @@ pub(crate) fn username_taken(username: &str) -> ApiError {
         StatusCode::CONFLICT,
         format!("The username \"{username}\" is taken. Choose another one."),
     )
+}
+
+/// 409 if `username` is taken anywhere on the server (usernames are server-wide).
+pub(crate) async fn username_free(store: &Store, username: &str) -> Result<(), ApiError> {
+    let taken = sqlx::query("SELECT 1 FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(store.pool())
+        .await?
+        .is_some();
+    if taken {
+        Err(username_taken(username))
+    } else {
+        Ok(())
+    }
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -8,7 +8,10 @@ use keyward_core::Role;
 
 use super::passwords::check_new_password;
 use super::sessions::open_session;
-use super::{checked_name, is_unique_violation, new_username, setup_code, username_taken, Name};
+use super::{
+    checked_name, is_unique_violation, new_username, setup_code, username_free, username_taken,
+    Name,
+};
 use crate::api::{now_ms, ApiError, ApiJson};
 use crate::store::Store;
 
@@ -44,14 +47,7 @@ pub async fn register_site(
     {
         return Err(site_taken());
     }
-    if sqlx::query("SELECT 1 FROM users WHERE username = $1")
-        .bind(&username)
-        .fetch_optional(store.pool())
-        .await?
-        .is_some()
-    {
-        return Err(username_taken(&username));
-    }
+    username_free(&store, &username).await?;
     let hash = store.sign_in_guards().hashing().hash(req.password).await?;
 
     let mut tx = store.pool().begin().await?;

@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::passwords::check_new_password;
 use super::{
     checked_name, is_unique_violation, new_username, no_such_user, parse_role, path_username,
-    username_taken, Auth, Name, LAST_ADMIN,
+    username_free, username_taken, Auth, Name, LAST_ADMIN,
 };
 use crate::api::{now_ms, ApiError, ApiJson};
 use crate::store::Store;
@@ -47,14 +47,7 @@ pub async fn add_user(
     let username = new_username(&req.username)?;
     let name = checked_name(&req.name, Name::Person)?;
     check_new_password(&req.password, &[&username, &name, &auth.site_name])?;
-    if sqlx::query("SELECT 1 FROM users WHERE username = $1")
-        .bind(&username)
-        .fetch_optional(store.pool())
-        .await?
-        .is_some()
-    {
-        return Err(username_taken(&username));
-    }
+    username_free(&store, &username).await?;
     let hash = store.sign_in_guards().hashing().hash(req.password).await?;
     let inserted = sqlx::query(
         "INSERT INTO users (username, site, name, role, password_hash, created_at) \
