@@ -5,6 +5,7 @@ use crate::components::{Flash, RegisterFilter};
 use crate::pwa;
 use crate::routes::*;
 use crate::state::{AppState, Load};
+use crate::storage::Notice;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
@@ -87,6 +88,22 @@ pub fn App() -> impl IntoView {
                         }).collect_view()}
                     </section>
                 })
+            }}
+            {move || match state.storage_notice.get() {
+                Some(Notice::UpgradeBlocked) => Some(view! {
+                    <p class="banner update" role="alert">
+                        "Keyward is updating how it stores the register. Close Keyward in your other tabs, or reload them, to finish. Nothing is lost."
+                    </p>
+                }.into_any()),
+                Some(Notice::Replaced) => Some(view! {
+                    <div class="banner update" role="alert">
+                        <span>"Keyward was updated in another tab. Reload this tab to carry on: everything you recorded is kept."</span>
+                        <button type="button" class="button small" on:click=move |_| { let _ = window().location().reload(); }>
+                            "Reload"
+                        </button>
+                    </div>
+                }.into_any()),
+                Some(Notice::Opened) | None => None,
             }}
             <Show when=move || !online.get()>
                 <p class="banner offline" role="status">

@@ -30,6 +30,9 @@ pub struct AppState {
     pub register: RwSignal<Register>,
     pub settings: RwSignal<Settings>,
     pub load: RwSignal<Load>,
+    /// The last thing storage said outside a call: an upgrade waiting for another tab, or a
+    /// newer version in another tab (this one must reload).
+    pub storage_notice: RwSignal<Option<crate::storage::Notice>>,
     /// The search index of the current site, rebuilt when the register changes.
     pub index: RwSignal<Arc<Index>>,
     /// A short confirmation shown on the next screen ("Key 7KQ2M9P issued to Sam Jones").
@@ -65,6 +68,7 @@ impl AppState {
             register: RwSignal::new(Register::new()),
             settings: RwSignal::new(settings),
             load: RwSignal::new(Load::Loading),
+            storage_notice: RwSignal::new(None),
             index: RwSignal::new(Arc::new(Index::default())),
             flash: RwSignal::new(None),
             pending: RwSignal::new(0),
@@ -114,7 +118,8 @@ impl AppState {
     /// Opens IndexedDB and folds the whole log. Called once at start.
     pub async fn start(self) {
         let opened = async {
-            let store = Store::open().await?;
+            let notice = self.storage_notice;
+            let store = Store::open(move |n| notice.set(Some(n))).await?;
             mark("keyward:store-opened");
             let snapshot = store.snapshot().await?;
             mark("keyward:log-read");

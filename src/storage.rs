@@ -30,7 +30,7 @@ use keyward_core::{Event, EventId};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 const DB_NAME: &str = "keyward";
 const DB_VERSION: u32 = 4;
@@ -43,6 +43,17 @@ const SENT: &str = "sent";
 const ALL: [&str; 6] = [PACKS, EVENTS, OUTBOX, REJECTED, META, SENT];
 /// Single records beyond which the log is packed when the app opens.
 const PACK_AFTER: u32 = 2_000;
+
+/// What storage tells the screens outside any call (see [`Store::open`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// An older Keyward in another tab holds the database open: this tab's upgrade waits.
+    UpgradeBlocked,
+    /// The database is open (after waiting, if it had to).
+    Opened,
+    /// A newer Keyward opened the database in another tab: this tab must reload.
+    Replaced,
+}
 
 /// Something went wrong below the register: the browser's storage refused or is missing.
 #[derive(Debug)]
@@ -116,9 +127,16 @@ pub struct Store {
 }
 
 impl Store {
-    pub async fn open() -> Result<Self, StorageError> {
+    /// Opens (and if need be upgrades) the database. `notice` hears of the two moments a tab
+    /// must be told about: this tab's upgrade waiting for an older tab to let go
+    /// ([`Notice::UpgradeBlocked`]), and a newer version opening the database in another tab
+    /// ([`Notice::Replaced`]): this tab then closes its connection at once, so the newer one
+    /// never hangs, and every write from here on is refused with a message, never half-done.
+    pub async fn open(notice: impl Fn(Notice) + Clone + 'static) -> Result<Self, StorageError> {
         let factory = Factory::new()?;
         let mut request = factory.open(DB_NAME, Some(DB_VERSION))?;
+        let blocked = notice.clone();
+        request.on_blocked(move |_| blocked(Notice::UpgradeBlocked));
         request.on_upgrade_needed(|event| {
             use idb::DatabaseEvent;
             let Ok(db) = event.database() else { return };
@@ -134,7 +152,18 @@ impl Store {
                 }
             }
         });
-        Ok(Self { db: request.await? })
+        let mut db = request.await?;
+        notice(Notice::Opened);
+        db.on_version_change(move |event| {
+            if let Some(raw) = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::IdbDatabase>().ok())
+            {
+                raw.close();
+            }
+            notice(Notice::Replaced);
+        });
+        Ok(Self { db })
     }
 
     /// The confirmed log and the outbox, read together.
