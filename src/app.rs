@@ -122,6 +122,7 @@ pub fn App() -> impl IntoView {
                 <Flash/>
                 {move || match state.load.get() {
                     Load::Loading => view! { <p class="loading" role="status">"Opening the register…"</p> }.into_any(),
+                    Load::Damaged(damage) => view! { <SafeMode damage/> }.into_any(),
                     Load::Failed(message) => view! {
                         <div class="error" role="alert">
                             <h1>"The register could not be opened"</h1>

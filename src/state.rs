@@ -23,6 +23,8 @@ pub enum Load {
     Loading,
     Ready,
     Failed(String),
+    /// Safe mode: records that do not read, shown for a person to decide; nothing changed.
+    Damaged(Vec<crate::storage::Damage>),
 }
 
 #[derive(Clone, Copy)]
@@ -143,7 +145,23 @@ impl AppState {
                     }
                 });
             }
-            Err(e) => self.load.set(Load::Failed(e.to_string())),
+            Err(e) => self.load.set(self.diagnose(e).await),
+        }
+    }
+
+    /// Why the register did not open: damaged records (safe mode) when a fresh look finds
+    /// some, else the storage error as it is.
+    async fn diagnose(self, error: StorageError) -> Load {
+        let notice = self.storage_notice;
+        let Ok(store) = Store::open(move |n| notice.set(Some(n))).await else {
+            return Load::Failed(error.to_string());
+        };
+        match store.diagnose().await {
+            Ok(damage) if !damage.is_empty() => {
+                STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store)));
+                Load::Damaged(damage)
+            }
+            _ => Load::Failed(error.to_string()),
         }
     }
 

@@ -570,3 +570,114 @@ pub fn mark(name: &str) {
         let _ = performance.mark(name);
     }
 }
+
+/// A record that does not read as what its store holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// The object store (`events`, `packs`, `outbox`, …).
+    pub store: &'static str,
+    /// The record's key, as text.
+    pub key: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl Damage {
+    /// Whether the server holds a copy of what is damaged (the confirmed log and what was
+    /// noted about it), so fetching the register again replaces it with nothing lost.
+    pub fn refetchable(&self) -> bool {
+        matches!(self.store, EVENTS | PACKS | SENT)
+    }
+}
+
+impl Store {
+    /// Reads every record of every store and returns those that do not parse, without
+    /// changing anything: what safe mode shows when the register cannot be opened.
+    pub async fn diagnose(&self) -> Result<Vec<Damage>, StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadOnly)?;
+        let mut found = Vec::new();
+        for name in ALL {
+            let store = tx.object_store(name)?;
+            let keys = store.get_all_keys(None, None)?.await?;
+            let values = store.get_all(None, None)?.await?;
+            for (key, value) in keys.iter().zip(values) {
+                let text = value.as_string();
+                let problem = match (name, &text) {
+                    (META, _) => value.as_f64().is_none().then(|| "not a number".to_string()),
+                    (_, None) => Some("not text".to_string()),
+                    (EVENTS, Some(t)) => serde_json::from_str::<Event>(t)
+                        .err()
+                        .map(|e| e.to_string()),
+                    (PACKS, Some(t)) => serde_json::from_str::<Stored>(t)
+                        .err()
+                        .map(|e| e.to_string()),
+                    (OUTBOX, Some(t)) => serde_json::from_str::<Outgoing>(t)
+                        .err()
+                        .map(|e| e.to_string()),
+                    (REJECTED, Some(t)) => serde_json::from_str::<Refused>(t)
+                        .err()
+                        .map(|e| e.to_string()),
+                    (SENT, Some(t)) => serde_json::from_str::<Sent>(t).err().map(|e| e.to_string()),
+                    (_, Some(_)) => None,
+                };
+                if let Some(detail) = problem {
+                    found.push(Damage {
+                        store: name,
+                        key: key
+                            .as_string()
+                            .or_else(|| key.as_f64().map(|n| n.to_string()))
+                            .unwrap_or_default(),
+                        detail,
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every record of every store exactly as stored, unparsed, as one JSON document
+    /// `{"keyward_raw": 1, "stores": {name: [[key, value], …]}}`: a copy of a damaged register
+    /// that someone can look at or repair, taken before anything is changed.
+    pub async fn raw_dump(&self) -> Result<String, StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadOnly)?;
+        let mut stores = serde_json::Map::new();
+        for name in ALL {
+            let store = tx.object_store(name)?;
+            let keys = store.get_all_keys(None, None)?.await?;
+            let values = store.get_all(None, None)?.await?;
+            let rows: Vec<serde_json::Value> = keys
+                .iter()
+                .zip(values)
+                .map(|(key, value)| serde_json::json!([raw_value(key), raw_value(&value)]))
+                .collect();
+            stores.insert(name.to_string(), serde_json::Value::Array(rows));
+        }
+        Ok(serde_json::json!({ "keyward_raw": 1, "stores": stores }).to_string())
+    }
+
+    /// Drops this device's copy of the confirmed log (and what was noted about it) and sets
+    /// the cursor back to the start, so the next sync fetches the whole register again. The
+    /// outbox (changes not yet on the server) and the refusals are kept. Only for a device
+    /// that syncs, after the raw copy was saved.
+    pub async fn forget_confirmed(&self) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&ALL, TransactionMode::ReadWrite)?;
+        for name in [EVENTS, PACKS, SENT] {
+            tx.object_store(name)?.clear()?;
+        }
+        let meta = tx.object_store(META)?;
+        meta.put(&JsValue::from_f64(0.0), Some(&JsValue::from_str("cursor")))?;
+        commit(tx).await
+    }
+}
+
+/// A stored key or value as JSON: text and numbers as they are, anything else as its
+/// description.
+fn raw_value(value: &JsValue) -> serde_json::Value {
+    if let Some(text) = value.as_string() {
+        serde_json::Value::String(text)
+    } else if let Some(n) = value.as_f64() {
+        serde_json::json!(n)
+    } else {
+        serde_json::Value::String(format!("{value:?}"))
+    }
+}

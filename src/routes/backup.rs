@@ -86,23 +86,11 @@ pub fn BackupPage() -> impl IntoView {
 
 /// Offers `json` as a download named after today's date; returns the name.
 fn save_file(json: &str) -> Result<String, String> {
-    let fail = |_| "The backup file could not be saved. Try again.".to_string();
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(json));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(fail)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
     let name = format!(
         "keyward-backup-{}.json",
         chrono::Local::now().format("%Y-%m-%d-%H%M")
     );
-    let anchor = document()
-        .create_element("a")
-        .map_err(fail)?
-        .unchecked_into::<web_sys::HtmlAnchorElement>();
-    anchor.set_href(&url);
-    anchor.set_download(&name);
-    anchor.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
+    crate::download::save(json, &name, "application/json")
+        .map_err(|()| "The backup file could not be saved. Try again.".to_string())?;
     Ok(name)
 }

@@ -13,7 +13,6 @@ use keyward_core::{
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use wasm_bindgen::JsCast;
 
 /// "A-007: 2 user keys; A-009: 1 spare key".
 fn lines_words(r: &Register, o: &Order) -> String {
@@ -655,19 +654,6 @@ fn Receive(order: Memo<Option<OrderView>>) -> impl IntoView {
 
 /// Offers `csv` as a file download.
 fn save_csv(csv: &str, name: &str) -> Result<(), String> {
-    let fail = |_| "The CSV file could not be saved. Try again.".to_string();
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(csv));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(fail)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
-    let anchor = document()
-        .create_element("a")
-        .map_err(fail)?
-        .unchecked_into::<web_sys::HtmlAnchorElement>();
-    anchor.set_href(&url);
-    anchor.set_download(name);
-    anchor.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
+    crate::download::save(csv, name, "text/csv")
+        .map_err(|()| "The CSV file could not be saved. Try again.".to_string())
 }
