@@ -24,6 +24,9 @@ pub struct LoanInput {
     pub typed_name: RwSignal<String>,
     pub signature: RwSignal<String>,
     pub notes: RwSignal<String>,
+    /// Dates far from today that the person has been asked about once: pressing the button
+    /// again with the same date records it.
+    pub far_confirmed: RwSignal<Vec<chrono::NaiveDate>>,
 }
 
 /// A loan form read, ready for a command.
@@ -51,6 +54,7 @@ impl LoanInput {
             typed_name: RwSignal::new(String::new()),
             signature: RwSignal::new(String::new()),
             notes: RwSignal::new(String::new()),
+            far_confirmed: RwSignal::new(Vec::new()),
         }
     }
 
@@ -87,6 +91,21 @@ impl LoanInput {
         } else {
             (None, None)
         };
+        for (day, words) in [(Some(date), date_words), (expected_return, "due-back day")] {
+            let Some(day) = day else { continue };
+            if let Some(far) = keyward_core::format::far_from_today(day, today()) {
+                if !self
+                    .far_confirmed
+                    .with_untracked(|seen| seen.contains(&day))
+                {
+                    self.far_confirmed.update(|seen| seen.push(day));
+                    return Err(format!(
+                        "The {words}, {}, is {far}. Check the year; if it is right, press the button again to record it.",
+                        uk_date(day)
+                    ));
+                }
+            }
+        }
         let confirmation = if self.signed.get_untracked() {
             Confirmation::Signature(self.signature.get_untracked())
         } else {

@@ -21,6 +21,20 @@ where
     at.format("%d/%m/%Y %H:%M").to_string()
 }
 
+/// Whether a date a person typed is far enough from `today` to be worth asking about before
+/// it is recorded (a year typed wrong: 2062 for 2026): "more than a year away" or "more than
+/// a year ago", or `None` when it is within a year either way.
+pub fn far_from_today(date: NaiveDate, today: NaiveDate) -> Option<&'static str> {
+    let days = (date - today).num_days();
+    if days > 366 {
+        Some("more than a year away")
+    } else if days < -366 {
+        Some("more than a year ago")
+    } else {
+        None
+    }
+}
+
 /// A date as typed in the UK: 26/11/2026, 26/11/26, 26-11-2026, 26.11.2026, or ISO 2026-11-26.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
@@ -65,6 +79,22 @@ pub fn pounds(pence: u32) -> String {
 mod tests {
     use super::*;
     use chrono::{FixedOffset, Utc};
+
+    #[test]
+    fn dates_far_from_today_are_named() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            far_from_today(on(2062, 12, 2), today),
+            Some("more than a year away")
+        );
+        assert_eq!(
+            far_from_today(on(2016, 12, 2), today),
+            Some("more than a year ago")
+        );
+        assert_eq!(far_from_today(on(2027, 7, 1), today), None);
+        assert_eq!(far_from_today(today, today), None);
+    }
 
     #[test]
     fn dates_are_uk_style() {

@@ -59,6 +59,18 @@ test('temporary loans past their due-back time are listed oldest first, with how
   await addPerson(page, { name: 'Sam Jones', ref: 'P1' });
   await addPerson(page, { name: 'Alex Smith', kind: 'Staff', ref: 'S1' });
 
+  // A year typed wrong (2062 for 2026) is asked about before anything is recorded.
+  await openLocker(page, 'B-1');
+  await openIssueForm(page, b1.tags[0]);
+  await choosePerson(page, 'Sam Jones');
+  await page.getByLabel('Temporary loan (due back on a date)').check();
+  await page.getByLabel('Due back', { exact: true }).fill('27/11/2062');
+  await page.getByRole('button', { name: 'Issue key' }).click();
+  await expect(
+    page.getByText('The due-back day, 27/11/2062, is more than a year away. Check the year; if it is right, press the button again to record it.'),
+  ).toBeVisible();
+  await expect(page.getByRole('heading', { name: /^Issue a key: locker B-1/, level: 1 })).toBeVisible();
+
   // The default loan (a day, from the site's policy), and one due back at 17:00 today.
   await openLocker(page, 'B-1');
   await issueTemporary(page, b1.tags[0], 'Sam Jones', { defaultDue: '27/11/2026' });
