@@ -266,11 +266,13 @@ fn SignedIn() -> impl IntoView {
                 <h2 id="leaving-title">"Before you sign out"</h2>
                 <p class="leaving-count" role="alert">{unsynced}</p>
                 <p>"Signing out keeps them on this device, to be sent when it can. But if this device is reset, lost or its browser data cleared before then, they are gone. Send them now, or save them as a file to keep them safe."</p>
-                <Show when=can_sync>
-                    <button type="button" class="button primary" on:click=sync_now
-                        disabled=move || state.sync.get().running>"Sync now"</button>
-                </Show>
-                <button type="button" class="button" on:click=save>"Save them as a file"</button>
+                <p class="actions">
+                    <Show when=can_sync>
+                        <button type="button" class="button primary" on:click=sync_now
+                            disabled=move || state.sync.get().running>"Sync now"</button>
+                    </Show>
+                    <button type="button" class="button" on:click=save>"Save them as a file"</button>
+                </p>
                 <div role="status">
                     {move || saved.get().map(|name| view! {
                         <p class="flash-static">"Saved "{name}". Keep it until the changes are in the register: it can be read on the Backup screen of any device."</p>
