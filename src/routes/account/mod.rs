@@ -241,6 +241,7 @@ fn SignedIn() -> impl IntoView {
     };
     let can_sync = move || state.pending.get() != 0 && !state.sync.get().unreachable;
     let unsynced = move || match state.pending.get() {
+        0 => "Every change made on this device has reached the server.".to_string(),
         1 => "1 change made on this device has not reached the server yet.".to_string(),
         n => format!("{n} changes made on this device have not reached the server yet."),
     };
@@ -265,14 +266,16 @@ fn SignedIn() -> impl IntoView {
             <section class="card warning leaving" aria-labelledby="leaving-title">
                 <h2 id="leaving-title">"Before you sign out"</h2>
                 <p class="leaving-count" role="alert">{unsynced}</p>
-                <p>"Signing out keeps them on this device, to be sent when it can. But if this device is reset, lost or its browser data cleared before then, they are gone. Send them now, or save them as a file to keep them safe."</p>
-                <p class="actions">
-                    <Show when=can_sync>
-                        <button type="button" class="button primary" on:click=sync_now
-                            disabled=move || state.sync.get().running>"Sync now"</button>
-                    </Show>
-                    <button type="button" class="button" on:click=save>"Save them as a file"</button>
-                </p>
+                <Show when=move || state.pending.get() != 0>
+                    <p>"Signing out keeps them on this device, to be sent when it can. But if this device is reset, lost or its browser data cleared before then, they are gone. Send them now, or save them as a file to keep them safe."</p>
+                    <p class="actions">
+                        <Show when=can_sync>
+                            <button type="button" class="button primary" on:click=sync_now
+                                disabled=move || state.sync.get().running>"Sync now"</button>
+                        </Show>
+                        <button type="button" class="button" on:click=save>"Save them as a file"</button>
+                    </p>
+                </Show>
                 <div role="status">
                     {move || saved.get().map(|name| view! {
                         <p class="flash-static">"Saved "{name}". Keep it until the changes are in the register: it can be read on the Backup screen of any device."</p>

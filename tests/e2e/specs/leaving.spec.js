@@ -15,9 +15,9 @@ import {
   open,
   putOnServer,
   screenshots,
+  setUpSite,
   waitForServiceWorker,
 } from './helpers.js';
-import { setUpSite } from './helpers.js';
 
 const suffix = Date.now().toString(36);
 const ADMIN = `leave-${suffix}`;
@@ -124,6 +124,24 @@ test('signing out with an unsynced change asks first, and its file is read on an
   await other.getByLabel('File of unsynced changes').setInputFiles(foreign);
   await expect(other.getByRole('alert')).toContainText('This is not a file of unsynced Keyward changes.');
   await screenshots(other, 'leaving-refused');
+
+  // Asked while offline, then back online: the change is sent, and signing out is plain.
+  await waitForServiceWorker(other);
+  await two.setOffline(true);
+  await addPerson(other, { name: 'Kim Lee', ref: 'P300' });
+  await expect(syncChip(other)).toHaveText('Offline · 1 change waiting', { timeout: 20_000 });
+  await open(other, '/sync');
+  await other.getByRole('button', { name: 'Sign out of this device' }).click();
+  const asked = leavingCard(other);
+  await expect(asked.getByRole('button', { name: 'Sign out without saving them' })).toBeVisible();
+  await two.setOffline(false);
+  await expect(asked.getByRole('alert')).toHaveText(
+    'Every change made on this device has reached the server.',
+    { timeout: 40_000 },
+  );
+  await expect(asked.getByRole('button', { name: 'Save them as a file' })).toHaveCount(0);
+  await asked.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(flash(other, 'Pat Caretaker is signed out of this device.')).toBeVisible();
 
   await one.close();
   await two.close();
