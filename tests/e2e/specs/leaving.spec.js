@@ -56,6 +56,7 @@ test('signing out with an unsynced change asks first, and its file is read on an
   await card.scrollIntoViewIfNeeded();
   expect(await checkA11y(page, 'sync page, leaving with an unsynced change')).toEqual([]);
   await screenshots(page, 'leaving-ask');
+  await card.screenshot({ path: '/tmp/leaving-card-ask-390.png' });
 
   // Save them as a file.
   const [download] = await Promise.all([
@@ -82,6 +83,7 @@ test('signing out with an unsynced change asks first, and its file is read on an
   expect(saved.checksum).toBe(`sha256:${createHash('sha256').update(bare).digest('hex')}`);
   await expect(card.getByRole('status')).toContainText(`Saved ${download.suggestedFilename()}.`);
   await screenshots(page, 'leaving-saved');
+  await card.screenshot({ path: '/tmp/leaving-card-390.png' });
 
   // Only now a plain "Sign out".
   await expect(card.getByRole('button', { name: 'Sign out without saving them' })).toHaveCount(0);
