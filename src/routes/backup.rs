@@ -1,8 +1,11 @@
-//! Backup and restore: the whole register as one file, and that file read back in.
+//! Backup and restore: the whole register as one file, and that file read back in. Also the
+//! file of a device's unsynced changes (`keyward_core::unsynced`): made here when someone
+//! leaves a device whose changes have not reached the server, and read back on another.
 
-use crate::components::Back;
-use crate::state::use_app;
+use crate::components::{local_date_time, Back};
+use crate::state::{use_app, AppState};
 use keyward_core::backup::Backup;
+use keyward_core::unsynced::{Unsynced, UnsyncedFile};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -15,7 +18,7 @@ pub fn BackupPage() -> impl IntoView {
     let download = move |_| {
         leptos::task::spawn_local(async move {
             match state.export().await {
-                Ok((json, count)) => match save_file(&json) {
+                Ok((json, count)) => match save_file(&json, &backup_name()) {
                     Ok(name) => message.set(Some((true, format!("Saved {name}: {count} events.")))),
                     Err(e) => message.set(Some((false, e))),
                 },
@@ -73,6 +76,7 @@ pub fn BackupPage() -> impl IntoView {
             <label for="restore-file">"Backup file"</label>
             <input id="restore-file" type="file" accept=".json,application/json" on:change=restore disabled=move || busy.get()/>
         </section>
+        <UnsyncedImport/>
         <div aria-live="polite">
             {move || busy.get().then(|| view! { <p role="status">"Restoring…"</p> })}
             {move || message.get().map(|(ok, text)| if ok {
@@ -84,13 +88,131 @@ pub fn BackupPage() -> impl IntoView {
     }
 }
 
-/// Offers `json` as a download named after today's date; returns the name.
-fn save_file(json: &str) -> Result<String, String> {
-    let name = format!(
+fn backup_name() -> String {
+    format!(
         "keyward-backup-{}.json",
         chrono::Local::now().format("%Y-%m-%d-%H%M")
-    );
-    crate::download::save(json, &name, "application/json")
-        .map_err(|()| "The backup file could not be saved. Try again.".to_string())?;
-    Ok(name)
+    )
+}
+
+/// Offers `json` as a download named `name`; returns the name.
+pub fn save_file(json: &str, name: &str) -> Result<String, String> {
+    crate::download::save(json, name, "application/json")
+        .map_err(|()| "The file could not be saved. Try again.".to_string())?;
+    Ok(name.to_string())
+}
+
+/// This device's changes that have not reached the server (every account's, locked or not),
+/// as stored now, saved as a file. Returns the file's name and how many changes it holds.
+pub async fn save_unsynced(state: AppState) -> Result<(String, usize), String> {
+    let store = crate::state::store()?;
+    let outbox = store.outbox().await.map_err(|e| e.to_string())?;
+    let changes: Vec<Unsynced> = outbox
+        .into_iter()
+        .filter(|o| o.pos.is_none())
+        .map(|o| Unsynced {
+            n: o.n,
+            user: o.user,
+            event: o.event,
+        })
+        .collect();
+    let site = state
+        .account_untracked()
+        .map(|a| a.site_name)
+        .or_else(|| {
+            let site = untrack(|| state.site())?;
+            state
+                .register
+                .with_untracked(|r| r.site(site).map(|s| s.name.clone()))
+        })
+        .unwrap_or_default();
+    let count = changes.len();
+    let file = UnsyncedFile::new(site, state.device(), chrono::Utc::now(), changes);
+    let name = file.file_name(&chrono::Local::now().format("%Y-%m-%d-%H%M").to_string());
+    save_file(&file.to_json(), &name)?;
+    Ok((name, count))
+}
+
+/// Reads a file of unsynced changes saved on a device and lists them in words. It records
+/// nothing: the server takes a device's changes only from that device, so someone records
+/// again here what still needs doing.
+#[component]
+fn UnsyncedImport() -> impl IntoView {
+    let state = use_app();
+    let read = RwSignal::new(None::<Result<UnsyncedFile, String>>);
+    let choose = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        read.set(None);
+        leptos::task::spawn_local(async move {
+            let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|t| t.as_string());
+            input.set_value("");
+            read.set(Some(match text {
+                None => Err("The file could not be read. Choose it again.".to_string()),
+                Some(text) => UnsyncedFile::parse(&text),
+            }));
+        });
+    };
+    let listed = move |file: UnsyncedFile| {
+        let count = file.changes.len();
+        let held = file
+            .changes
+            .iter()
+            .filter(|c| state.register.with_untracked(|r| r.has_event(c.event.id)))
+            .count();
+        let rows = file
+            .changes
+            .into_iter()
+            .map(|c| {
+                let here = state.register.with_untracked(|r| r.has_event(c.event.id));
+                view! {
+                    <li>
+                        <p><strong>{keyward_core::Change::words(&c.event.change)}</strong>
+                           " by "{c.event.actor.clone()}", "{local_date_time(c.event.at)}</p>
+                        <p class="hint">{if here {
+                            "Already in this register: it reached the server after all."
+                        } else {
+                            "Not in this register."
+                        }}</p>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="unsynced-read" role="status">
+                <p><strong>{format!(
+                    "{} from {}, saved {}: {} of {} already in this register.",
+                    if count == 1 { "1 change".to_string() } else { format!("{count} changes") },
+                    file.site,
+                    local_date_time(file.saved),
+                    held,
+                    count
+                )}</strong></p>
+                <ul class="plain refused">{rows}</ul>
+                <p>"This screen does not add them: the server accepts a device's changes only from that device. Record again here, as yourself, each change that is not in the register and still needs doing."</p>
+            </div>
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Changes saved from a device"</h2>
+            <p>"Reads a file of changes that had not reached the server when someone left a device, and lists them."</p>
+            <label for="unsynced-file">"File of unsynced changes"</label>
+            <input id="unsynced-file" type="file" accept=".json,application/json" on:change=choose/>
+            {move || read.get().map(|outcome| match outcome {
+                Ok(file) => listed(file).into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
 }

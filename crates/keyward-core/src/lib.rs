@@ -25,6 +25,7 @@ mod role;
 pub mod search;
 pub mod sync;
 mod timeline;
+pub mod unsynced;
 
 pub use command::{Command, Context, Entropy, SplitMix};
 pub use conflict::{Conflict, ConflictKind, ConflictText, Decision, Resolution};

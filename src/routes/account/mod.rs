@@ -199,18 +199,51 @@ fn Refused() -> impl IntoView {
 }
 
 /// Who is using the device, and signing them out of it (also offline: the sign-in then ends
-/// on the server when the device is next online).
+/// on the server when the device is next online). While this device holds changes that have
+/// not reached the server (anyone's: the outbox, and changes waiting for a locked PIN), signing
+/// out first asks: sync now, save them as a file, or sign out without saving them.
 #[component]
 fn SignedIn() -> impl IntoView {
     let state = use_app();
     let busy = RwSignal::new(false);
-    let sign_out = move |_| {
+    // Signing out was asked for while changes were unsynced: the choice is on screen.
+    let asking = RwSignal::new(false);
+    // The file of unsynced changes saved meanwhile, by name.
+    let saved = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let leave = move || {
         busy.set(true);
         leptos::task::spawn_local(async move {
             let message = sync::sign_out(state).await;
             busy.set(false);
+            asking.set(false);
+            saved.set(None);
             state.flash.set(message);
         });
+    };
+    let sign_out = move |_| {
+        if state.pending.get_untracked() > 0 {
+            error.set(None);
+            asking.set(true);
+        } else {
+            leave();
+        }
+    };
+    let sync_now = move |_| leptos::task::spawn_local(sync::run(state));
+    let save = move |_| {
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match crate::routes::backup::save_unsynced(state).await {
+                Ok((name, _)) => saved.set(Some(name)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let can_sync = move || state.pending.get() != 0 && !state.sync.get().unreachable;
+    let unsynced = move || match state.pending.get() {
+        0 => "Every change made on this device has reached the server.".to_string(),
+        1 => "1 change made on this device has not reached the server yet.".to_string(),
+        n => format!("{n} changes made on this device have not reached the server yet."),
     };
     view! {
         {move || state.account().map(|a| view! {
@@ -222,12 +255,49 @@ fn SignedIn() -> impl IntoView {
                 })}
                 <switch::Unlock/>
                 <p class="actions">
-                    <button type="button" class="button" on:click=sign_out disabled=move || busy.get()>
+                    <button type="button" class="button" on:click=sign_out
+                        disabled=move || busy.get() || asking.get()>
                         "Sign out of this device"
                     </button>
                 </p>
             </section>
         })}
+        <Show when=move || asking.get() && state.account().is_some()>
+            <section class="card warning leaving" aria-labelledby="leaving-title">
+                <h2 id="leaving-title">"Before you sign out"</h2>
+                <p class="leaving-count" role="alert">{unsynced}</p>
+                <Show when=move || state.pending.get() != 0>
+                    <p>"Signing out keeps them on this device, to be sent when it can. But if this device is reset, lost or its browser data cleared before then, they are gone. Send them now, or save them as a file to keep them safe."</p>
+                    <p class="actions">
+                        <Show when=can_sync>
+                            <button type="button" class="button primary" on:click=sync_now
+                                disabled=move || state.sync.get().running>"Sync now"</button>
+                        </Show>
+                        <button type="button" class="button" on:click=save>"Save them as a file"</button>
+                    </p>
+                </Show>
+                <div role="status">
+                    {move || saved.get().map(|name| view! {
+                        <p class="flash-static">"Saved "{name}". Keep it until the changes are in the register: it can be read on the Backup screen of any device."</p>
+                    })}
+                </div>
+                <Problem error/>
+                <p class="actions">
+                    {move || if saved.get().is_some() || state.pending.get() == 0 {
+                        view! {
+                            <button type="button" class="button primary" on:click=move |_| leave()
+                                disabled=move || busy.get()>"Sign out"</button>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <button type="button" class="button danger" on:click=move |_| leave()
+                                disabled=move || busy.get()>"Sign out without saving them"</button>
+                        }.into_any()
+                    }}
+                    <button type="button" class="button" on:click=move |_| asking.set(false)>"Stay signed in"</button>
+                </p>
+            </section>
+        </Show>
     }
 }
 
