@@ -46,6 +46,7 @@ async fn send<T: DeserializeOwned>(
 async fn answer<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     let status = response.status();
     if response.ok() {
+        clock(&response);
         return response.json().await.map_err(|_| ApiError::Unreachable);
     }
     let message = response.json::<Problem>().await.ok().map(|p| p.error);
@@ -58,6 +59,13 @@ async fn answer<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> 
         _ => Err(ApiError::Refused(message.unwrap_or_else(|| {
             format!("The server refused the request ({status}). Try again later.")
         }))),
+    }
+}
+
+/// The server's clock, from its `Date` header, against this device's.
+fn clock(response: &Response) {
+    if let Some(date) = response.headers().get("date") {
+        crate::device::saw_server_date(&date);
     }
 }
 
@@ -86,6 +94,7 @@ async fn done(request: Result<Request, gloo_net::Error>) -> Result<(), ApiError>
     let request = request.map_err(|e| ApiError::Refused(e.to_string()))?;
     let response = request.send().await.map_err(|_| ApiError::Unreachable)?;
     if response.ok() {
+        clock(&response);
         return Ok(());
     }
     answer::<()>(response).await

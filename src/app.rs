@@ -48,6 +48,17 @@ pub fn App() -> impl IntoView {
         }
     };
 
+    /// A few words after the status when changes kept only here may be cleared by the browser.
+    fn at_risk(state: AppState) -> String {
+        if state.pending.get() == 0 || !state.device.at_risk() {
+            String::new()
+        } else if state.settings.with(|s| s.enrolled()) {
+            " · only on this device, which may clear them".into()
+        } else {
+            " · the browser may clear it".into()
+        }
+    }
+
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
@@ -61,7 +72,7 @@ pub fn App() -> impl IntoView {
             <div class="statusbar">
                 <A href="/sync" attr:class="sync-chip">
                     <span class=move || format!("dot {}", sync_class())></span>
-                    <span>{move || status_text(state)}</span>
+                    <span>{move || status_text(state) + &at_risk(state)}</span>
                 </A>
                 {move || {
                     let open = if state.load.get() == Load::Ready { open_conflicts().len() } else { 0 };
@@ -105,6 +116,9 @@ pub fn App() -> impl IntoView {
                 }.into_any()),
                 Some(Notice::Opened) | None => None,
             }}
+            {move || state.device.clock_warning().map(|w| view! {
+                <p class="banner clock" role="status">{w}</p>
+            })}
             <Show when=move || !online.get()>
                 <p class="banner offline" role="status">
                     "Offline. Everything you record is kept on this device and sent when back online."

@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod camera;
 mod components;
+mod device;
 mod download;
 mod pin;
 mod pwa;

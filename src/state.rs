@@ -50,6 +50,8 @@ pub struct AppState {
     pub(crate) unlocked: RwSignal<Option<(String, String)>>,
     /// The local date and time to the minute, for what is overdue; moves on every half minute.
     pub clock: RwSignal<chrono::NaiveDateTime>,
+    /// This device's storage (kept for good, room left) and clock against the server's.
+    pub device: crate::device::Device,
     outbox: StoredValue<Vec<Outgoing>>,
     /// How far this tab has read: the confirmed log's sequence and the outbox's change number.
     seen: StoredValue<(u64, u64)>,
@@ -78,6 +80,7 @@ impl AppState {
             sync: RwSignal::new(Default::default()),
             unlocked: RwSignal::new(None),
             clock: RwSignal::new(crate::components::now()),
+            device: crate::device::Device::new(),
             outbox: StoredValue::new(Vec::new()),
             seen: StoredValue::new((0, 0)),
         };
@@ -94,6 +97,15 @@ impl AppState {
                     .is_some_and(|(who, _)| Some(who) != active.as_ref())
             }) {
                 state.unlocked.set(None);
+            }
+        });
+        // Once there is a register worth keeping, ask the browser to keep it for good.
+        let has_site = Memo::new(move |_| {
+            state.load.get() == Load::Ready && state.register.with(|r| r.sites().next().is_some())
+        });
+        Effect::new(move |_| {
+            if has_site.get() {
+                state.device.ask_once();
             }
         });
         set_interval(move || state.tick(), std::time::Duration::from_secs(30));

@@ -55,24 +55,40 @@ pub enum Notice {
     Replaced,
 }
 
-/// Something went wrong below the register: the browser's storage refused or is missing.
+/// Something went wrong below the register: the browser's storage refused, is missing, or
+/// is full. Every write is one transaction, so in each case nothing was written.
 #[derive(Debug)]
-pub struct StorageError(String);
+pub enum StorageError {
+    Failed(String),
+    /// The browser refused the write for want of room (`QuotaExceededError`).
+    Full,
+}
 
 impl fmt::Display for StorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "This device's storage did not respond ({}). Nothing was recorded. Try again; if it \
-             keeps happening, check the browser is not in private mode and has space left.",
-            self.0
-        )
+        match self {
+            Self::Failed(detail) => write!(
+                f,
+                "This device's storage did not respond ({detail}). Nothing was recorded. Try \
+                 again; if it keeps happening, check the browser is not in private mode and has \
+                 space left."
+            ),
+            Self::Full => f.write_str(
+                "This device is out of room, so nothing was recorded. Free some space on the \
+                 device (photos, downloads or apps you do not need), then try again. Sync if you \
+                 can, so the changes waiting here are safe on the server.",
+            ),
+        }
     }
 }
 
 impl From<idb::Error> for StorageError {
     fn from(e: idb::Error) -> Self {
-        Self(e.to_string())
+        match &e {
+            idb::Error::DomException(d) if d.name() == "QuotaExceededError" => Self::Full,
+            _ if e.to_string().contains("QuotaExceededError") => Self::Full,
+            _ => Self::Failed(e.to_string()),
+        }
     }
 }
 
@@ -238,16 +254,16 @@ impl Store {
         let held = meta.cursor;
         let sent = tx.object_store(SENT)?;
         for logged in events.iter().filter(|l| l.pos > held) {
-            let json =
-                serde_json::to_string(&logged.event).map_err(|e| StorageError(e.to_string()))?;
+            let json = serde_json::to_string(&logged.event)
+                .map_err(|e| StorageError::Failed(e.to_string()))?;
             store.add(&JsValue::from_str(&json), None)?;
             if let Some(vouched) = logged
                 .sent
                 .as_ref()
                 .filter(|s| s.worth_showing(&logged.event))
             {
-                let json =
-                    serde_json::to_string(vouched).map_err(|e| StorageError(e.to_string()))?;
+                let json = serde_json::to_string(vouched)
+                    .map_err(|e| StorageError::Failed(e.to_string()))?;
                 sent.put(
                     &JsValue::from_str(&json),
                     Some(&JsValue::from_str(&logged.event.id.to_string())),
@@ -349,7 +365,8 @@ impl Store {
         let tx = self.db.transaction(&[EVENTS], TransactionMode::ReadWrite)?;
         let store = tx.object_store(EVENTS)?;
         for event in events {
-            let json = serde_json::to_string(event).map_err(|e| StorageError(e.to_string()))?;
+            let json =
+                serde_json::to_string(event).map_err(|e| StorageError::Failed(e.to_string()))?;
             store.add(&JsValue::from_str(&json), None)?;
         }
         commit(tx).await
@@ -444,7 +461,7 @@ async fn settle(
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StorageError> {
     serde_json::from_str(json)
-        .map_err(|e| StorageError(format!("a stored record could not be read: {e}")))
+        .map_err(|e| StorageError::Failed(format!("a stored record could not be read: {e}")))
 }
 
 fn put_json<T: Serialize>(
@@ -453,7 +470,7 @@ fn put_json<T: Serialize>(
     key: u64,
     value: &T,
 ) -> Result<(), StorageError> {
-    let json = serde_json::to_string(value).map_err(|e| StorageError(e.to_string()))?;
+    let json = serde_json::to_string(value).map_err(|e| StorageError::Failed(e.to_string()))?;
     tx.object_store(store)?.put(
         &JsValue::from_str(&json),
         Some(&JsValue::from_f64(key as f64)),
@@ -525,10 +542,23 @@ fn write_meta(tx: &Transaction, meta: Meta) -> Result<(), StorageError> {
 }
 
 async fn commit(tx: Transaction) -> Result<(), StorageError> {
-    if tx.commit()?.await?.is_committed() {
-        Ok(())
-    } else {
-        Err(StorageError("the write was cancelled".into()))
+    // Held to read why the browser aborted it: a full device aborts the commit itself.
+    let raw: web_sys::IdbTransaction = tx.into();
+    #[allow(deprecated)]
+    let outcome = match raw.commit() {
+        Ok(()) => Transaction::from(raw.clone())
+            .await
+            .map_err(StorageError::from),
+        Err(e) => Err(StorageError::Failed(format!("{e:?}"))),
+    };
+    match outcome {
+        Ok(result) if result.is_committed() => Ok(()),
+        other => Err(match raw.error() {
+            Some(e) if e.name() == "QuotaExceededError" => StorageError::Full,
+            _ => other
+                .err()
+                .unwrap_or_else(|| StorageError::Failed("the write was cancelled".into())),
+        }),
     }
 }
 
@@ -540,8 +570,9 @@ async fn read(tx: &Transaction, cursor: u64) -> Result<Stored, StorageError> {
             Some(true),
         )?)))
     };
-    let damaged =
-        |e: serde_json::Error| StorageError(format!("a stored event could not be read: {e}"));
+    let damaged = |e: serde_json::Error| {
+        StorageError::Failed(format!("a stored event could not be read: {e}"))
+    };
     let mut stored = Stored::new();
     for pack in tx.object_store(PACKS)?.get_all(after()?, None)?.await? {
         let events: Stored =

@@ -121,6 +121,7 @@ pub fn SetupPage() -> impl IntoView {
                     <h2>"Backup"</h2>
                     <p><A href="/setup/backup" attr:class="button">"Back up or restore the register"</A></p>
                 </section>
+                <DeviceStorage/>
             }.into_any(),
         }}
     }
@@ -278,6 +279,46 @@ fn Sites() -> impl IntoView {
                 <FormError form/>
                 <Submit form label="Create site"/>
             </form>
+        </section>
+    }
+}
+
+/// Whether the browser keeps the register for good on this device, and the room it takes.
+#[component]
+fn DeviceStorage() -> impl IntoView {
+    let device = use_app().device;
+    leptos::task::spawn_local(device.check());
+    let refused = RwSignal::new(false);
+    let ask = move |_| {
+        leptos::task::spawn_local(async move {
+            device.ask().await;
+            refused.set(device.persisted.get_untracked() != Some(true));
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="device-storage">
+            <h2 id="device-storage">"This device's storage"</h2>
+            {move || match device.persisted.get() {
+                Some(true) => view! { <p class="kept">"Kept for good on this device."</p> }.into_any(),
+                Some(false) => view! {
+                    <p class="warning">"The browser may clear this device's register when space runs low or after weeks unused. Install the app (Add to Home screen) and sync often."</p>
+                    <button type="button" class="button" on:click=ask>"Ask the browser to keep it"</button>
+                    <p role="status">{move || refused.get().then_some(
+                        "The browser did not agree yet. Installing the app or using it often makes it more likely."
+                    )}</p>
+                }.into_any(),
+                None => view! { <p>"This browser does not say whether it keeps the register for good. Sync often."</p> }.into_any(),
+            }}
+            {move || device.room.get().map(|room| view! {
+                <p class="room">{format!(
+                    "Using {} of {}.",
+                    crate::device::bytes(room.used),
+                    crate::device::bytes(room.quota)
+                )}</p>
+                {room.nearly_full().then(|| view! {
+                    <p class="warning" role="alert">"This device is nearly out of room for Keyward. Sync, then free some space on the device (photos, downloads or apps you do not need), or changes cannot be recorded."</p>
+                })}
+            })}
         </section>
     }
 }

@@ -306,7 +306,11 @@ test('passwords, a lost device, a shared tablet with PINs, and signing out offli
   // Back online, Jo's change waits for Jo.
   await two.setOffline(false);
   await b.getByRole('button', { name: 'Sync now' }).click();
-  await expect(syncChip(b)).toHaveText("1 change waiting for Jo Custodian's PIN", { timeout: 20_000 });
+  // Headless Chromium does not keep a site's storage for good, so the status says so.
+  await expect(syncChip(b)).toHaveText(
+    "1 change waiting for Jo Custodian's PIN · only on this device, which may clear them",
+    { timeout: 20_000 },
+  );
   await expect(section(b, 'Sync').getByRole('alert')).toContainText("1 change waits for Jo Custodian's PIN");
   expect(await checkA11y(b, 'sync page, a change waiting for a PIN')).toEqual([]);
   await screenshots(b, 'security-waiting-for-pin');
@@ -328,7 +332,9 @@ test('passwords, a lost device, a shared tablet with PINs, and signing out offli
   const wiped = settings.accounts.find((a) => a.username === JO);
   expect(wiped.sealed).toBeUndefined();
   expect(wiped.token).toBeNull();
-  await expect(syncChip(b)).toHaveText('1 change waiting for Jo Custodian to sign in');
+  await expect(syncChip(b)).toHaveText(
+    '1 change waiting for Jo Custodian to sign in · only on this device, which may clear them',
+  );
   await switchTo(b, 'Jo Custodian', '2468');
   await expect(section(b, 'Switch user').getByRole('alert')).toContainText(
     'Jo Custodian has no PIN on this device. They sign in with their password below.',
