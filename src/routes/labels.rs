@@ -345,9 +345,11 @@ fn Labels(site: SiteId) -> impl IntoView {
                         let (dx, dy) = offset.get_untracked();
                         let small = t.height < 25.0;
                         let qr = (t.height - if small { 3.0 } else { 4.0 }).min(t.width / 2.0);
-                        // As large as fits beside the QR code: bold capitals are about 0.7 em wide.
+                        // As large as fits beside the QR code, whatever the letters: the text is
+                        // monospace, every character 0.6 em wide plus 0.02 em of spacing (a
+                        // proportional W or M is nearly 1 em and was cut off at print).
                         let room = t.width - qr - if small { 6.0 } else { 8.0 };
-                        let text = (room / (0.7 * label.text.chars().count().max(1) as f64)).min(t.height * 0.4);
+                        let text = (room / (0.66 * label.text.chars().count().max(1) as f64)).min(t.height * 0.4);
                         // Set through the CSSOM (`style:`), which the server's CSP allows; a
                         // `style` attribute would need 'unsafe-inline'.
                         let mm = |v: f64| format!("{v:.2}mm");

@@ -41,7 +41,9 @@ test('signing out with an unsynced change asks first, and its file is read on an
   // Synced: signing out would not ask. Now a change made offline.
   await one.setOffline(true);
   await addPerson(page, { name: 'Ali Khan', ref: 'P200' });
-  await expect(syncChip(page)).toHaveText('Offline · 1 change waiting', { timeout: 20_000 });
+  await expect(syncChip(page)).toHaveText('Offline · 1 change waiting · only on this device, which may clear them', {
+    timeout: 20_000,
+  });
 
   await open(page, '/sync');
   await page.getByRole('button', { name: 'Sign out of this device' }).click();
@@ -131,7 +133,9 @@ test('signing out with an unsynced change asks first, and its file is read on an
   await waitForServiceWorker(other);
   await two.setOffline(true);
   await addPerson(other, { name: 'Kim Lee', ref: 'P300' });
-  await expect(syncChip(other)).toHaveText('Offline · 1 change waiting', { timeout: 20_000 });
+  await expect(syncChip(other)).toHaveText('Offline · 1 change waiting · only on this device, which may clear them', {
+    timeout: 20_000,
+  });
   await open(other, '/sync');
   await other.getByRole('button', { name: 'Sign out of this device' }).click();
   const asked = leavingCard(other);
