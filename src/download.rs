@@ -22,3 +22,18 @@ pub fn save(text: &str, name: &str, mime: &str) -> Result<(), ()> {
     let _ = web_sys::Url::revoke_object_url(&url);
     Ok(())
 }
+
+/// The file chosen in a file input's `change` event, with its input; `None` when none was.
+pub fn chosen(ev: &leptos::ev::Event) -> Option<(web_sys::HtmlInputElement, web_sys::File)> {
+    let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let file = input.files()?.get(0)?;
+    Some((input, file))
+}
+
+/// The text of a chosen file; `None` when the browser could not read it.
+pub async fn text_of(file: &web_sys::File) -> Option<String> {
+    wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+}

@@ -7,7 +7,6 @@ use crate::state::{use_app, AppState};
 use keyward_core::backup::Backup;
 use keyward_core::unsynced::{Unsynced, UnsyncedFile};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[component]
 pub fn BackupPage() -> impl IntoView {
@@ -27,22 +26,13 @@ pub fn BackupPage() -> impl IntoView {
         });
     };
     let restore = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+        let Some((input, file)) = crate::download::chosen(&ev) else {
             return;
         };
         busy.set(true);
         message.set(None);
         leptos::task::spawn_local(async move {
-            let text = wasm_bindgen_futures::JsFuture::from(file.text())
-                .await
-                .ok()
-                .and_then(|t| t.as_string());
+            let text = crate::download::text_of(&file).await;
             let outcome = match text {
                 None => Err("The file could not be read. Choose it again.".to_string()),
                 Some(text) => match Backup::parse(&text) {
@@ -141,21 +131,12 @@ fn UnsyncedImport() -> impl IntoView {
     let state = use_app();
     let read = RwSignal::new(None::<Result<UnsyncedFile, String>>);
     let choose = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+        let Some((input, file)) = crate::download::chosen(&ev) else {
             return;
         };
         read.set(None);
         leptos::task::spawn_local(async move {
-            let text = wasm_bindgen_futures::JsFuture::from(file.text())
-                .await
-                .ok()
-                .and_then(|t| t.as_string());
+            let text = crate::download::text_of(&file).await;
             input.set_value("");
             read.set(Some(match text {
                 None => Err("The file could not be read. Choose it again.".to_string()),
