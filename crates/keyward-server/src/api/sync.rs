@@ -147,12 +147,6 @@ const PUSH_ATTEMPTS: usize = 5;
 const OTHER_DEVICE: &str =
     "This sign-in belongs to another device. Sign in again on this device to send its changes.";
 
-/// The device a session was opened on: the only one whose changes it may push.
-fn session_device(auth: &Auth) -> Result<DeviceId, ApiError> {
-    DeviceId::parse(&auth.device)
-        .ok_or_else(|| ApiError::internal(format!("a stored device id {:?}", auth.device)))
-}
-
 /// `POST /api/push`.
 ///
 /// Judging happens outside any database lock, against the process's cached register; only
@@ -170,7 +164,7 @@ pub async fn push(
             "Send at most {BATCH} changes in one push. Update the app and try again."
         )));
     }
-    if req.device != session_device(&auth)? {
+    if req.device != auth.device {
         return Err(ApiError::new(StatusCode::FORBIDDEN, OTHER_DEVICE));
     }
     for change in &req.changes {
@@ -257,7 +251,7 @@ async fn judge_push(
     let pool = store.pool();
     let site = auth.site;
     let site_text = site.to_string();
-    let device = session_device(auth)?;
+    let device = auth.device;
     let device_text = device.to_string();
     let start = site_head(pool, site).await?;
     let role = read_role(pool, &auth.username).await?;
@@ -523,7 +517,7 @@ pub async fn pull(
             e.body_text()
         ))
     })?;
-    let device = session_device(&auth)?;
+    let device = auth.device;
     if params.device.is_some_and(|asked| asked != device) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, OTHER_DEVICE));
     }

@@ -33,7 +33,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use keyward_core::sync::{Session, USERNAME_MAX_CHARS};
-use keyward_core::{Action, Role, SiteId};
+use keyward_core::{Action, DeviceId, Role, SiteId};
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
@@ -69,8 +69,8 @@ pub struct Auth {
     pub role: Role,
     pub site: SiteId,
     pub site_name: String,
-    /// The device the session was opened on (pushes name their own device).
-    pub device: String,
+    /// The device the session was opened on: the only one whose changes it may push.
+    pub device: DeviceId,
 }
 
 impl Auth {

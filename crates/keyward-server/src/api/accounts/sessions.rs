@@ -78,6 +78,7 @@ pub(crate) async fn authenticate_by(store: &Store, lookup: Lookup<'_>) -> Result
     }
     let role: String = row.try_get("role")?;
     let site: String = row.try_get("site")?;
+    let device: String = row.try_get("device")?;
     Ok(Auth {
         token: token.to_string(),
         session_id: id,
@@ -86,7 +87,8 @@ pub(crate) async fn authenticate_by(store: &Store, lookup: Lookup<'_>) -> Result
         role: parse_role(&role)?,
         site: parse_site(&site)?,
         site_name: row.try_get("site_name")?,
-        device: row.try_get("device")?,
+        device: DeviceId::parse(&device)
+            .ok_or_else(|| ApiError::internal(format!("bad device id {device:?}")))?,
     })
 }
 
