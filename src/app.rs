@@ -144,6 +144,7 @@ pub fn App() -> impl IntoView {
                         </div>
                     }.into_any(),
                     Load::Ready => view! {
+                        <UntilRefetched>
                         <Routes fallback=|| view! { <NotFound/> }>
                             <Route path=path!("/") view=RegisterPage/>
                             <Route path=path!("/lockers/:id") view=LockerPage/>
@@ -183,6 +184,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/master/keys/:id") view=MasterKeyPage/>
                             <Route path=path!("/master/escalations/:id") view=EscalationPage/>
                         </Routes>
+                        </UntilRefetched>
                     }.into_any(),
                 }}
             </main>

@@ -230,3 +230,22 @@ pub fn KeyNotFound() -> impl IntoView {
         <p>"This key is not in the register on this device."</p>
     }
 }
+
+/// "812 of 1,000 characters" under a text field once it is four-fifths full, and in red
+/// beyond its limit (the core refuses longer text; the field's `maxlength` stops typing at
+/// it, and this says why a paste was cut short).
+#[component]
+pub fn Count(value: RwSignal<String>, max: usize) -> impl IntoView {
+    let used = move || value.with(|v| v.chars().count());
+    view! {
+        <Show when=move || used() * 5 >= max * 4>
+            <p class="char-count" class:over=move || used() >= max aria-live="polite">
+                {move || format!(
+                    "{} of {} characters",
+                    keyward_core::format::thousands(used()),
+                    keyward_core::format::thousands(max)
+                )}
+            </p>
+        </Show>
+    }
+}

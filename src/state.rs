@@ -44,6 +44,9 @@ pub struct AppState {
     /// Changes the server refused, until dismissed.
     pub refused: RwSignal<Vec<Refused>>,
     pub sync: RwSignal<crate::sync::Status>,
+    /// Safe mode fetched the register again from the server and the first pull has not
+    /// ended yet: the register here is not the site's, so screens wait for it.
+    pub refetching: RwSignal<bool>,
     /// The token of the account in use when it has a PIN, decrypted with it: (username,
     /// token). Held in memory only, and only for the account in use (read through the
     /// token methods in `pin.rs`).
@@ -78,6 +81,7 @@ impl AppState {
             pending: RwSignal::new(0),
             refused: RwSignal::new(Vec::new()),
             sync: RwSignal::new(Default::default()),
+            refetching: RwSignal::new(false),
             unlocked: RwSignal::new(None),
             clock: RwSignal::new(crate::components::now()),
             device: crate::device::Device::new(),
@@ -138,6 +142,7 @@ impl AppState {
             let snapshot = store.snapshot().await?;
             mark("keyward:log-read");
             let refused = store.rejected().await?;
+            self.refetching.set(store.refetching().await?);
             Ok::<_, StorageError>((store, snapshot, refused))
         };
         match opened.await {
@@ -152,7 +157,7 @@ impl AppState {
                 crate::sync::start(self);
                 // Tidy the log's storage for the next opening, once this one is on screen.
                 leptos::task::spawn_local(async move {
-                    if let Err(e) = store.pack().await {
+                    if let Err(e) = store.pack(crate::storage::PACK_AFTER).await {
                         web_sys::console::warn_1(&e.to_string().into());
                     }
                 });
@@ -301,7 +306,7 @@ impl AppState {
     }
 
     /// The name recorded on events: the signed-in person, or the name typed on this device.
-    fn actor(&self) -> String {
+    pub fn actor(&self) -> String {
         self.settings.with_untracked(|s| match s.account() {
             Some(a) => a.name.clone(),
             None if s.user.trim().is_empty() => "Unnamed user".to_string(),

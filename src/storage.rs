@@ -39,10 +39,12 @@ const PACKS: &str = "packs";
 const OUTBOX: &str = "outbox";
 const REJECTED: &str = "rejected";
 const META: &str = "meta";
+/// The key in `meta` set while the register is fetched again from the server.
+const REFETCH: &str = "refetch";
 const SENT: &str = "sent";
 const ALL: [&str; 6] = [PACKS, EVENTS, OUTBOX, REJECTED, META, SENT];
 /// Single records beyond which the log is packed when the app opens.
-const PACK_AFTER: u32 = 2_000;
+pub const PACK_AFTER: u32 = 2_000;
 
 /// What storage tells the screens outside any call (see [`Store::open`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +78,8 @@ impl fmt::Display for StorageError {
             Self::Full => f.write_str(
                 "This device is out of room, so nothing was recorded. Free some space on the \
                  device (photos, downloads or apps you do not need), then try again. Sync if you \
-                 can, so the changes waiting here are safe on the server.",
+                 can, so the changes waiting here are safe on the server; then “Make room” under \
+                 “This device's storage” on Set-up tidies the register's own storage.",
             ),
         }
     }
@@ -374,12 +377,14 @@ impl Store {
 
     /// Packs the single records into one pack when there are many of them. Safe while other
     /// tabs read and write: it is one transaction, and readers read packs and records alike.
-    pub async fn pack(&self) -> Result<usize, StorageError> {
+    /// `at_least`: pack only when there are that many single records (`PACK_AFTER` when the
+    /// app opens; 1 when a person asks to make room).
+    pub async fn pack(&self, at_least: u32) -> Result<usize, StorageError> {
         let tx = self
             .db
             .transaction(&[PACKS, EVENTS], TransactionMode::ReadWrite)?;
         let events = tx.object_store(EVENTS)?;
-        if events.count(None)?.await? < PACK_AFTER {
+        if events.count(None)?.await? < at_least.max(1) {
             tx.await?;
             return Ok(0);
         }
@@ -697,6 +702,27 @@ impl Store {
         }
         let meta = tx.object_store(META)?;
         meta.put(&JsValue::from_f64(0.0), Some(&JsValue::from_str("cursor")))?;
+        // Until the first pull ends, the register here is not the site's: the app says so
+        // instead of showing an empty or partial register (see `refetching`).
+        meta.put(&JsValue::from_f64(1.0), Some(&JsValue::from_str(REFETCH)))?;
+        commit(tx).await
+    }
+
+    /// Whether the register is being fetched again from the server after safe mode.
+    pub async fn refetching(&self) -> Result<bool, StorageError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
+        let value = tx
+            .object_store(META)?
+            .get(Query::Key(JsValue::from_str(REFETCH)))?
+            .await?;
+        Ok(value.and_then(|v| v.as_f64()).unwrap_or(0.0) != 0.0)
+    }
+
+    /// The first pull after fetching the register again has ended: it is the site's again.
+    pub async fn refetched(&self) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        tx.object_store(META)?
+            .delete(Query::Key(JsValue::from_str(REFETCH)))?;
         commit(tx).await
     }
 }

@@ -55,6 +55,8 @@ pub struct Status {
 thread_local! {
     static BUSY: Cell<bool> = const { Cell::new(false) };
     static AGAIN: Cell<bool> = const { Cell::new(false) };
+    /// The last exchange pulled until it held the site's whole log.
+    static CAUGHT_UP: Cell<bool> = const { Cell::new(false) };
     static STREAM: RefCell<Option<JsValue>> = const { RefCell::new(None) };
     /// Counts stream (re)starts, so a late ticket or retry of an older one is dropped.
     static STREAM_GEN: Cell<u32> = const { Cell::new(0) };
@@ -165,6 +167,14 @@ async fn locked(state: AppState) {
     state.sync.update(|s| s.running = true);
     let result = exchange(state).await;
     state.refresh().await;
+    if CAUGHT_UP.with(|c| c.replace(false)) && state.refetching.get_untracked() {
+        // The whole register has come down again: it is the site's once more.
+        if let Ok(store) = crate::state::store() {
+            if store.refetched().await.is_ok() {
+                state.refetching.set(false);
+            }
+        }
+    }
     tabs::announce();
     state.sync.update(|s| {
         s.running = false;
@@ -294,6 +304,7 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
             .sync
             .update(|s| s.progress = Some((meta.cursor, page.head)));
         if page.events.is_empty() || meta.cursor >= page.head {
+            CAUGHT_UP.with(|c| c.set(true));
             break;
         }
     }

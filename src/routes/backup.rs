@@ -123,18 +123,23 @@ pub async fn save_unsynced(state: AppState) -> Result<(String, usize), String> {
     Ok((name, count))
 }
 
-/// Reads a file of unsynced changes saved on a device and lists them in words. It records
-/// nothing: the server takes a device's changes only from that device, so someone records
-/// again here what still needs doing.
+/// Reads a file of unsynced changes saved on a device, lists them in words, and records again,
+/// as the person using this device, those not in the register yet: the server takes a
+/// device's changes only from that device, so each becomes a new change of this one
+/// (`Command::RecordAgain`; the core refuses one that no longer fits).
 #[component]
 fn UnsyncedImport() -> impl IntoView {
     let state = use_app();
     let read = RwSignal::new(None::<Result<UnsyncedFile, String>>);
+    // What recording again said of each change, by the change's original event id.
+    let outcomes = RwSignal::new(Vec::<(keyward_core::EventId, Result<String, String>)>::new());
+    let busy = RwSignal::new(false);
     let choose = move |ev: leptos::ev::Event| {
         let Some((input, file)) = crate::download::chosen(&ev) else {
             return;
         };
         read.set(None);
+        outcomes.set(Vec::new());
         leptos::task::spawn_local(async move {
             let text = crate::download::text_of(&file).await;
             input.set_value("");
@@ -144,50 +149,113 @@ fn UnsyncedImport() -> impl IntoView {
             }));
         });
     };
+    let held = move |saved: &keyward_core::Event| {
+        state
+            .register
+            .with(|r| keyward_core::unsynced::is_held(r, saved))
+    };
+    let outcome = move |id| {
+        outcomes.with(|o| {
+            o.iter()
+                .find(|(e, _)| *e == id)
+                .map(|(_, result)| result.clone())
+        })
+    };
+    let record = move |file: UnsyncedFile| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            for change in file.changes {
+                let id = change.event.id;
+                if held(&change.event) || outcome(id).is_some() {
+                    continue;
+                }
+                let result = state
+                    .dispatch(keyward_core::Command::RecordAgain {
+                        change: change.event.change,
+                    })
+                    .await
+                    .map(|e| format!("Recorded again by {}, {}.", e.actor, local_date_time(e.at)));
+                outcomes.update(|o| o.push((id, result)));
+            }
+            busy.set(false);
+        });
+    };
     let listed = move |file: UnsyncedFile| {
         let count = file.changes.len();
-        let held = file
-            .changes
-            .iter()
-            .filter(|c| state.register.with_untracked(|r| r.has_event(c.event.id)))
-            .count();
         let rows = file
             .changes
-            .into_iter()
+            .iter()
             .map(|c| {
-                let here = state.register.with_untracked(|r| r.has_event(c.event.id));
+                let id = c.event.id;
+                let saved = c.event.clone();
+                let status = move || match (outcome(id), held(&saved)) {
+                    (Some(Ok(words)), _) => view! { <p class="hint">{words}</p> }.into_any(),
+                    (Some(Err(why)), _) => {
+                        view! { <p class="warning">{format!("Not recorded: {why}")}</p> }.into_any()
+                    }
+                    (None, true) => {
+                        view! { <p class="hint">"Already in this register."</p> }.into_any()
+                    }
+                    (None, false) => {
+                        view! { <p class="hint">"Not in this register."</p> }.into_any()
+                    }
+                };
                 view! {
                     <li>
                         <p><strong>{keyward_core::Change::words(&c.event.change)}</strong>
                            " by "{c.event.actor.clone()}", "{local_date_time(c.event.at)}</p>
-                        <p class="hint">{if here {
-                            "Already in this register: it reached the server after all."
-                        } else {
-                            "Not in this register."
-                        }}</p>
+                        {status}
                     </li>
                 }
             })
             .collect_view();
+        let saved: Vec<_> = file.changes.iter().map(|c| c.event.clone()).collect();
+        let waiting = {
+            let saved = saved.clone();
+            move || {
+                saved
+                    .iter()
+                    .filter(|e| !held(e) && outcome(e.id).is_none())
+                    .count()
+            }
+        };
+        let held_count = move || saved.iter().filter(|e| held(e)).count();
+        let me = state.actor();
+        let summary = format!(
+            "{} from {}, saved {}",
+            if count == 1 {
+                "1 change".to_string()
+            } else {
+                format!("{count} changes")
+            },
+            file.site,
+            local_date_time(file.saved),
+        );
+        let to_record = file.clone();
         view! {
             <div class="unsynced-read" role="status">
-                <p><strong>{format!(
-                    "{} from {}, saved {}: {} of {} already in this register.",
-                    if count == 1 { "1 change".to_string() } else { format!("{count} changes") },
-                    file.site,
-                    local_date_time(file.saved),
-                    held,
-                    count
-                )}</strong></p>
+                <p><strong>{move || format!("{summary}: {} of {count} in this register.", held_count())}</strong></p>
                 <ul class="plain refused">{rows}</ul>
-                <p>"This screen does not add them: the server accepts a device's changes only from that device. Record again here, as yourself, each change that is not in the register and still needs doing."</p>
+                <Show
+                    when={let waiting = waiting.clone(); move || waiting() > 0}
+                    fallback=|| view! { <p>"Nothing is left to record from this file."</p> }
+                >
+                    <p>{format!("Record again here, as {me}, the changes not in this register. Each is checked against the register as it is now: one that no longer fits (a key issued meanwhile, say) is not recorded, and says why.")}</p>
+                    <button type="button" class="button primary" disabled=move || busy.get()
+                        on:click={let file = to_record.clone(); move |_| record(file.clone())}>
+                        {let waiting = waiting.clone(); move || match waiting() {
+                            1 => "Record the 1 change again".to_string(),
+                            n => format!("Record the {n} changes again"),
+                        }}
+                    </button>
+                </Show>
             </div>
         }
     };
     view! {
         <section class="card">
             <h2>"Changes saved from a device"</h2>
-            <p>"Reads a file of changes that had not reached the server when someone left a device, and lists them."</p>
+            <p>"Reads a file of changes that had not reached the server when someone left a device, lists them, and records again here those still missing."</p>
             <label for="unsynced-file">"File of unsynced changes"</label>
             <input id="unsynced-file" type="file" accept=".json,application/json" on:change=choose/>
             {move || read.get().map(|outcome| match outcome {

@@ -4,6 +4,7 @@
 //! lists under Set-up: locks to replace (`/locks-to-replace`) and repeated losses
 //! (`/repeated-losses`).
 
+use crate::components::Count;
 use crate::components::{local_date_time, Back, FormError, FormState, RoleNote, Submit};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
@@ -175,7 +176,8 @@ fn ChangeLock(
             <label for="change-suite">"Master-key suite (optional)"</label>
             <input id="change-suite" bind:value=new_suite/>
             <label for="change-reason">"Reason"</label>
-            <textarea id="change-reason" rows="2" bind:value=reason placeholder="Key lost, labelled with the locker number"></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NAME} id="change-reason" rows="2" bind:value=reason placeholder="Key lost, labelled with the locker number"></textarea>
+            <Count value=reason max={keyward_core::checks::MAX_NAME}/>
             <FormError form/>
             <Submit form label="Change the lock and retire the old keys" action=Action::ChangeLocks/>
         </form>
@@ -223,7 +225,8 @@ pub fn RecordFault(lock: Signal<Option<keyward_core::LockId>>) -> impl IntoView 
                 }).collect_view()}
             </fieldset>
             <label for="fault-notes">"Note (optional)"</label>
-            <textarea id="fault-notes" rows="2" bind:value=notes placeholder="Key turns but the bolt sticks"></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="fault-notes" rows="2" bind:value=notes placeholder="Key turns but the bolt sticks"></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
             <FormError form/>
             <Submit form label="Record fault" action=Action::ChangeService/>
         </form>

@@ -3,6 +3,7 @@
 //! to see it, the recommendation, the decision, the charge and the next step. Also the loud
 //! alert a lost key's page shows, with "Record as found", and the list of cases.
 
+use crate::components::Count;
 use crate::components::{local_date_time, Back, Choices, FormError, FormState, RoleNote, Submit};
 use crate::state::use_app;
 use keyward_core::format::{pounds, uk_date};
@@ -375,7 +376,8 @@ fn ReportSteps(key: KeyId, facts: ReportFacts) -> impl IntoView {
                     <label class="choice"><input type="checkbox" bind:checked=sensitive/>"The locker holds sensitive items (drugs, records, cash)"</label>
                 </fieldset>
                 <label for="lost-notes">"Where and when (optional)"</label>
-                <textarea id="lost-notes" rows="2" bind:value=notes placeholder="Lost on the school trip, Tuesday"></textarea>
+                <textarea maxlength={keyward_core::checks::MAX_NOTES} id="lost-notes" rows="2" bind:value=notes placeholder="Lost on the school trip, Tuesday"></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
                 <div class="actions step-actions">
                     <button type="button" class="button" on:click=nav(1)>"Back"</button>
                     <button type="button" class="button primary" on:click=nav(3)>"Next"</button>
@@ -666,7 +668,8 @@ fn Decide(c: CaseView) -> impl IntoView {
             <Choices legend="Decide" name="case-outcome" value=outcome
                 options=vec![(CaseOutcome::Replace, "Order a replacement cut to code"), (CaseOutcome::ChangeLock, "Change the lock")]/>
             <label for="case-reason">"Reason"</label>
-            <textarea id="case-reason" rows="2" bind:value=reason placeholder="Lost off site, not traceable to the locker"></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NAME} id="case-reason" rows="2" bind:value=reason placeholder="Lost off site, not traceable to the locker"></textarea>
+            <Count value=reason max={keyward_core::checks::MAX_NAME}/>
             <FormError form/>
             <Submit form label="Record the decision" action=Action::OrderKeys/>
         </form>

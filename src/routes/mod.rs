@@ -50,7 +50,7 @@ pub use person::{EditPersonPage, PersonPage};
 pub use policies::PoliciesPage;
 pub use register::RegisterPage;
 pub use return_key::ReturnPage;
-pub use safe_mode::SafeMode;
+pub use safe_mode::{SafeMode, UntilRefetched};
 pub use scan::{ScanLanding, ScanPage};
 pub use setup::SetupPage;
 pub use setup_lockers::AddLockersPage;

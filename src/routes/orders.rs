@@ -3,6 +3,7 @@
 //! (`/orders/:id`) with its printable sheet, the CSV for the supplier, and receiving it, which
 //! makes the new keys with new tags and offers to print them.
 
+use crate::components::Count;
 use crate::components::{today, Back, FormError, FormState, RoleNote, Submit};
 use crate::state::use_app;
 use keyward_core::format::{parse_date, uk_date};
@@ -388,7 +389,8 @@ fn NewOrder(site: SiteId) -> impl IntoView {
                 </div>
             </div>
             <label for="order-notes">"Notes (optional)"</label>
-            <textarea id="order-notes" rows="2" bind:value=notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="order-notes" rows="2" bind:value=notes></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
             <FormError form/>
             <Submit form label="Place order" action=Action::OrderKeys/>
         </form>

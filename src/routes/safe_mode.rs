@@ -106,3 +106,62 @@ pub fn SafeMode(damage: Vec<Damage>) -> impl IntoView {
         </section>
     }
 }
+
+/// After "Fetch the register again": until the first pull has brought down the site's whole
+/// log, the register here is empty or partial, so this shows instead of it (never a first-run
+/// screen or a short list that looks normal). The sign-in screens stay open, for a sign-in
+/// that must be renewed before the pull can finish.
+#[component]
+pub fn UntilRefetched(children: ChildrenFn) -> impl IntoView {
+    let state = use_app();
+    let location = leptos_router::hooks::use_location();
+    let waiting =
+        move || state.refetching.get() && !location.pathname.with(|p| p.starts_with("/sync"));
+    view! {
+        <Show when=move || !waiting() fallback=Refetching>
+            {children()}
+        </Show>
+    }
+}
+
+#[component]
+fn Refetching() -> impl IntoView {
+    let state = use_app();
+    let progress = move || {
+        state.sync.with(|s| match s.progress {
+            Some((held, total)) if total > 0 => format!(
+                "{} of {} changes received.",
+                keyward_core::format::thousands(held.min(total) as usize),
+                keyward_core::format::thousands(total as usize)
+            ),
+            _ if s.running => "Asking the server…".to_string(),
+            _ => String::new(),
+        })
+    };
+    let trouble = move || {
+        state.sync.with(|s| {
+            if s.running {
+                None
+            } else if s.unreachable {
+                Some("The server cannot be reached. Connect to the site's network or the internet: the register comes down as soon as it can.".to_string())
+            } else {
+                s.problem.clone()
+            }
+        })
+    };
+    view! {
+        <section class="card safe-mode" aria-labelledby="refetch-title">
+            <h1 id="refetch-title">"Fetching the register again from the server"</h1>
+            <p>"This device's copy of the register is being replaced with the server's. Until it has all arrived, the register is not shown here, so nobody works from part of it."</p>
+            <p role="status">{progress}</p>
+            {move || trouble().map(|t| view! {
+                <p class="warning" role="alert">{t}</p>
+                <p><a href="/sync">"Sync and sign-in"</a></p>
+            })}
+            <p class="hint">"Changes made on this device that had not reached the server are kept and sent as usual."</p>
+            <button type="button" class="button" on:click=move |_| crate::sync::soon(state)>
+                "Try now"
+            </button>
+        </section>
+    }
+}

@@ -289,6 +289,35 @@ fn DeviceStorage() -> impl IntoView {
     let device = use_app().device;
     leptos::task::spawn_local(device.check());
     let refused = RwSignal::new(false);
+    let tidied = RwSignal::new(None::<Result<usize, String>>);
+    let busy = RwSignal::new(false);
+    let state = use_app();
+    // Packs every single record of the confirmed log into one: the browser stores one long
+    // record in less room than thousands of small ones. Changes not yet sent stay as they are.
+    let make_room = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let packed = match crate::state::store() {
+                Ok(store) => store.pack(1).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            device.check().await;
+            tidied.set(Some(packed));
+            busy.set(false);
+        });
+    };
+    let clock = move || {
+        state.device.clock_warning().map_or_else(
+            || {
+                state
+                    .device
+                    .skew
+                    .get()
+                    .map(|_| view! { <p class="kept">"This device's clock agrees with the server's."</p> }.into_any())
+            },
+            |w| Some(view! { <p class="warning">{w}</p> }.into_any()),
+        )
+    };
     let ask = move |_| {
         leptos::task::spawn_local(async move {
             device.ask().await;
@@ -319,6 +348,14 @@ fn DeviceStorage() -> impl IntoView {
                     <p class="warning" role="alert">"This device is nearly out of room for Keyward. Sync, then free some space on the device (photos, downloads or apps you do not need), or changes cannot be recorded."</p>
                 })}
             })}
+            <button type="button" class="button" on:click=make_room disabled=move || busy.get()>"Make room"</button>
+            <p class="hint">"Tidies how this device stores the register's history. Nothing is deleted."</p>
+            {move || tidied.get().map(|outcome| match outcome {
+                Ok(0) => view! { <p role="status">"The register's storage is already tidy."</p> }.into_any(),
+                Ok(n) => view! { <p role="status">{format!("Tidied {} records of the register's history.", keyward_core::format::thousands(n))}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            })}
+            {clock}
         </section>
     }
 }

@@ -43,8 +43,8 @@ impl Change {
     /// Whether the change's content is well formed, whatever the register holds.
     pub fn check(&self) -> Result<(), CommandError> {
         match self {
-            Change::SiteCreated { name, .. } => line("The site's name", name, MAX_NAME, true),
-            Change::AreaAdded { name, .. } => line("The area's name", name, MAX_NAME, true),
+            Change::SiteCreated { name, .. } => name_text("The site's name", name),
+            Change::AreaAdded { name, .. } => name_text("The area's name", name),
             Change::SiteLabelsSet { labels, .. } => {
                 if normalise_host(&labels.host).ok().as_deref() != Some(labels.host.as_str()) {
                     return Err(CommandError::LabelHostInvalid);
@@ -164,7 +164,7 @@ impl Change {
                 Ok(())
             }
             Change::SupplierAdded { name, contact, .. } => {
-                line("The supplier's name", name, MAX_NAME, true)?;
+                name_text("The supplier's name", name)?;
                 line("The supplier's contact", contact, MAX_NAME, false)
             }
             Change::OrderPlaced {
@@ -202,7 +202,7 @@ impl Change {
                 check_every_days,
                 ..
             } => {
-                line("The suite's name", name, MAX_NAME, true)?;
+                name_text("The suite's name", name)?;
                 if !(1..=MAX_CHECK_DAYS).contains(check_every_days) {
                     return Err(malformed("the check interval is out of range"));
                 }
@@ -250,7 +250,7 @@ fn loan(
     notes: &str,
 ) -> Result<(), CommandError> {
     if let Holder::Department(name) = holder {
-        line("The department", name, MAX_NAME, true)?;
+        name_text("The department", name)?;
     }
     if expected_return.is_some_and(|back| back < date) {
         return Err(malformed("its return date is before its issue date"));
@@ -264,7 +264,7 @@ fn loan(
         }
     }
     match confirmation {
-        Confirmation::TypedName(name) => line("The typed name", name, MAX_NAME, true)?,
+        Confirmation::TypedName(name) => name_text("The typed name", name)?,
         Confirmation::Signature(path) => signature(path)?,
     }
     note_text(notes)
@@ -287,6 +287,16 @@ pub(crate) fn line(
     length(field, text, max)?;
     if tidy(text) != text || text.chars().any(char::is_control) {
         return Err(malformed("a name has stray spaces or control characters"));
+    }
+    Ok(())
+}
+
+/// A name: a line that has at least one letter (of any alphabet), so "🙂" or "--" is not a
+/// name anyone can find or read out.
+pub(crate) fn name_text(field: &'static str, text: &str) -> Result<(), CommandError> {
+    line(field, text, MAX_NAME, true)?;
+    if !text.chars().any(char::is_alphabetic) {
+        return Err(CommandError::NameNeedsLetter { field });
     }
     Ok(())
 }
@@ -332,7 +342,7 @@ fn count(what: &'static str, n: usize, max: usize) -> Result<(), CommandError> {
 }
 
 fn person(details: &PersonDetails) -> Result<(), CommandError> {
-    line("The person's name", &details.name, MAX_NAME, true)?;
+    name_text("The person's name", &details.name)?;
     line("The department", &details.department, MAX_NAME, false)?;
     if !details.reference.is_empty() {
         code_text("The reference", &details.reference)?;

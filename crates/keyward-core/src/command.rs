@@ -2,6 +2,7 @@
 //! [`crate::Register::execute`]; a command that passes becomes one event.
 
 use crate::conflict::Resolution;
+use crate::event::Change;
 use crate::ids::{
     AreaId, CaseId, DeviceId, EscalationId, EventId, KeyId, LockId, LockerId, OrderId, PersonId,
     SignOutId, SiteId, SuiteId, SupplierId, TagId,
@@ -131,6 +132,11 @@ pub enum Command {
         received_by: String,
         condition: Condition,
         notes: String,
+    },
+    /// Records again, as the person signed in here, a change saved in a file of another
+    /// device's unsynced changes ([`crate::unsynced`]). It must still fit the register.
+    RecordAgain {
+        change: Change,
     },
     /// Decides a conflict between devices.
     ResolveConflict {

@@ -120,12 +120,20 @@ pub enum CommandError {
     TextMissing { field: &'static str },
     #[error("{field} can be at most {max} characters long. Shorten it, then try again.")]
     TextTooLong { field: &'static str, max: usize },
+    #[error("{field} needs at least one letter: type it in letters, not only symbols or emoji.")]
+    NameNeedsLetter { field: &'static str },
     #[error("One change can hold from 1 to {max} {what}.")]
     CountOutOfRange { what: &'static str, max: usize },
     #[error("This change is not well formed ({0}), so it was not recorded.")]
     Malformed(&'static str),
     #[error("{0}")]
     NotAllowed(String),
+    #[error("It is in the register already (recorded again before, or it reached the server after all).")]
+    AlreadyRecorded,
+    #[error("A site is created only once, on the device that set it up. Put the site on the server from that device, or set it up again here.")]
+    SiteCreatedElsewhere,
+    #[error("It no longer fits the register: {why}. Record by hand what still needs doing.")]
+    NoLongerFits { why: String },
     #[error("Locker {number} has no lock yet. Fit a lock first.")]
     NoLockToChange { number: String },
     #[error("Enter why the lock is changed, for example “key stolen”.")]

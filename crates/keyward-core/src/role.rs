@@ -175,6 +175,7 @@ impl Command {
             Command::IssueKey { .. } | Command::ReturnKey { .. } => Action::IssueReturn,
             Command::AddPerson { .. } | Command::EditPerson { .. } => Action::ManagePeople,
             Command::ResolveConflict { .. } => Action::ResolveConflicts,
+            Command::RecordAgain { change } => change.action(),
             Command::RecordFault { .. } => Action::ChangeService,
             Command::ChangeLock { .. } | Command::RetireKey { .. } => Action::ChangeLocks,
             Command::ReportKeyLost { .. } | Command::RecordKeyFound { .. } => Action::IssueReturn,

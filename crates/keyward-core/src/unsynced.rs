@@ -6,8 +6,10 @@
 //! in hex, of the file written as compact JSON with `checksum` empty. A file that was cut short,
 //! edited or is something else is refused with a message and changes nothing.
 
-use crate::event::Event;
+use crate::error::CommandError;
+use crate::event::{Change, Event};
 use crate::ids::DeviceId;
+use crate::register::{Fit, Register};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -113,6 +115,44 @@ impl UnsyncedFile {
         }
         Ok(file)
     }
+}
+
+/// Decides [`Command::RecordAgain`](crate::Command): a change from such a file, recorded
+/// again by the person signed in on this device. The server takes a device's changes only
+/// from that device, so the change becomes a new event of this device, by this person, now
+/// (the role table is checked on it as on any command). It must fit the register as it is:
+/// a change that clashes with what was recorded since, or refers to something this register
+/// does not hold, is refused, so importing a file never makes a conflict.
+pub fn record_again(register: &Register, change: Change) -> Result<Change, CommandError> {
+    // What the register would take twice without a conflict: a file read again, or on two
+    // devices. (Everything else recorded twice conflicts with the first, and is refused below.)
+    let held = match &change {
+        Change::SiteCreated { .. } => return Err(CommandError::SiteCreatedElsewhere),
+        Change::AreaAdded { area, .. } => register.area(*area).is_some(),
+        Change::PersonAdded { person, .. } => register.person(*person).is_some(),
+        Change::SupplierAdded { supplier, .. } => register.supplier(*supplier).is_some(),
+        Change::BlankTagsMade { tags, .. } => tags.iter().any(|t| {
+            register.resolve(&crate::label::Scanned::Key(t.clone())) != crate::Resolved::Unknown
+        }),
+        _ => false,
+    };
+    if held {
+        return Err(CommandError::AlreadyRecorded);
+    }
+    match register.assess(&change) {
+        Fit::Fits => Ok(change),
+        Fit::Conflicts(_) => Err(CommandError::NoLongerFits {
+            why: "it clashes with what has been recorded since".into(),
+        }),
+        Fit::Unknown(why) => Err(CommandError::NoLongerFits { why: why.into() }),
+    }
+}
+
+/// Whether the register holds this saved change already: the event itself reached the server
+/// after all, or its change was recorded again here before.
+pub fn is_held(register: &Register, saved: &Event) -> bool {
+    register.has_event(saved.id)
+        || record_again(register, saved.change.clone()) == Err(CommandError::AlreadyRecorded)
 }
 
 #[cfg(test)]

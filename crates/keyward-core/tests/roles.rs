@@ -8,7 +8,7 @@ use keyward_core::sync::judge;
 use keyward_core::*;
 
 /// Who may do what. Columns: Admin, Custodian, Staff, Auditor, Viewer.
-const EXPECTED: [(&str, [bool; 5]); 37] = [
+const EXPECTED: [(&str, [bool; 5]); 38] = [
     ("CreateSite", [true, false, false, false, false]),
     ("AddArea", [true, false, false, false, false]),
     ("SetSiteLabels", [true, false, false, false, false]),
@@ -24,6 +24,8 @@ const EXPECTED: [(&str, [bool; 5]); 37] = [
     ("ReturnKey", [true, true, true, false, false]),
     ("AddPerson", [true, true, true, false, false]),
     ("EditPerson", [true, true, true, false, false]),
+    // As the change it carries: here a person added on another device.
+    ("RecordAgain", [true, true, true, false, false]),
     ("ResolveConflict", [true, true, false, false, false]),
     ("RecordFault", [true, true, true, false, false]),
     ("ChangeLock", [true, true, false, false, false]),
@@ -76,6 +78,7 @@ fn name(command: &Command) -> &'static str {
         Command::AttachTag { .. } => "AttachTag",
         Command::ReturnKey { .. } => "ReturnKey",
         Command::ResolveConflict { .. } => "ResolveConflict",
+        Command::RecordAgain { .. } => "RecordAgain",
         Command::RecordFault { .. } => "RecordFault",
         Command::ChangeLock { .. } => "ChangeLock",
         Command::RetireKey { .. } => "RetireKey",
@@ -208,6 +211,13 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
         reference: String::new(),
         department: String::new(),
     };
+    // A person added on another device, saved in its file of unsynced changes.
+    let saved = other
+        .ok(Command::AddPerson {
+            site,
+            details: details("Ali Khan"),
+        })
+        .change;
     let commands = vec![
         Command::CreateSite {
             name: "Southgate Leisure".into(),
@@ -263,6 +273,7 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
             person: sam,
             details: details("Sam Jones-Smith"),
         },
+        Command::RecordAgain { change: saved },
         Command::ResolveConflict {
             conflict: offline.id,
             choice: Resolution::KeepFirst,

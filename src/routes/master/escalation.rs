@@ -2,6 +2,7 @@
 //! every screen shows while one is open.
 
 use super::*;
+use crate::components::Count;
 
 /// The open escalations of the site, for the banner on every screen: (id, tag, lockers at risk).
 pub fn open_escalation_lines(state: AppState) -> Vec<(EscalationId, String, Vec<String>)> {
@@ -152,7 +153,8 @@ fn Resolve(id: EscalationId) -> impl IntoView {
             <h2>"Resolve"</h2>
             <Choices legend="The master key" name="found" value=found options=vec![(true, "Found"), (false, "Not found")]/>
             <label for="resolve-notes">"What was done"</label>
-            <textarea id="resolve-notes" rows="2" placeholder="Found in the ward office" bind:value=notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="resolve-notes" rows="2" placeholder="Found in the ward office" bind:value=notes></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
             <FormError form/>
             <Submit form label="Resolve" action=Action::MasterKeys/>
         </form>

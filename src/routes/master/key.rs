@@ -2,6 +2,7 @@
 //! emergency route with its reason), return, report lost, and every use with out and back.
 
 use super::*;
+use crate::components::Count;
 
 #[component]
 pub fn MasterKeyPage() -> impl IntoView {
@@ -247,7 +248,8 @@ fn ReturnForm(key: KeyId) -> impl IntoView {
             <label for="return-received">"Received by"</label>
             <input id="return-received" autocomplete="name" bind:value=received/>
             <label for="return-notes">"Notes (optional)"</label>
-            <textarea id="return-notes" rows="2" bind:value=notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="return-notes" rows="2" bind:value=notes></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
             <FormError form/>
             <Submit form label="Record return" action=Action::UseMasterKey/>
         </form>
@@ -283,7 +285,8 @@ fn ReportLost(key: KeyId) -> impl IntoView {
             <h2>"Lost?"</h2>
             <p class="hint">"Every lock of its suite is then at risk: every device of the site shows an alert until an admin resolves it."</p>
             <label for="lost-notes">"What happened (optional)"</label>
-            <textarea id="lost-notes" rows="2" bind:value=notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="lost-notes" rows="2" bind:value=notes></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
             <FormError form/>
             <Submit form label="Report lost" action=Action::UseMasterKey/>
         </form>

@@ -1,6 +1,7 @@
 //! Emergency uses to review (`/master/reviews`), for admins and custodians.
 
 use super::*;
+use crate::components::Count;
 
 #[component]
 pub fn ReviewsPage() -> impl IntoView {
@@ -93,7 +94,8 @@ fn ReviewForm(id: SignOutId) -> impl IntoView {
     view! {
         <form on:submit=submit novalidate>
             <label for=field.clone()>"Review notes"</label>
-            <textarea id=field rows="2" bind:value=notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id=field rows="2" bind:value=notes></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
             <FormError form/>
             <Submit form label="Record review" action=Action::MasterKeys/>
         </form>

@@ -123,7 +123,7 @@ test('a full device: the write is refused in plain words and the register is unc
   await setUpSite(page);
   await submitRange(page, 'A-00001', 'A-10000');
   await expect(alerts(page)).toHaveText(
-    'This device is out of room, so nothing was recorded. Free some space on the device (photos, downloads or apps you do not need), then try again. Sync if you can, so the changes waiting here are safe on the server.',
+    "This device is out of room, so nothing was recorded. Free some space on the device (photos, downloads or apps you do not need), then try again. Sync if you can, so the changes waiting here are safe on the server; then “Make room” under “This device's storage” on Set-up tidies the register's own storage.",
   );
   expect(await checkA11y(page, 'add lockers: device full')).toEqual([]);
   await screenshots(page, 'device-storage-full');
@@ -135,6 +135,16 @@ test('a full device: the write is refused in plain words and the register is unc
   await addArea(page, 'Sports hall');
   await expect(section(page, 'Areas').getByRole('listitem')).toHaveText([AREA, 'Sports hall']);
   await expect(section(page, 'Areas').getByRole('alert')).toHaveCount(0);
+
+  // "Make room", as the message says: the history's records are packed, nothing is lost.
+  const before = await page.evaluate(() => document.querySelectorAll('main li').length);
+  await card(page).getByRole('button', { name: 'Make room' }).click();
+  await expect(card(page).getByRole('status').last()).toHaveText(/^Tidied \d+ records of the register's history\.$/);
+  await card(page).getByRole('button', { name: 'Make room' }).click();
+  await expect(card(page).getByRole('status').last()).toHaveText("The register's storage is already tidy.");
+  await page.reload();
+  await expect(section(page, 'Areas').getByRole('listitem')).toHaveText([AREA, 'Sports hall']);
+  expect(await page.evaluate(() => document.querySelectorAll('main li').length)).toBe(before);
 });
 
 test('nearly full: the Set-up card warns well before the device runs out', async ({ page }) => {
@@ -161,4 +171,15 @@ test("a device clock 12 minutes behind the server's is warned about", async ({ p
   );
   expect(await checkA11y(page, 'sync: clock behind')).toEqual([]);
   await screenshots(page, 'device-clock-behind');
+  // Set-up's storage card says it too.
+  await open(page, '/setup');
+  await expect(card(page).getByText("This device's clock is 12 minutes behind the server's.", { exact: false })).toBeVisible();
+});
+
+test("a device clock that agrees with the server's says so on Set-up", async ({ page }) => {
+  await setUpSite(page);
+  await putOnServer(page, { username: `dk-${suffix}`, password: PASSWORD });
+  await open(page, '/setup');
+  await expect(card(page).getByText("This device's clock agrees with the server's.")).toBeVisible();
+  await expect(clockBanner(page)).toHaveCount(0);
 });

@@ -107,12 +107,27 @@ test('signing out with an unsynced change asks first, and its file is read on an
   await other.getByLabel('File of unsynced changes').setInputFiles(file);
   const read = other.locator('.unsynced-read');
   await expect(read).toContainText('1 change from Northgate School, saved ');
-  await expect(read).toContainText('0 of 1 already in this register.');
+  await expect(read).toContainText('0 of 1 in this register.');
   await expect(read.getByRole('listitem')).toHaveCount(1);
   await expect(read.getByRole('listitem')).toContainText('Person added by Pat Caretaker');
   await expect(read.getByRole('listitem')).toContainText('Not in this register.');
   expect(await checkA11y(other, 'backup page, a file of unsynced changes read')).toEqual([]);
   await screenshots(other, 'leaving-read');
+
+  // Recorded again here, as the person signed in on this device: in the register, and sent.
+  await read.getByRole('button', { name: 'Record the 1 change again' }).click();
+  await expect(read.getByRole('listitem')).toContainText('Recorded again by Pat Caretaker, ');
+  await expect(read).toContainText('1 of 1 in this register.');
+  await expect(read).toContainText('Nothing is left to record from this file.');
+  await expect(syncChip(other)).toHaveText(/^Synced \d\d:\d\d$/, { timeout: 20_000 });
+  await open(other, '/people');
+  await expect(other.getByText('Ali Khan')).toBeVisible();
+  // The same file read again: held already, nothing offered twice.
+  await open(other, '/setup/backup');
+  await other.getByLabel('File of unsynced changes').setInputFiles(file);
+  await expect(read).toContainText('1 of 1 in this register.');
+  await expect(read.getByRole('listitem')).toContainText('Already in this register.');
+  await expect(read.getByRole('button', { name: /Record the/ })).toHaveCount(0);
 
   // An edited file is refused and shows nothing of it.
   const edited = join(dir, 'edited.json');

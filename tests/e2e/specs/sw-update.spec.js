@@ -7,9 +7,64 @@
 import { test, expect } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkA11y, distDir, setUpSite, waitForServiceWorker, waitReady } from './helpers.js';
+import {
+  addPerson,
+  checkA11y,
+  distDir,
+  open,
+  putOnServer,
+  setUpSite,
+  waitForServiceWorker,
+  waitReady,
+} from './helpers.js';
+
+const chip = (page) => page.locator('.statusbar .sync-chip');
+const suffix = Math.random().toString(36).slice(2, 8);
 
 const BANNER = 'A new version of Keyward is ready.';
+
+/** Serves a changed sw.js until `restore` is called: the next update check finds a new version. */
+function changeServiceWorker() {
+  const swPath = path.join(distDir(), 'sw.js');
+  const original = fs.readFileSync(swPath, 'utf8');
+  fs.writeFileSync(swPath, `${original}\n// e2e update ${Date.now()}\n`);
+  return () => fs.writeFileSync(swPath, original);
+}
+
+test('an update arriving while a change is unsynced keeps the change and sends it', async ({ page }) => {
+  test.setTimeout(120_000);
+  await setUpSite(page);
+  await putOnServer(page, { username: `swu-${suffix}`, password: 'locker-room-42' });
+  await waitForServiceWorker(page);
+  await expect(chip(page)).toHaveText(/^Synced \d\d:\d\d$/, { timeout: 20_000 });
+
+  // The server does not take pushes for now: the change waits on the device.
+  await page.route('**/api/push**', (route) => route.abort());
+  await addPerson(page, { name: 'Ali Khan', ref: 'P200' });
+  await expect(chip(page)).toContainText('1 change waiting', { timeout: 20_000 });
+
+  const restore = changeServiceWorker();
+  try {
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    const banner = page.getByRole('status').filter({ hasText: BANNER });
+    await expect(banner).toBeVisible({ timeout: 15_000 });
+    await Promise.all([page.waitForEvent('load'), banner.getByRole('button', { name: 'Reload' }).click()]);
+    await waitReady(page);
+    expect(
+      await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).waiting === null),
+    ).toBe(true);
+  } finally {
+    restore();
+  }
+  // The new version still holds the change, waiting; once the server takes pushes it is sent.
+  await expect(chip(page)).toContainText('1 change waiting', { timeout: 20_000 });
+  await open(page, '/people');
+  await expect(page.getByText('Ali Khan')).toBeVisible();
+  await page.unroute('**/api/push**');
+  await open(page, '/sync');
+  await page.getByRole('button', { name: 'Sync now' }).first().click();
+  await expect(chip(page)).toHaveText(/^Synced \d\d:\d\d$/, { timeout: 20_000 });
+});
 
 test('a new service worker is offered with a banner and taken on Reload', async ({ page, baseURL }) => {
   const swPath = path.join(distDir(), 'sw.js');

@@ -195,6 +195,7 @@ impl Register {
                 choice,
                 notes,
             } => self.decide_resolve(conflict, choice, notes),
+            Command::RecordAgain { change } => crate::unsynced::record_again(self, change),
             Command::RecordFault { lock, kind, notes } => self.decide_fault(lock, kind, notes),
             Command::ChangeLock {
                 locker,

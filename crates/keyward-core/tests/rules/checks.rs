@@ -51,6 +51,53 @@ fn a_note_too_long_is_refused_with_what_to_do_and_nothing_is_recorded() {
 }
 
 #[test]
+fn a_name_needs_a_letter() {
+    let mut h = Harness::new(44);
+    let (site, area) = h.site("Northgate School");
+    let before = h.register.clone();
+    for name in ["🙂", "🔑🔑", "--", "42"] {
+        let err = h
+            .run(Command::AddPerson {
+                site,
+                details: PersonDetails {
+                    name: name.into(),
+                    kind: PersonKind::Pupil,
+                    reference: String::new(),
+                    department: String::new(),
+                },
+            })
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CommandError::NameNeedsLetter {
+                field: "The person's name"
+            },
+            "{name}"
+        );
+        assert!(err.to_string().contains("at least one letter"), "{err}");
+        let err = h
+            .run(Command::AddArea {
+                site,
+                name: name.into(),
+            })
+            .unwrap_err();
+        assert!(
+            matches!(err, CommandError::NameNeedsLetter { .. }),
+            "{name}"
+        );
+    }
+    assert_eq!(h.register, before);
+    // Any alphabet is a name; a digit beside a letter too.
+    for name in ["Zoë Ní Bhriain", "Ωμέγα", "李华", "Block 2 🔑"] {
+        h.ok(Command::AddArea {
+            site,
+            name: name.into(),
+        });
+    }
+    let _ = area;
+}
+
+#[test]
 fn a_lock_code_too_long_is_refused() {
     let mut h = Harness::new(42);
     let (site, area) = h.site("Northgate School");

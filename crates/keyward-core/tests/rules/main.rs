@@ -15,3 +15,4 @@ mod orders;
 mod people;
 mod policies;
 mod search;
+mod unsynced;
