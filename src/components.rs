@@ -238,8 +238,8 @@ pub fn KeyNotFound() -> impl IntoView {
 pub fn Count(value: RwSignal<String>, max: usize) -> impl IntoView {
     let used = move || value.with(|v| v.chars().count());
     view! {
-        <Show when=move || used() * 5 >= max * 4>
-            <p class="char-count" class:over=move || used() >= max aria-live="polite">
+        <Show when={move || used() * 5 >= max * 4}>
+            <p class="char-count" class:over={move || used() >= max} aria-live="polite">
                 {move || format!(
                     "{} of {} characters",
                     keyward_core::format::thousands(used()),
