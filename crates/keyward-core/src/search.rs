@@ -1,8 +1,10 @@
 //! The register list's search index: one row per locker with the text a person might type
 //! (number, area, holder, reference, key tags), built once per change and scanned per keystroke.
 
-use crate::ids::{AreaId, LockerId, SiteId};
+use crate::ids::{AreaId, LockerId, SiteId, TagId};
+use crate::label::{LabelRef, Scanned};
 use crate::model::{Holder, LockerStatus};
+use crate::normalise::{fold, locker_number_key, normalise_locker_number};
 use crate::register::Register;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use std::cmp::Ordering;
@@ -19,7 +21,18 @@ pub struct Row {
     pub status: LockerStatus,
     /// A key of this locker is on a temporary loan past its due-back time.
     pub overdue: bool,
+    /// Folded (lower case, no accents): number, number without separators, area, key tags,
+    /// holders and their references.
     haystack: String,
+    /// The number with case, spaces, hyphens and leading zeros set aside ("S4" for S004).
+    key: String,
+    /// The number's letters and digits only, lower case ("a012" for A-012).
+    compact: String,
+    /// The lock's code, letters and digits only, lower case; searched only by the roles that
+    /// may see key codes.
+    code: String,
+    label: Option<LabelRef>,
+    tags: Vec<TagId>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,13 +48,26 @@ pub struct Query {
     pub area: Option<AreaId>,
     /// Only lockers with a key overdue.
     pub overdue: bool,
+    /// The person may see key codes (`Action::OrderKeys`): a lock's code finds its locker.
+    pub codes: bool,
 }
 
 pub struct Hits<'a> {
-    /// The first `limit` matches, in locker-number order (an exact number match first).
+    /// The first `limit` matches: the locker a pasted label URL or tag id names, then an
+    /// exact number match, then the numbers alike in all but case, spaces, hyphens and
+    /// leading zeros (and a lock code typed whole), then the rest in locker-number order.
     pub rows: Vec<&'a Row>,
     /// How many matched in all.
     pub total: usize,
+}
+
+/// How well a row matches; lower comes first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    Scanned,
+    Exact,
+    Alike,
+    Contains,
 }
 
 impl Index {
@@ -63,15 +89,13 @@ impl Index {
                     .unwrap_or_default();
                 let mut holders = Vec::new();
                 let mut overdue = false;
-                let mut haystack = format!(
-                    "{} {} {}",
-                    locker.number,
-                    compact(&locker.number),
-                    area_name
-                );
+                let compact_number = compact(&locker.number);
+                let mut haystack = format!("{} {} {}", locker.number, compact_number, area_name);
+                let mut tags = Vec::new();
                 for key in register.keys_of_locker(locker.id) {
                     haystack.push(' ');
                     haystack.push_str(key.tag.as_str());
+                    tags.push(key.tag.clone());
                     if let Some(loan) = register.current_loan(key.id) {
                         overdue |= loan.is_overdue(now);
                         let name = register.holder_name(&loan.holder);
@@ -81,11 +105,18 @@ impl Index {
                             if let Some(p) = register.person(*p) {
                                 haystack.push(' ');
                                 haystack.push_str(&p.details.reference);
+                                haystack.push(' ');
+                                haystack.push_str(&compact(&p.details.reference));
                             }
                         }
                         holders.push(name);
                     }
                 }
+                let code = locker
+                    .lock
+                    .and_then(|l| register.lock(l))
+                    .map(|l| compact(&l.code))
+                    .unwrap_or_default();
                 Row {
                     locker: locker.id,
                     number: locker.number.clone(),
@@ -94,7 +125,12 @@ impl Index {
                     holders: holders.join(", "),
                     status: register.status(locker),
                     overdue,
-                    haystack: haystack.to_lowercase(),
+                    haystack: fold(&haystack),
+                    key: locker_number_key(&locker.number),
+                    compact: compact_number,
+                    code,
+                    label: locker.label.clone(),
+                    tags,
                 }
             })
             .collect();
@@ -124,45 +160,85 @@ impl Index {
         counts
     }
 
-    /// Every word typed must appear somewhere in the row; case and spacing do not matter.
+    /// Every word typed must appear somewhere in the row, case and accents aside; or the
+    /// text is a locker number as people type it ("S4", "s-004" for S004; "A1" also finds
+    /// A10 … A19 by its start); or, for the roles that may, part of the lock's code. A pasted
+    /// label URL or tag id finds the locker it names, whatever the filters.
     pub fn search(&self, query: &Query, limit: usize) -> Hits<'_> {
-        let lowered = query.text.to_lowercase();
-        let words: Vec<&str> = lowered.split_whitespace().collect();
-        let exact = query
-            .text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_uppercase();
-        let mut first = None;
+        let folded = fold(&query.text);
+        let words: Vec<&str> = folded.split_whitespace().collect();
+        let exact = normalise_locker_number(&query.text).ok();
+        let key = exact.as_deref().map(locker_number_key);
+        // "A1" starts A10 and A100; "A-01" starts A-010, not A-100: a last run of digits
+        // typed with a leading zero is matched as typed (by `compact`), not by its key.
+        let typed = query.text.trim_end();
+        let last_digits = &typed[typed.trim_end_matches(|c: char| c.is_ascii_digit()).len()..];
+        let prefix = key.as_deref().filter(|_| !last_digits.starts_with('0'));
+        let compacted = compact(&folded);
+        let scanned = Scanned::parse(&query.text);
+        let mut first: Vec<(Rank, &Row)> = Vec::new();
         let mut rows = Vec::new();
         let mut total = 0;
         for row in &self.rows {
-            if query.status.is_some_and(|s| s != row.status)
+            let named = match &scanned {
+                Some(Scanned::Locker(label)) => row.label.as_ref() == Some(label),
+                Some(Scanned::Key(tag)) => row.tags.contains(tag),
+                None => false,
+            };
+            let rank = if named {
+                Rank::Scanned
+            } else if query.status.is_some_and(|s| s != row.status)
                 || (query.overdue && !row.overdue)
                 || query.area.is_some_and(|a| a != row.area)
-                || !words.iter().all(|w| row.haystack.contains(w))
             {
                 continue;
-            }
+            } else if exact.as_deref() == Some(row.number.as_str()) {
+                Rank::Exact
+            } else if key.as_deref() == Some(row.key.as_str())
+                || (query.codes && !compacted.is_empty() && row.code == compacted)
+            {
+                Rank::Alike
+            } else if words.iter().all(|w| row.haystack.contains(w))
+                || prefix.is_some_and(|k| row.key.starts_with(k))
+                || (!compacted.is_empty() && row.compact.contains(&compacted))
+                || (query.codes && !compacted.is_empty() && row.code.contains(&compacted))
+            {
+                Rank::Contains
+            } else {
+                continue;
+            };
             total += 1;
-            if row.number == exact {
-                first = Some(row);
+            if rank < Rank::Contains {
+                first.push((rank, row));
             } else if rows.len() < limit {
                 rows.push(row);
             }
         }
-        if let Some(row) = first {
-            rows.insert(0, row);
-            rows.truncate(limit);
-        }
-        Hits { rows, total }
+        first.sort_by_key(|(rank, _)| *rank);
+        let mut hits: Vec<&Row> = first.into_iter().map(|(_, row)| row).collect();
+        hits.extend(rows);
+        hits.truncate(limit);
+        Hits { rows: hits, total }
     }
 }
 
-/// "A-012" → "a012", so "a012" finds it as well as "a-012".
-fn compact(number: &str) -> String {
-    number.chars().filter(char::is_ascii_alphanumeric).collect()
+/// "A-012" → "a012", so "a012" finds it as well as "a-012"; two runs of digits stay apart
+/// ("B2-10" → "b2~10", which "b21-0" does not find).
+fn compact(text: &str) -> String {
+    let mut compact = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if gap && c.is_ascii_digit() && compact.ends_with(|p: char| p.is_ascii_digit()) {
+                compact.push('~');
+            }
+            compact.push(c.to_ascii_lowercase());
+            gap = false;
+        } else {
+            gap = true;
+        }
+    }
+    compact
 }
 
 /// Orders "A2" before "A10": runs of digits compare as numbers.

@@ -6,7 +6,14 @@ use crate::error::CommandError;
 use crate::event::Change;
 use crate::ids::{PersonId, SiteId};
 use crate::model::{Person, PersonDetails};
-use crate::normalise::tidy;
+use crate::normalise::{fold, tidy};
+
+/// A reference as compared in a search: no spaces or hyphens ("p-100 " → "p100").
+fn compact_reference(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
+}
 
 impl Register {
     pub(super) fn decide_add_person(
@@ -96,18 +103,38 @@ impl Register {
         people.sort_by_key(|p| p.details.name.to_lowercase());
         people
     }
-    /// People of a site whose name, reference or department contain every word typed.
+    /// People of a site whose name, reference or department contain every word typed, case
+    /// and accents aside ("zoe" finds Zoë, "ni bhriain" Ní Bhriain), or whose reference
+    /// contains what was typed, spaces and hyphens aside ("p 100" finds P100). Someone whose
+    /// reference is exactly what was typed comes first; the rest by name.
     pub fn find_people(&self, site: SiteId, text: &str) -> Vec<&Person> {
-        let text = text.to_lowercase();
-        let words: Vec<&str> = text.split_whitespace().collect();
-        self.people_of(site)
+        let folded = fold(text);
+        let words: Vec<&str> = folded.split_whitespace().collect();
+        if words.is_empty() {
+            return self.people_of(site);
+        }
+        let compact = compact_reference(&folded);
+        let mut found: Vec<&Person> = self
+            .people_of(site)
             .into_iter()
             .filter(|p| {
                 let d = &p.details;
-                let hay = format!("{} {} {}", d.name, d.reference, d.department).to_lowercase();
+                let hay = fold(&format!("{} {} {}", d.name, d.reference, d.department));
                 words.iter().all(|w| hay.contains(w))
+                    || (!compact.is_empty()
+                        && compact_reference(&fold(&d.reference)).contains(&compact))
             })
-            .collect()
+            .collect();
+        if !compact.is_empty() {
+            if let Some(i) = found
+                .iter()
+                .position(|p| compact_reference(&fold(&p.details.reference)) == compact)
+            {
+                let exact = found.remove(i);
+                found.insert(0, exact);
+            }
+        }
+        found
     }
     pub fn person(&self, id: PersonId) -> Option<&Person> {
         self.people.get(&id)
