@@ -12,7 +12,9 @@ use keyward_core::*;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let path = std::env::args().nth(1).expect("a backup file from the generate example");
+    let path = std::env::args()
+        .nth(1)
+        .expect("a backup file from the generate example");
     let backup = Backup::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut register = Register::new();
     for event in &backup.events {
@@ -22,9 +24,20 @@ fn main() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
     let started = Instant::now();
     let index = Index::build(&register, site, today);
-    println!("index of {} lockers built in {:?}", index.len(), started.elapsed());
+    println!(
+        "index of {} lockers built in {:?}",
+        index.len(),
+        started.elapsed()
+    );
     let typed = [
-        "B07-0123", "b7-123", "B07 123", "sam smith", "zoë", "p01234", "k01234", "cabinet",
+        "B07-0123",
+        "b7-123",
+        "B07 123",
+        "sam smith",
+        "zoë",
+        "p01234",
+        "k01234",
+        "cabinet",
         "https://keys.example/l/ABCDEFGH",
     ];
     let mut lockers = Vec::new();

@@ -7,6 +7,7 @@ use crate::model::{Holder, LockerStatus};
 use crate::normalise::{fold, locker_number_key, normalise_locker_number};
 use crate::register::Register;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use memchr::memmem::Finder;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -125,7 +126,7 @@ impl Index {
                     holders: holders.join(", "),
                     status: register.status(locker),
                     overdue,
-                    haystack: fold(&haystack),
+                    haystack: fold_owned(haystack),
                     key: locker_number_key(&locker.number),
                     compact: compact_number,
                     code,
@@ -176,6 +177,13 @@ impl Index {
         let prefix = key.as_deref().filter(|_| !last_digits.starts_with('0'));
         let compacted = compact(&folded);
         let scanned = Scanned::parse(&query.text);
+        // Searchers built once per keystroke, not once per row. The haystack holds the
+        // compact number, so a single word that is its own compact form is found there.
+        let part = (!compacted.is_empty() && words != [compacted.as_str()])
+            .then(|| Finder::new(compacted.as_bytes()));
+        let code =
+            (query.codes && !compacted.is_empty()).then(|| Finder::new(compacted.as_bytes()));
+        let words: Vec<Finder<'_>> = words.iter().map(|w| Finder::new(w.as_bytes())).collect();
         let mut first: Vec<(Rank, &Row)> = Vec::new();
         let mut rows = Vec::new();
         let mut total = 0;
@@ -195,13 +203,19 @@ impl Index {
             } else if exact.as_deref() == Some(row.number.as_str()) {
                 Rank::Exact
             } else if key.as_deref() == Some(row.key.as_str())
-                || (query.codes && !compacted.is_empty() && row.code == compacted)
+                || (code.is_some() && row.code == compacted)
             {
                 Rank::Alike
-            } else if words.iter().all(|w| row.haystack.contains(w))
+            } else if words
+                .iter()
+                .all(|w| w.find(row.haystack.as_bytes()).is_some())
                 || prefix.is_some_and(|k| row.key.starts_with(k))
-                || (!compacted.is_empty() && row.compact.contains(&compacted))
-                || (query.codes && !compacted.is_empty() && row.code.contains(&compacted))
+                || part
+                    .as_ref()
+                    .is_some_and(|p| p.find(row.compact.as_bytes()).is_some())
+                || code
+                    .as_ref()
+                    .is_some_and(|c| c.find(row.code.as_bytes()).is_some())
             {
                 Rank::Contains
             } else {
@@ -239,6 +253,15 @@ fn compact(text: &str) -> String {
         }
     }
     compact
+}
+
+/// [`fold`] without a copy when the text is plain ASCII, as most of the index is.
+fn fold_owned(mut text: String) -> String {
+    if !text.is_ascii() || text.contains('\'') {
+        return fold(&text);
+    }
+    text.make_ascii_lowercase();
+    text
 }
 
 /// Orders "A2" before "A10": runs of digits compare as numbers.

@@ -8,6 +8,20 @@ use crate::ids::{PersonId, SiteId};
 use crate::model::{Person, PersonDetails};
 use crate::normalise::{fold, tidy};
 
+/// Whether `text`, folded, contains `word` (already folded): without copying `text` when it
+/// is plain ASCII, as most names are, since the people search runs on every keystroke.
+fn contains_folded(text: &str, word: &str) -> bool {
+    if text.is_ascii() && !text.contains('\'') {
+        let (text, word) = (text.as_bytes(), word.as_bytes());
+        word.is_empty()
+            || text
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word))
+    } else {
+        fold(text).contains(word)
+    }
+}
+
 /// A reference as compared in a search: no spaces or hyphens ("p-100 " → "p100").
 fn compact_reference(text: &str) -> String {
     text.chars()
@@ -100,7 +114,7 @@ impl Register {
 
     pub fn people_of(&self, site: SiteId) -> Vec<&Person> {
         let mut people: Vec<&Person> = self.people.values().filter(|p| p.site == site).collect();
-        people.sort_by_key(|p| p.details.name.to_lowercase());
+        people.sort_by_cached_key(|p| p.details.name.to_lowercase());
         people
     }
     /// People of a site whose name, reference or department contain every word typed, case
@@ -119,17 +133,18 @@ impl Register {
             .into_iter()
             .filter(|p| {
                 let d = &p.details;
-                let hay = fold(&format!("{} {} {}", d.name, d.reference, d.department));
-                words.iter().all(|w| hay.contains(w))
-                    || (!compact.is_empty()
-                        && compact_reference(&fold(&d.reference)).contains(&compact))
+                words.iter().all(|w| {
+                    contains_folded(&d.name, w)
+                        || contains_folded(&d.reference, w)
+                        || contains_folded(&d.department, w)
+                }) || (!compact.is_empty()
+                    && compact_reference(&d.reference.to_ascii_lowercase()).contains(&compact))
             })
             .collect();
         if !compact.is_empty() {
-            if let Some(i) = found
-                .iter()
-                .position(|p| compact_reference(&fold(&p.details.reference)) == compact)
-            {
+            if let Some(i) = found.iter().position(|p| {
+                compact_reference(&p.details.reference.to_ascii_lowercase()) == compact
+            }) {
                 let exact = found.remove(i);
                 found.insert(0, exact);
             }
