@@ -22,9 +22,6 @@ pub struct Row {
     pub status: LockerStatus,
     /// A key of this locker is on a temporary loan past its due-back time.
     pub overdue: bool,
-    /// Folded (lower case, no accents): number, number without separators, area, key tags,
-    /// holders and their references.
-    haystack: String,
     /// The number with case, spaces, hyphens and leading zeros set aside ("S4" for S004).
     key: String,
     /// The number's letters and digits only, lower case ("a012" for A-012).
@@ -39,6 +36,50 @@ pub struct Row {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Index {
     rows: Vec<Row>,
+    /// Per row, folded (lower case, no accents): number, number without separators, area,
+    /// key tags, holders and their references.
+    text: Column,
+    /// Per row, the number's letters and digits.
+    compact: Column,
+    /// Per row, the lock's code's letters and digits.
+    code: Column,
+}
+
+/// One text per row, laid end to end (each ended by a newline, which nothing searched
+/// holds), so that a keystroke's search scans one buffer rather than 20,000 strings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Column {
+    text: String,
+    /// Where each row's text starts, and the end.
+    starts: Vec<usize>,
+}
+
+impl Column {
+    fn new<'a>(texts: impl Iterator<Item = &'a str>) -> Self {
+        let mut column = Column {
+            text: String::new(),
+            starts: vec![0],
+        };
+        for text in texts {
+            column.text.push_str(text);
+            column.text.push('\n');
+            column.starts.push(column.text.len());
+        }
+        column
+    }
+
+    /// Which rows contain what `finder` looks for.
+    fn rows_with(&self, finder: &Finder<'_>) -> Vec<bool> {
+        let mut found = vec![false; self.starts.len().saturating_sub(1)];
+        let bytes = self.text.as_bytes();
+        let mut at = 0;
+        while let Some(i) = finder.find(&bytes[at..]) {
+            let row = self.starts.partition_point(|&s| s <= at + i) - 1;
+            found[row] = true;
+            at = self.starts[row + 1];
+        }
+        found
+    }
 }
 
 /// What the register screen asks for.
@@ -80,7 +121,7 @@ impl Index {
 
     /// The index of `site`'s lockers as of `now` (site time).
     pub fn build_at(register: &Register, site: SiteId, now: NaiveDateTime) -> Self {
-        let mut rows: Vec<Row> = register
+        let mut rows: Vec<(Row, String)> = register
             .lockers()
             .filter(|l| l.site == site)
             .map(|locker| {
@@ -118,7 +159,7 @@ impl Index {
                     .and_then(|l| register.lock(l))
                     .map(|l| compact(&l.code))
                     .unwrap_or_default();
-                Row {
+                let row = Row {
                     locker: locker.id,
                     number: locker.number.clone(),
                     area: locker.area,
@@ -126,17 +167,22 @@ impl Index {
                     holders: holders.join(", "),
                     status: register.status(locker),
                     overdue,
-                    haystack: fold_owned(haystack),
                     key: locker_number_key(&locker.number),
                     compact: compact_number,
                     code,
                     label: locker.label.clone(),
                     tags,
-                }
+                };
+                (row, fold_owned(haystack))
             })
             .collect();
-        rows.sort_by(|a, b| natural_cmp(&a.number, &b.number));
-        Self { rows }
+        rows.sort_by(|a, b| natural_cmp(&a.0.number, &b.0.number));
+        Self {
+            text: Column::new(rows.iter().map(|(_, text)| text.as_str())),
+            compact: Column::new(rows.iter().map(|(r, _)| r.compact.as_str())),
+            code: Column::new(rows.iter().map(|(r, _)| r.code.as_str())),
+            rows: rows.into_iter().map(|(row, _)| row).collect(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -183,11 +229,20 @@ impl Index {
             .then(|| Finder::new(compacted.as_bytes()));
         let code =
             (query.codes && !compacted.is_empty()).then(|| Finder::new(compacted.as_bytes()));
-        let words: Vec<Finder<'_>> = words.iter().map(|w| Finder::new(w.as_bytes())).collect();
+        let mut contains: Option<Vec<bool>> = None;
+        for word in &words {
+            let with = self.text.rows_with(&Finder::new(word.as_bytes()));
+            contains = Some(match contains {
+                None => with,
+                Some(all) => all.iter().zip(with).map(|(a, b)| *a && b).collect(),
+            });
+        }
+        let part = part.map(|p| self.compact.rows_with(&p));
+        let code = code.map(|c| self.code.rows_with(&c));
         let mut first: Vec<(Rank, &Row)> = Vec::new();
         let mut rows = Vec::new();
         let mut total = 0;
-        for row in &self.rows {
+        for (i, row) in self.rows.iter().enumerate() {
             let named = match &scanned {
                 Some(Scanned::Locker(label)) => row.label.as_ref() == Some(label),
                 Some(Scanned::Key(tag)) => row.tags.contains(tag),
@@ -203,19 +258,13 @@ impl Index {
             } else if exact.as_deref() == Some(row.number.as_str()) {
                 Rank::Exact
             } else if key.as_deref() == Some(row.key.as_str())
-                || (code.is_some() && row.code == compacted)
+                || (query.codes && !compacted.is_empty() && row.code == compacted)
             {
                 Rank::Alike
-            } else if words
-                .iter()
-                .all(|w| w.find(row.haystack.as_bytes()).is_some())
+            } else if contains.as_ref().is_none_or(|c| c[i])
                 || prefix.is_some_and(|k| row.key.starts_with(k))
-                || part
-                    .as_ref()
-                    .is_some_and(|p| p.find(row.compact.as_bytes()).is_some())
-                || code
-                    .as_ref()
-                    .is_some_and(|c| c.find(row.code.as_bytes()).is_some())
+                || part.as_ref().is_some_and(|p| p[i])
+                || code.as_ref().is_some_and(|c| c[i])
             {
                 Rank::Contains
             } else {

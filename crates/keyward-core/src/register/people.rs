@@ -129,8 +129,9 @@ impl Register {
         }
         let compact = compact_reference(&folded);
         let mut found: Vec<&Person> = self
-            .people_of(site)
-            .into_iter()
+            .people
+            .values()
+            .filter(|p| p.site == site)
             .filter(|p| {
                 let d = &p.details;
                 words.iter().all(|w| {
@@ -141,6 +142,7 @@ impl Register {
                     && compact_reference(&d.reference.to_ascii_lowercase()).contains(&compact))
             })
             .collect();
+        found.sort_by_cached_key(|p| p.details.name.to_lowercase());
         if !compact.is_empty() {
             if let Some(i) = found.iter().position(|p| {
                 compact_reference(&p.details.reference.to_ascii_lowercase()) == compact
