@@ -7,7 +7,7 @@ use crate::routes::setup::FirstSite;
 use crate::state::use_app;
 use keyward_core::format::thousands;
 use keyward_core::search::{Query, Row};
-use keyward_core::{Action, AreaId, LockerStatus};
+use keyward_core::{Action, AreaId, KeyKind, LockerStatus, Resolved, Scanned};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -48,6 +48,8 @@ fn LockerList() -> impl IntoView {
             status: filter.status.get(),
             area: filter.area.get(),
             overdue: filter.overdue.get(),
+            // A lock's code finds its locker for those who may see key codes.
+            codes: state.allowed(Action::OrderKeys).is_ok(),
         };
         let hits = index.search(&query, filter.shown.get());
         (
@@ -66,6 +68,7 @@ fn LockerList() -> impl IntoView {
             .map_or(0, |s| state.register.with(|r| r.overdue_count(s, now)))
     });
     let areas = Memo::new(move |_| state.areas());
+    let named = Memo::new(move |_| filter.text.with(|text| named(state, text)));
     let reset_page = move || filter.shown.set(RegisterFilter::PAGE);
 
     view! {
@@ -130,6 +133,10 @@ fn LockerList() -> impl IntoView {
                 </A>
             </p>
         </Show>
+        {move || named.get().map(|(text, href)| match href {
+            Some(href) => view! { <p class="named"><A href=href attr:class="button wide">{text}</A></p> }.into_any(),
+            None => view! { <p class="named hint">{text}</p> }.into_any(),
+        })}
         <p class="count" aria-live="polite">
             {move || {
                 let (rows, total) = hits.get();
@@ -168,4 +175,38 @@ fn LockerList() -> impl IntoView {
         </Show>
         <p class="more-links"><A href="/master">"Master keys"</A></p>
     }
+}
+
+/// What a pasted label URL or typed tag id names, when the list alone cannot show it: a key
+/// (its locker is the list's first row), a blank tag, another site's label, or a label this
+/// register does not know. Text and where it leads.
+fn named(state: crate::state::AppState, text: &str) -> Option<(String, Option<String>)> {
+    let scanned = Scanned::parse(text)?;
+    let url = text.contains("://");
+    let site = state.site();
+    state.register.with(|r| match r.resolve(&scanned) {
+        Resolved::Key(s, id) if Some(s) == site => {
+            let key = r.key(id)?;
+            let locker = r.locker_of_key(id).map(|l| l.number.clone()).unwrap_or_default();
+            let path = match key.kind {
+                KeyKind::Master => format!("/master/keys/{id}"),
+                _ => format!("/keys/{id}"),
+            };
+            Some((format!("Open key {} of locker {locker}", key.tag), Some(path)))
+        }
+        Resolved::Locker(s, _) if Some(s) == site => None,
+        Resolved::Locker(s, _) | Resolved::Key(s, _) => {
+            let name = r.site(s).map(|s| s.name.clone()).unwrap_or_default();
+            Some((format!("That label belongs to {name}, not the site this device is showing."), None))
+        }
+        Resolved::BlankTag(_, tag) => Some((
+            format!("Tag {tag} is a blank tag: put it on a key"),
+            Some(format!("/tags/{tag}")),
+        )),
+        Resolved::Unknown if url => Some((
+            "That label is not in the register on this device. If it was added on another device, sync first.".to_string(),
+            None,
+        )),
+        Resolved::Unknown => None,
+    })
 }

@@ -96,6 +96,7 @@ fn main() {
             area,
             from: format!("B{a:02}-0001"),
             to: format!("B{a:02}-{count:04}"),
+            allow_similar: false,
         });
     }
     let locker_ids: Vec<LockerId> = g.register.lockers().map(|l| l.id).collect();

@@ -11,7 +11,7 @@ use crate::event::{Change, Event, NewKey};
 use crate::ids::TagId;
 use crate::label::{normalise_host, LabelRef};
 use crate::model::{Confirmation, Holder, KeyKind, PersonDetails};
-use crate::normalise::{normalise_locker_number, tidy, MAX_RANGE};
+use crate::normalise::{is_stored_locker_number, tidy, MAX_RANGE};
 use crate::register::policies::check_area_change;
 use crate::register::{MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_KEYS_AT_ONCE};
 use chrono::{NaiveDate, NaiveTime, Timelike};
@@ -54,7 +54,7 @@ impl Change {
             Change::LockersAdded { lockers, .. } => {
                 count("lockers", lockers.len(), MAX_RANGE)?;
                 for l in lockers {
-                    if normalise_locker_number(&l.number)? != l.number {
+                    if !is_stored_locker_number(&l.number)? {
                         return Err(malformed("a locker number is not in its normal form"));
                     }
                 }

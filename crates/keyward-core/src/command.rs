@@ -56,6 +56,9 @@ pub enum Command {
         site: SiteId,
         area: AreaId,
         number: String,
+        /// The person confirmed a number like an existing one ("S4" beside S004).
+        #[serde(default)]
+        allow_similar: bool,
     },
     /// "A-001" to "A-120": all or nothing.
     AddLockerRange {
@@ -63,6 +66,9 @@ pub enum Command {
         area: AreaId,
         from: String,
         to: String,
+        /// The person confirmed numbers like existing ones ("A1" beside A-001).
+        #[serde(default)]
+        allow_similar: bool,
     },
     /// `Some(reason)` takes a locker out of service; `None` puts it back.
     SetLockerService {

@@ -40,6 +40,18 @@ pub enum CommandError {
         numbers: Vec<String>,
         count: usize,
     },
+    #[error("Did you mean {existing}? {number} differs from locker {existing} only in capitals, spaces, hyphens or leading zeros. Open {existing}, or add {number} anyway if it is a different locker.")]
+    LockerNumberSimilar { number: String, existing: String },
+    #[error("Did you mean {first}? {} of this range {} like lockers already here, differing only in capitals, spaces, hyphens or leading zeros: {}. Check the range, or add it anyway if they are different lockers.",
+        plural(*count, "number", "numbers"), if *count == 1 { "looks" } else { "look" },
+        list(similar, *count))]
+    RangeSimilar {
+        /// The existing locker the first similar number looks like.
+        first: String,
+        /// "A1 like A-001", the first few.
+        similar: Vec<String>,
+        count: usize,
+    },
     #[error("That locker is not in the register on this device.")]
     UnknownLocker,
     #[error("Locker {number} already has a lock. Lock changes are a separate procedure.")]

@@ -42,7 +42,9 @@ pub use model::{
     Loss, LostCase, Order, OrderLine, Person, PersonDetails, PersonKind, Return, Site, SiteLabels,
     Supplier,
 };
-pub use normalise::{normalise_locker_number, parse_locker_range, MAX_RANGE};
+pub use normalise::{
+    fold, locker_number_key, normalise_locker_number, parse_locker_range, MAX_RANGE,
+};
 pub use register::{
     due_words, late_words, AtRisk, AuditInterval, Escalation, EscalationEnd, FaultFlag,
     MasterReturn, Overdue, Policy, PolicyField, PolicyOverrides, PresenceDue, Register,

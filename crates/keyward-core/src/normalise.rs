@@ -1,13 +1,40 @@
 //! Turning what people type into canonical values, with messages that say what to fix.
 
 use crate::error::CommandError;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
 
 /// The most lockers one range may add.
 pub const MAX_RANGE: usize = 20_000;
 const MAX_NUMBER_LEN: usize = 20;
 
-/// "a12 " → "A12"; " b  7 " → "B 7". Letters, digits, spaces, '-', '/' and '.' only.
+/// "a12 " → "A12"; " a 12 " → "A12"; "b2 10" → "B2-10"; "gym  a1" → "GYM A1". Letters, digits,
+/// spaces, '-', '/' and '.' only. A space between a letter and a digit, or beside '-', '/' or
+/// '.', is dropped; one between two digits becomes '-'; one between two letters stays single.
 pub fn normalise_locker_number(text: &str) -> Result<String, CommandError> {
+    let collapsed = collapse_locker_number(text)?;
+    let mut number = String::with_capacity(collapsed.len());
+    let mut chars = collapsed.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != ' ' {
+            number.push(c);
+            continue;
+        }
+        let (Some(before), Some(&after)) = (number.chars().last(), chars.peek()) else {
+            continue;
+        };
+        if before.is_ascii_digit() && after.is_ascii_digit() {
+            number.push('-');
+        } else if before.is_ascii_alphabetic() && after.is_ascii_alphabetic() {
+            number.push(' ');
+        }
+    }
+    Ok(number)
+}
+
+/// Upper case, spaces trimmed and collapsed, characters and length checked: the normal form
+/// numbers were stored in before inner spaces were tidied ("B 7").
+fn collapse_locker_number(text: &str) -> Result<String, CommandError> {
     let number = text
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -28,6 +55,73 @@ pub fn normalise_locker_number(text: &str) -> Result<String, CommandError> {
         });
     }
     Ok(number)
+}
+
+/// Whether a stored locker number is in a normal form: today's, or the one of older events
+/// ("B 7", kept as stored for ever).
+pub(crate) fn is_stored_locker_number(number: &str) -> Result<bool, CommandError> {
+    Ok(collapse_locker_number(number)? == number || normalise_locker_number(number)? == number)
+}
+
+/// What a locker number is when case, spaces, hyphens and the leading zeros of each run of
+/// digits are ignored: "S004", "s 4" and "S-4" are all "S4"; "A-012" is "A12". Two runs of
+/// digits apart stay apart ("B2-10" is "B2~10", not "B210").
+pub fn locker_number_key(text: &str) -> String {
+    let mut key = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let mut after_digits = false;
+    let flush = |key: &mut String, digits: &mut String, after_digits: &mut bool| {
+        if !digits.is_empty() {
+            let trimmed = digits.trim_start_matches('0');
+            key.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+            digits.clear();
+            *after_digits = true;
+        }
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if digits.is_empty() && after_digits {
+                key.push('~');
+            }
+            digits.push(c);
+        } else if c.is_whitespace() || c == '-' {
+            flush(&mut key, &mut digits, &mut after_digits);
+        } else {
+            flush(&mut key, &mut digits, &mut after_digits);
+            key.extend(c.to_uppercase());
+            after_digits = false;
+        }
+    }
+    flush(&mut key, &mut digits, &mut after_digits);
+    key
+}
+
+/// Text as a search compares it: lower case, accents dropped ("Zoë Ní Bhriain" → "zoe ni
+/// bhriain"), apostrophes dropped ("O'Brien" → "obrien").
+pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text
+            .chars()
+            .filter(|c| *c != '\'')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+    }
+    let mut folded = String::with_capacity(text.len());
+    for c in text.to_lowercase().nfd() {
+        match c {
+            '\'' | '\u{2019}' | '\u{2018}' => {}
+            'ø' => folded.push('o'),
+            'ł' => folded.push('l'),
+            'đ' | 'ð' => folded.push('d'),
+            'ß' => folded.push_str("ss"),
+            'æ' => folded.push_str("ae"),
+            'œ' => folded.push_str("oe"),
+            'ı' => folded.push('i'),
+            c if is_combining_mark(c) => {}
+            c => folded.push(c),
+        }
+    }
+    folded
 }
 
 /// Splits "A-007" into ("A-", "007").
@@ -90,7 +184,11 @@ mod tests {
     #[test]
     fn locker_numbers_are_trimmed_and_upper_cased() {
         assert_eq!(normalise_locker_number("a12 ").unwrap(), "A12");
-        assert_eq!(normalise_locker_number("  b   7 ").unwrap(), "B 7");
+        assert_eq!(normalise_locker_number("  b   7 ").unwrap(), "B7");
+        assert_eq!(normalise_locker_number(" a 12 ").unwrap(), "A12");
+        assert_eq!(normalise_locker_number("b2 10").unwrap(), "B2-10");
+        assert_eq!(normalise_locker_number("a - 1").unwrap(), "A-1");
+        assert_eq!(normalise_locker_number("gym  a1").unwrap(), "GYM A1");
         assert_eq!(normalise_locker_number("c-1/2.3").unwrap(), "C-1/2.3");
     }
 

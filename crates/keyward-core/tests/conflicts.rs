@@ -460,12 +460,14 @@ fn lockers_added_on_two_devices_keep_the_first_numbers() {
         site: b.site,
         area: b.area,
         number: "d2".into(),
+        allow_similar: false,
     });
     let range = jo.ok(Command::AddLockerRange {
         site: b.site,
         area: b.area,
         from: "D1".into(),
         to: "D3".into(),
+        allow_similar: false,
     });
     for (first, later) in [(&one, &range), (&range, &one)] {
         let log = b.merged([first], [later]);
@@ -523,12 +525,14 @@ fn lockers_added_on_two_devices_keep_the_first_numbers() {
         area: b.area,
         from: "F1".into(),
         to: "F3".into(),
+        allow_similar: false,
     });
     let later = jo.ok(Command::AddLockerRange {
         site: b.site,
         area: b.area,
         from: "F2".into(),
         to: "F5".into(),
+        allow_similar: false,
     });
     let r = Register::fold(&b.merged([&first], [&later]));
     let c = r.conflict(later.id).unwrap();
@@ -551,11 +555,13 @@ fn a_lockers_conflict_decided_twice_waits_in_the_sites_list() {
         site: b.site,
         area: b.area,
         number: "G1".into(),
+        allow_similar: false,
     });
     let later = jo.ok(Command::AddLocker {
         site: b.site,
         area: b.area,
         number: "G1".into(),
+        allow_similar: false,
     });
     let log = b.merged([&first], [&later]);
     let d1 = device(&log, 21, "Kim Admin").ok(decide(later.id, Resolution::Noted, ""));
@@ -789,6 +795,7 @@ fn the_same_events_in_the_same_order_give_the_same_register_conflicts_and_all() 
             site: b.site,
             area: b.area,
             number: "H1".into(),
+            allow_similar: false,
         }),
     ];
     pat_events.push(pat.ok(Command::FitLock {
@@ -805,6 +812,7 @@ fn the_same_events_in_the_same_order_give_the_same_register_conflicts_and_all() 
             area: b.area,
             from: "H1".into(),
             to: "H2".into(),
+            allow_similar: false,
         }),
     ];
     let log = b.merged(&pat_events, &jo_events);

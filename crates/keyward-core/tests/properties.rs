@@ -173,9 +173,10 @@ proptest! {
             let keys: Vec<KeyId> = h.register.keys().map(|k| k.id).collect();
             let people: Vec<PersonId> = h.register.people_of(site).iter().map(|p| p.id).collect();
             let command = match op {
-                Op::AddLocker(n) => Command::AddLocker { site, area, number: format!(" a{n} ") },
+                Op::AddLocker(n) => Command::AddLocker { site, area, number: format!(" a{n} "), allow_similar: false },
                 Op::AddRange(start, len) => Command::AddLockerRange {
                     site, area, from: format!("A{start}"), to: format!("A{}", u16::from(start) + u16::from(len)),
+                    allow_similar: false,
                 },
                 Op::FitLock(i) => match pick(&lockers, i) {
                     Some(locker) => Command::FitLock { locker, kind: LockKind::Keyed, code: format!("C{i}"), suite: String::new() },

@@ -235,12 +235,14 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
             site,
             area,
             number: "A3".into(),
+            allow_similar: false,
         },
         Command::AddLockerRange {
             site,
             area,
             from: "B1".into(),
             to: "B4".into(),
+            allow_similar: false,
         },
         Command::SetLockerService {
             locker,

@@ -496,6 +496,7 @@ fn random_command(
             site,
             area: rng.pick(&areas)?,
             number: format!(" a{} ", rng.between(1, 30)),
+            allow_similar: false,
         },
         10..=14 => {
             let from = rng.between(1, 30);
@@ -504,6 +505,7 @@ fn random_command(
                 area: rng.pick(&areas)?,
                 from: format!("A{from}"),
                 to: format!("a{}", from + rng.between(1, 3)),
+                allow_similar: false,
             }
         }
         15..=23 => {

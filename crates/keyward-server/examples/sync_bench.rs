@@ -98,6 +98,7 @@ fn record(total: usize) -> Recorded {
                 area,
                 from: format!("B{area_no}-001"),
                 to: format!("B{area_no}-{count:03}"),
+                allow_similar: false,
             },
             &mut register,
             &mut changes,

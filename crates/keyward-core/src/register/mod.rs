@@ -135,15 +135,19 @@ impl Register {
                 host,
                 front_desk,
             } => self.decide_site_labels(site, host, front_desk),
-            Command::AddLocker { site, area, number } => {
-                self.decide_add_locker(site, area, number, ctx)
-            }
+            Command::AddLocker {
+                site,
+                area,
+                number,
+                allow_similar,
+            } => self.decide_add_locker(site, area, number, allow_similar, ctx),
             Command::AddLockerRange {
                 site,
                 area,
                 from,
                 to,
-            } => self.decide_add_locker_range(site, area, from, to, ctx),
+                allow_similar,
+            } => self.decide_add_locker_range(site, area, (from, to), allow_similar, ctx),
             Command::SetLockerService {
                 locker,
                 out_of_service,

@@ -6,7 +6,28 @@ use crate::error::CommandError;
 use crate::event::Change;
 use crate::ids::{PersonId, SiteId};
 use crate::model::{Person, PersonDetails};
-use crate::normalise::tidy;
+use crate::normalise::{fold, tidy};
+
+/// Whether `text`, folded, contains `word` (already folded): without copying `text` when it
+/// is plain ASCII, as most names are, since the people search runs on every keystroke.
+fn contains_folded(text: &str, word: &str) -> bool {
+    if text.is_ascii() && !text.contains('\'') {
+        let (text, word) = (text.as_bytes(), word.as_bytes());
+        word.is_empty()
+            || text
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word))
+    } else {
+        fold(text).contains(word)
+    }
+}
+
+/// A reference as compared in a search: no spaces or hyphens ("p-100 " → "p100").
+fn compact_reference(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
+}
 
 impl Register {
     pub(super) fn decide_add_person(
@@ -93,21 +114,44 @@ impl Register {
 
     pub fn people_of(&self, site: SiteId) -> Vec<&Person> {
         let mut people: Vec<&Person> = self.people.values().filter(|p| p.site == site).collect();
-        people.sort_by_key(|p| p.details.name.to_lowercase());
+        people.sort_by_cached_key(|p| p.details.name.to_lowercase());
         people
     }
-    /// People of a site whose name, reference or department contain every word typed.
+    /// People of a site whose name, reference or department contain every word typed, case
+    /// and accents aside ("zoe" finds Zoë, "ni bhriain" Ní Bhriain), or whose reference
+    /// contains what was typed, spaces and hyphens aside ("p 100" finds P100). Someone whose
+    /// reference is exactly what was typed comes first; the rest by name.
     pub fn find_people(&self, site: SiteId, text: &str) -> Vec<&Person> {
-        let text = text.to_lowercase();
-        let words: Vec<&str> = text.split_whitespace().collect();
-        self.people_of(site)
-            .into_iter()
+        let folded = fold(text);
+        let words: Vec<&str> = folded.split_whitespace().collect();
+        if words.is_empty() {
+            return self.people_of(site);
+        }
+        let compact = compact_reference(&folded);
+        let mut found: Vec<&Person> = self
+            .people
+            .values()
+            .filter(|p| p.site == site)
             .filter(|p| {
                 let d = &p.details;
-                let hay = format!("{} {} {}", d.name, d.reference, d.department).to_lowercase();
-                words.iter().all(|w| hay.contains(w))
+                words.iter().all(|w| {
+                    contains_folded(&d.name, w)
+                        || contains_folded(&d.reference, w)
+                        || contains_folded(&d.department, w)
+                }) || (!compact.is_empty()
+                    && compact_reference(&d.reference.to_ascii_lowercase()).contains(&compact))
             })
-            .collect()
+            .collect();
+        found.sort_by_cached_key(|p| p.details.name.to_lowercase());
+        if !compact.is_empty() {
+            if let Some(i) = found.iter().position(|p| {
+                compact_reference(&p.details.reference.to_ascii_lowercase()) == compact
+            }) {
+                let exact = found.remove(i);
+                found.insert(0, exact);
+            }
+        }
+        found
     }
     pub fn person(&self, id: PersonId) -> Option<&Person> {
         self.people.get(&id)

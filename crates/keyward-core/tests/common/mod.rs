@@ -74,6 +74,7 @@ impl Harness {
                 site,
                 area,
                 number: number.into(),
+                allow_similar: false,
             })
             .change
         {

@@ -17,6 +17,7 @@ fn locker_numbers_are_normalised_and_unique_per_site() {
             site,
             area,
             number: "A12 ".into(),
+            allow_similar: false,
         })
         .unwrap_err();
     assert_eq!(
@@ -47,6 +48,7 @@ fn a_range_adds_every_locker_in_one_event() {
         area,
         from: "A-001".into(),
         to: "a-120".into(),
+        allow_similar: false,
     });
     assert!(
         matches!(event.change, Change::LockersAdded { ref lockers, .. } if lockers.len() == 120)
@@ -69,6 +71,7 @@ fn a_colliding_range_is_refused_whole_naming_the_collisions() {
             area,
             from: "A-001".into(),
             to: "A-030".into(),
+            allow_similar: false,
         })
         .unwrap_err();
     assert_eq!(
@@ -89,6 +92,7 @@ fn many_collisions_are_counted_not_all_listed() {
         area,
         from: "1".into(),
         to: "50".into(),
+        allow_similar: false,
     });
     let err = h
         .run(Command::AddLockerRange {
@@ -96,6 +100,7 @@ fn many_collisions_are_counted_not_all_listed() {
             area,
             from: "41".into(),
             to: "80".into(),
+            allow_similar: false,
         })
         .unwrap_err();
     assert!(
@@ -110,6 +115,7 @@ fn many_collisions_are_counted_not_all_listed() {
             area,
             from: "1".into(),
             to: "80".into(),
+            allow_similar: false,
         })
         .unwrap_err();
     assert!(err.to_string().contains("and 40 more"), "{err}");

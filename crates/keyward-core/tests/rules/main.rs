@@ -5,6 +5,7 @@ mod common;
 
 mod checks;
 mod fold;
+mod forgiving;
 mod keys;
 mod loans;
 mod lockers;

@@ -461,6 +461,7 @@ impl Device {
                 area,
                 from: from.into(),
                 to: to.into(),
+                allow_similar: false,
             })
             .change
         {
