@@ -1,6 +1,7 @@
 //! The one module that touches the camera. It shows the rear camera in a `<video>` and reports
 //! each QR code it reads: with the browser's BarcodeDetector where there is one, otherwise by
-//! sending downscaled frames to the rqrr worker (`qr-worker`, fetched only then).
+//! sending frames (up to 1280 wide) to the decoder worker (`qr-worker`: `keyward_qr::read`,
+//! rqrr on the frame and sharpened, scaled and binarised variants; fetched only then).
 
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -52,7 +53,8 @@ export async function camera_start(video, on_code, use_rqrr, worker_url) {
         } catch (e) {}
         s.busy = false;
       } else {
-        const w = Math.min(640, video.videoWidth);
+        // The whole frame up to 1280 wide: a code a step away has few pixels to spare.
+        const w = Math.min(1280, video.videoWidth);
         const h = Math.round((video.videoHeight * w) / video.videoWidth);
         canvas.width = w;
         canvas.height = h;

@@ -1,4 +1,5 @@
-//! The QR decoder for browsers without BarcodeDetector: rqrr in its own Web Worker, so the
+//! The QR decoder for browsers without BarcodeDetector: `keyward_qr::read` (rqrr on the frame
+//! and a few sharpened, scaled and binarised variants of it) in its own Web Worker, so the
 //! camera view never stutters, and its wasm is only fetched when a scanner needs it.
 //! A message is one frame `{width, height, data}` (RGBA); the answer is the decoded text, or
 //! an empty string when there is no readable code in it. The first message out, `null`, says
@@ -29,11 +30,6 @@ fn decode(frame: &JsValue) -> Option<String> {
         return None;
     }
     // The green channel is a good enough luminance for black-on-white codes.
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
-        rgba[(y * width + x) * 4 + 1]
-    });
-    image
-        .detect_grids()
-        .into_iter()
-        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+    let luma: Vec<u8> = rgba.chunks_exact(4).map(|p| p[1]).collect();
+    keyward_qr::read(keyward_qr::Frame::new(&luma, width, height)?)
 }
