@@ -361,7 +361,8 @@ fn Labels(site: SiteId) -> impl IntoView {
                                 style:width=mm(t.width) style:height=mm(t.height)>
                                 <span class="label-text" style:left=mm(tx) style:top=mm(ty) style:width=mm(tw)
                                     style:height=mm(th) style:font-size=mm(layout.font)>
-                                    {layout.lines.into_iter().map(|line| view! { <span class="label-line">{line}</span>" " }).collect_view()}
+                                    // A space between lines, so the text reads as one (`textContent`, screen readers).
+                                    {layout.lines.into_iter().enumerate().map(|(i, line)| view! { {(i > 0).then_some(" ")}<span class="label-line">{line}</span> }).collect_view()}
                                 </span>
                                 {match label.qr {
                                     Some(Ok(svg)) => view! { <span class="qr" style:left=qx style:top=qy style:width=q.clone() style:height=q inner_html=svg></span> }.into_any(),
