@@ -167,6 +167,9 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/tags/:tag") view=BlankTagPage/>
                             <Route path=path!("/l/:code") view=ScanLanding/>
                             <Route path=path!("/k/:code") view=ScanLanding/>
+                            // Label QR codes are in capitals (the QR's compact alphanumeric mode).
+                            <Route path=path!("/L/:code") view=ScanLanding/>
+                            <Route path=path!("/K/:code") view=ScanLanding/>
                             <Route path=path!("/people") view=PeoplePage/>
                             <Route path=path!("/people/new") view=NewPersonPage/>
                             <Route path=path!("/people/:id") view=PersonPage/>

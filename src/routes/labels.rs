@@ -1,11 +1,13 @@
 //! Printing labels: locker labels (number and a QR of the locker's opaque reference) and key
 //! tags (tag id and its QR), laid out on A4 label sheets in millimetres, from a chosen start
-//! position on a part-used sheet, with this device's printer offset. The QR codes point at the
-//! site's Keyward address, so a phone's own camera opens the locker or key.
+//! position on a part-used sheet, with this device's printer offset. Where the text and QR code
+//! go on a label and how big the text is come from the core (`Template::label_layout`), which
+//! proves that every text fits. The QR codes point at the site's Keyward address (its scheme,
+//! host and port, this page's own until set), so a phone's own camera opens the locker or key.
 
 use crate::components::{Back, Choices, FormError, FormState};
 use crate::state::use_app;
-use keyward_core::label::{qr_svg, Template};
+use keyward_core::label::{is_local_host, normalise_address, qr_svg, Scheme, Template};
 use keyward_core::search::natural_cmp;
 use keyward_core::{
     normalise_locker_number, AreaId, Change, Command, LockerId, Register, Scanned, SiteId, TagId,
@@ -103,12 +105,16 @@ fn Labels(site: SiteId) -> impl IntoView {
     });
     let offset = Memo::new(move |_| state.settings.with(|s| s.print_offset));
     let areas = Memo::new(move |_| state.areas());
-    let host = Memo::new(move |_| {
-        state.register.with(|r| {
-            r.site(site)
-                .and_then(|s| s.labels.as_ref())
-                .map(|l| l.host.clone())
-        })
+    // The site's address, or this page's own until one is saved.
+    let address = Memo::new(move |_| {
+        state
+            .register
+            .with(|r| {
+                r.site(site)
+                    .and_then(|s| s.labels.as_ref())
+                    .map(|l| l.address())
+            })
+            .unwrap_or_else(page_origin)
     });
 
     let chosen = Memo::new(move |_| {
@@ -118,14 +124,12 @@ fn Labels(site: SiteId) -> impl IntoView {
             .with(|r| lockers_chosen(r, site, area, &from, &to))
     });
     let labels = Memo::new(move |_| {
-        let host = host
-            .get()
-            .unwrap_or_else(|| window().location().host().unwrap_or_default());
+        let address = address.get();
         let kind = kind.get();
         let tag_label = |tag: &TagId, id: String| Label {
             id,
             text: tag.to_string(),
-            qr: Some(qr_svg(&Scanned::Key(tag.clone()).url(&host))),
+            qr: Some(qr_svg(&Scanned::Key(tag.clone()).url(&address))),
         };
         if kind == Kind::BlankTags {
             return made.with(|tags| tags.iter().map(|t| tag_label(t, t.to_string())).collect());
@@ -156,7 +160,7 @@ fn Labels(site: SiteId) -> impl IntoView {
                         qr: locker
                             .label
                             .clone()
-                            .map(|l| qr_svg(&Scanned::Locker(l).url(&host))),
+                            .map(|l| qr_svg(&Scanned::Locker(l).url(&address))),
                     });
                 }
                 if labels.len() > MAX_LABELS {
@@ -343,26 +347,27 @@ fn Labels(site: SiteId) -> impl IntoView {
                     {sheet.labels.into_iter().map(|(label, (x, y))| {
                         let t = template.get_untracked();
                         let (dx, dy) = offset.get_untracked();
-                        let small = t.height < 25.0;
-                        let qr = (t.height - if small { 3.0 } else { 4.0 }).min(t.width / 2.0);
-                        // As large as fits beside the QR code, whatever the letters: the text is
-                        // monospace, every character 0.6 em wide plus 0.02 em of spacing (a
-                        // proportional W or M is nearly 1 em and was cut off at print).
-                        let room = t.width - qr - if small { 6.0 } else { 8.0 };
-                        let text = (room / (0.66 * label.text.chars().count().max(1) as f64)).min(t.height * 0.4);
+                        // Where the text and the QR code go and how big the text is: the core's
+                        // rule, which every text the register can print fits whole.
+                        let layout = t.label_layout(&label.text);
+                        let (tx, ty, tw, th) = layout.text;
+                        let (qx, qy, q) = layout.qr;
                         // Set through the CSSOM (`style:`), which the server's CSP allows; a
                         // `style` attribute would need 'unsafe-inline'.
                         let mm = |v: f64| format!("{v:.2}mm");
-                        let (qr, text) = (mm(qr), mm(text));
-                        let small = if small { " small" } else { "" };
+                        let (qx, qy, q) = (mm(qx), mm(qy), mm(q));
                         view! {
-                            <div class=format!("label{small}") style:left=mm(x + dx) style:top=mm(y + dy)
+                            <div class="label" style:left=mm(x + dx) style:top=mm(y + dy)
                                 style:width=mm(t.width) style:height=mm(t.height)>
-                                <span class="label-text" style:font-size=text>{label.text}</span>
+                                <span class="label-text" style:left=mm(tx) style:top=mm(ty) style:width=mm(tw)
+                                    style:height=mm(th) style:font-size=mm(layout.font)>
+                                    // A space between lines, so the text reads as one (`textContent`, screen readers).
+                                    {layout.lines.into_iter().enumerate().map(|(i, line)| view! { {(i > 0).then_some(" ")}<span class="label-line">{line}</span> }).collect_view()}
+                                </span>
                                 {match label.qr {
-                                    Some(Ok(svg)) => view! { <span class="qr" style:width=qr.clone() style:height=qr inner_html=svg></span> }.into_any(),
-                                    Some(Err(why)) => view! { <span class="qr pending" role="note" style:width=qr.clone() style:height=qr>{why}</span> }.into_any(),
-                                    None => view! { <span class="qr pending" style:width=qr.clone() style:height=qr>"QR made when printed"</span> }.into_any(),
+                                    Some(Ok(svg)) => view! { <span class="qr" style:left=qx style:top=qy style:width=q.clone() style:height=q inner_html=svg></span> }.into_any(),
+                                    Some(Err(why)) => view! { <span class="qr pending" role="note" style:left=qx style:top=qy style:width=q.clone() style:height=q>{why}</span> }.into_any(),
+                                    None => view! { <span class="qr pending" style:left=qx style:top=qy style:width=q.clone() style:height=q>"QR made when printed"</span> }.into_any(),
                                 }}
                             </div>
                         }
@@ -430,6 +435,24 @@ fn open_print_dialog() {
     });
 }
 
+/// This page's own address: scheme, host and port (`http://192.168.1.20:8080`).
+fn page_origin() -> String {
+    window().location().origin().unwrap_or_default()
+}
+
+/// What is worth knowing about where a site's QR codes point, in plain words: a phone's camera
+/// cannot reach this device's own name for itself, and plain HTTP on another machine opens but
+/// cannot work offline.
+fn address_notes(scheme: Scheme, host: &str) -> Option<&'static str> {
+    if is_local_host(host) {
+        Some("This is this device's own name for itself: a phone that scans a label cannot reach it. Enter the address other devices use, for example http://192.168.1.20:8080.")
+    } else if scheme == Scheme::Http {
+        Some("This address is plain http://. A phone's camera opens it on the site's network, but Keyward can only work offline on phones from an https:// address, which a later update sets up. When the address changes, labels already printed still open in Keyward's own scanner.")
+    } else {
+        None
+    }
+}
+
 /// The site's Keyward address (in every QR) and where found keys go (told to strangers).
 #[component]
 fn SiteAddress(site: SiteId) -> impl IntoView {
@@ -444,24 +467,32 @@ fn SiteAddress(site: SiteId) -> impl IntoView {
             .with(|r| r.site(site).and_then(|s| s.labels.clone()))
     });
     let editing = RwSignal::new(current.is_none());
-    let host = RwSignal::new(
+    let address = RwSignal::new(
         current
             .as_ref()
-            .map(|l| l.host.clone())
-            .unwrap_or_else(|| window().location().host().unwrap_or_default()),
+            .map(|l| l.address())
+            .unwrap_or_else(page_origin),
     );
     let front_desk = RwSignal::new(current.map(|l| l.front_desk).unwrap_or_default());
+    // As typed, before it is saved: the same words as once saved.
+    let typed_note = move || {
+        address.with(|a| {
+            normalise_address(a)
+                .ok()
+                .and_then(|(scheme, host)| address_notes(scheme, &host))
+        })
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         form.run(
             Command::SetSiteLabels {
                 site,
-                host: host.get_untracked(),
+                host: address.get_untracked(),
                 front_desk: front_desk.get_untracked(),
             },
             move |_| {
                 if let Some(l) = saved.get_untracked() {
-                    host.set(l.host);
+                    address.set(l.address());
                     front_desk.set(l.front_desk);
                 }
                 editing.set(false);
@@ -475,15 +506,17 @@ fn SiteAddress(site: SiteId) -> impl IntoView {
                 when=move || editing.get()
                 fallback=move || view! {
                     {move || saved.get().map(|l| view! {
-                        <p>"QR codes open "<strong>{l.host}</strong>". Found keys go to "{l.front_desk}"."</p>
+                        <p>"QR codes open "<strong class="site-address">{l.address()}</strong>": a phone's camera that scans a label opens this address. Found keys go to "{l.front_desk.clone()}"."</p>
+                        {address_notes(l.scheme, &l.host).map(|note| view! { <p class="warning">{note}</p> })}
                     })}
                     <button type="button" class="button small" on:click=move |_| editing.set(true)>"Change"</button>
                 }
             >
                 <form on:submit=submit novalidate>
                     <label for="labels-host">"Keyward address for this site"</label>
-                    <p class="hint" id="labels-host-hint">"What a phone's camera opens when it scans a label, for example keys.northgate.sch.uk."</p>
-                    <input id="labels-host" aria-describedby="labels-host-hint" autocapitalize="none" bind:value=host/>
+                    <p class="hint" id="labels-host-hint">"What a phone's camera opens when it scans a label: the address of Keyward that phones on the site use, for example https://keys.northgate.sch.uk or http://192.168.1.20:8080. Filled in with this page's own address."</p>
+                    <input id="labels-host" type="url" inputmode="url" aria-describedby="labels-host-hint" autocapitalize="none" autocomplete="off" bind:value=address/>
+                    {move || typed_note().map(|note| view! { <p class="warning">{note}</p> })}
                     <label for="labels-desk">"Found keys go to"</label>
                     <input id="labels-desk" placeholder="the school office" bind:value=front_desk/>
                     <FormError form/>

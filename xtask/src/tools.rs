@@ -18,6 +18,7 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const PDFTOPPM: &str = "/usr/bin/pdftoppm";
+const ZBARIMG: &str = "/usr/bin/zbarimg";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,12 +213,13 @@ fn ensure_chromium() -> Result<(), String> {
     if Path::new(CHROMIUM).exists()
         && Path::new(CHROMEDRIVER).exists()
         && Path::new(PDFTOPPM).exists()
+        && Path::new(ZBARIMG).exists()
     {
-        println!("ok: {CHROMIUM}, {CHROMEDRIVER}, {PDFTOPPM}");
+        println!("ok: {CHROMIUM}, {CHROMEDRIVER}, {PDFTOPPM}, {ZBARIMG}");
         return Ok(());
     }
     println!(
-        "installing: chromium, chromium-driver, poppler-utils (Debian packages; about a minute)"
+        "installing: chromium, chromium-driver, poppler-utils, zbar-tools (Debian packages; about a minute)"
     );
     // Wait for a dpkg lock held by another apt rather than fail at once.
     let lock_wait = "DPkg::Lock::Timeout=600";
@@ -231,13 +233,16 @@ fn ensure_chromium() -> Result<(), String> {
             .map_err(|e| format!("{e}\n  (Chromium is needed at {CHROMIUM}; apt-get needs root)"))
     };
     apt(&["update"])?;
-    // poppler-utils: pdftoppm renders the printed label sheets for the label tests.
+    // poppler-utils: pdftoppm renders the printed label sheets for the label tests, and
+    // pdftotext -bbox finds where each word of a label printed. zbar-tools: zbarimg reads the
+    // printed QR codes with a decoder other than the app's own.
     apt(&[
         "install",
         "-y",
         "chromium",
         "chromium-driver",
         "poppler-utils",
+        "zbar-tools",
     ])?;
     if !Path::new(CHROMIUM).exists() {
         return Err(format!(

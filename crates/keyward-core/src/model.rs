@@ -18,8 +18,12 @@ pub struct Site {
 /// How the site's labels are printed, and what a stranger who scans one is told.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteLabels {
-    /// The address of Keyward for this site, e.g. "keys.northgate.sch.uk".
+    /// The address of Keyward for this site, e.g. "keys.northgate.sch.uk" or
+    /// "192.168.1.20:8080": its host, and its port unless the scheme's own.
     pub host: String,
+    /// How the address is reached; events from before it was kept have none and read as https.
+    #[serde(default, skip_serializing_if = "crate::label::Scheme::is_https")]
+    pub scheme: crate::label::Scheme,
     /// Where a found key goes, e.g. "the school office".
     pub front_desk: String,
 }

@@ -281,6 +281,10 @@ async fn client_routes_get_index_html() {
         "/lockers/018f2c3e-7b1a-7c44-9d2e-5f0a1b2c3d4e/issue",
         "/people",
         "/people/",
+        // Label URLs as a phone's camera opens them: in capitals, as printed in the QR code.
+        "/L/ABCDEFGHJK",
+        "/K/K7M2P9Q",
+        "/l/abcdefghjk",
     ] {
         let reply = get(&dist, path).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");

@@ -5,7 +5,7 @@ use crate::command::Context;
 use crate::error::CommandError;
 use crate::event::Change;
 use crate::ids::{AreaId, SiteId};
-use crate::label::normalise_host;
+use crate::label::normalise_address;
 use crate::model::{Area, Site, SiteLabels};
 use crate::normalise::tidy;
 
@@ -60,21 +60,27 @@ impl Register {
         })
     }
 
+    /// `address` as typed: "https://keys.northgate.sch.uk", "http://192.168.1.20:8080/", or a
+    /// bare host (https).
     pub(super) fn decide_site_labels(
         &self,
         site: SiteId,
-        host: String,
+        address: String,
         front_desk: String,
     ) -> Result<Change, CommandError> {
         let site = self.site(site).ok_or(CommandError::UnknownSite)?;
-        let host = normalise_host(&host)?;
+        let (scheme, host) = normalise_address(&address)?;
         let front_desk = tidy(&front_desk);
         if front_desk.is_empty() {
             return Err(CommandError::FrontDeskMissing);
         }
         Ok(Change::SiteLabelsSet {
             site: site.id,
-            labels: SiteLabels { host, front_desk },
+            labels: SiteLabels {
+                host,
+                scheme,
+                front_desk,
+            },
         })
     }
 
