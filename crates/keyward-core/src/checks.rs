@@ -266,6 +266,7 @@ fn loan(
     match confirmation {
         Confirmation::TypedName(name) => line("The typed name", name, MAX_NAME, true)?,
         Confirmation::Signature(path) => signature(path)?,
+        Confirmation::Tapped => {}
     }
     note_text(notes)
 }
