@@ -714,7 +714,7 @@ impl Register {
                 Some((here.is_some(), here.unwrap_or(site), person))
             })
             .collect();
-        ranked.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        ranked.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
         ranked.into_iter().take(max).map(|(_, _, p)| p).collect()
     }
 
