@@ -1,9 +1,10 @@
 //! Handing a key that is out straight to the next holder (a ward's shift change): who takes
-//! it, temporary or not with its due-back day and time, their confirmation and notes. One
+//! it (the locker's recent and likely people first), temporary or not with its due-back day
+//! and time, notes, and their confirmation as the area's policy asks. One
 //! step: the current loan closes and the next one opens (HandOverKey).
 
 use crate::components::{key_in_route, Back, FormError, FormState, KeyNotFound, Submit};
-use crate::routes::loan_form::{ConfirmFields, DueFields, HolderFields, LoanInput};
+use crate::routes::loan_form::{taker_confirms, ConfirmFields, DueFields, HolderFields, LoanInput};
 use crate::state::use_app;
 use keyward_core::format::uk_date;
 use keyward_core::{due_words, Action, Change, Command, KeyId, LockerId};
@@ -26,6 +27,7 @@ fn HandOverForm(key: KeyId, tag: String, locker: LockerId, number: String) -> im
     let form = FormState::new();
     let navigate = use_navigate();
     let input = LoanInput::new();
+    let needs = taker_confirms(locker);
     // The loan it is on now: who has it, since when, until when.
     let loan = Memo::new(move |_| {
         state.register.with(|r| {
@@ -63,7 +65,7 @@ fn HandOverForm(key: KeyId, tag: String, locker: LockerId, number: String) -> im
     }
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let parts = match input.read("date handed over") {
+        let parts = match input.read("date handed over", needs.get_untracked()) {
             Ok(parts) => parts,
             Err(message) => return form.fail(message),
         };
@@ -103,16 +105,18 @@ fn HandOverForm(key: KeyId, tag: String, locker: LockerId, number: String) -> im
             None => view! { <p class="warning">"This key is not out at the moment, so there is nothing to hand over."</p> }.into_any(),
         }}
         <form class="card" on:submit=submit novalidate>
-            <HolderFields input prefix="handover" legend="Handed over to"/>
+            <HolderFields input prefix="handover" legend="Handed over to" locker/>
             <label for="handover-date">"Date handed over"</label>
             <p class="hint" id="handover-date-hint">"Day/month/year"</p>
             <input id="handover-date" inputmode="numeric" autocomplete="off" aria-describedby="handover-date-hint" bind:value=input.date/>
             <DueFields input prefix="handover" locker/>
-            <ConfirmFields input prefix="handover"/>
             <label for="handover-notes">"Notes (optional)"</label>
             <textarea id="handover-notes" rows="2" bind:value=input.notes></textarea>
-            <FormError form/>
-            <Submit form label="Hand over key" action=Action::IssueReturn/>
+            <ConfirmFields input prefix="handover" needs/>
+            <div class="actionbar">
+                <FormError form/>
+                <Submit form label="Hand over key" action=Action::IssueReturn/>
+            </div>
         </form>
     }
 }

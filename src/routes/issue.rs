@@ -1,8 +1,15 @@
-//! Issuing a key: which key, to whom (a person or a department), when, until when for a
-//! temporary loan, and the taker's confirmation (typed name or a signature drawn on screen).
+//! Issuing a key: which key, to whom (the locker's recent and likely people first, a search, or
+//! a department), when, until when for a temporary loan, and the taker's confirmation as the
+//! area's policy asks.
+//!
+//! Two layouts of one form. The full form (`/lockers/:id/issue`, from the locker page) shows
+//! every field. The quick screen (`?key=<id>&quick=1`, where a scanned key tag lands) is for
+//! one hand in a corridor: the key is the one scanned, the person is one tap, and the date
+//! (today), a temporary loan and notes are folded away. On both the confirm button sits in a
+//! bar above the bottom navigation, so it is in reach without scrolling.
 
 use crate::components::{Back, FormError, FormState, Submit};
-use crate::routes::loan_form::{ConfirmFields, DueFields, HolderFields, LoanInput};
+use crate::routes::loan_form::{taker_confirms, ConfirmFields, DueFields, HolderFields, LoanInput};
 use crate::state::use_app;
 use keyward_core::{Action, Command, KeyId, KeyKind, KeyState, LockerId};
 use leptos::prelude::*;
@@ -14,9 +21,10 @@ pub fn IssuePage() -> impl IntoView {
     let query = use_query_map();
     let locker = params.with_untracked(|p| p.get("id").and_then(|id| LockerId::parse(&id)));
     let key = query.with_untracked(|q| q.get("key").and_then(|k| KeyId::parse(&k)));
+    let quick = key.is_some() && query.with_untracked(|q| q.get("quick").as_deref() == Some("1"));
     let state = use_app();
     match locker.filter(|l| state.register.with_untracked(|r| r.locker(*l).is_some())) {
-        Some(locker) => view! { <IssueForm locker preselected=key/> }.into_any(),
+        Some(locker) => view! { <IssueForm locker preselected=key quick/> }.into_any(),
         None => view! {
             <Back href="/" label="Register"/>
             <h1>"Locker not found"</h1>
@@ -26,16 +34,27 @@ pub fn IssuePage() -> impl IntoView {
     }
 }
 
+/// The quick issue screen of a key in store.
+pub fn quick_issue_path(locker: LockerId, key: KeyId) -> String {
+    format!("/lockers/{locker}/issue?key={key}&quick=1")
+}
+
 #[component]
-fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
+fn IssueForm(locker: LockerId, preselected: Option<KeyId>, quick: bool) -> impl IntoView {
     let state = use_app();
     let form = FormState::new();
     let navigate = use_navigate();
-    let number = state.register.with_untracked(|r| {
+    let (number, area) = state.register.with_untracked(|r| {
         r.locker(locker)
-            .map(|l| l.number.clone())
+            .map(|l| {
+                (
+                    l.number.clone(),
+                    r.area(l.area).map(|a| a.name.clone()).unwrap_or_default(),
+                )
+            })
             .unwrap_or_default()
     });
+    let needs = taker_confirms(locker);
 
     let keys = Memo::new(move |_| {
         state.register.with(|r| {
@@ -52,9 +71,9 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
         })
     });
     let key = RwSignal::new(preselected);
-    // The key picked (or tapped on the locker page) while it is still in store; otherwise the
-    // first key in store. A key issued meanwhile elsewhere is not swapped silently: the person
-    // is told and chooses again.
+    // The key picked (or tapped on the locker page, or scanned) while it is still in store;
+    // otherwise the first key in store. A key issued meanwhile elsewhere is not swapped
+    // silently: the person is told and chooses again.
     let chosen_key = move || match key.get() {
         Some(k) if keys.with(|ks| ks.iter().any(|(id, _)| *id == k)) => Some(k),
         Some(_) => None,
@@ -67,25 +86,45 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
         }
         state.register.with(|r| {
             r.key(k).map(|k| {
+                let what = if quick {
+                    "Scan another key, or open the locker to choose one."
+                } else {
+                    "Choose another key."
+                };
                 format!(
-                    "Key {} is {} now, so it cannot be issued. Choose another key.",
+                    "Key {} is {} now, so it cannot be issued. {what}",
                     k.tag,
                     k.state.label().to_lowercase()
                 )
             })
         })
     };
+    let tag = preselected
+        .and_then(|k| {
+            state
+                .register
+                .with_untracked(|r| r.key(k).map(|k| k.tag.to_string()))
+        })
+        .unwrap_or_default();
 
     let input = LoanInput::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(key) = chosen_key() else {
-            form.fail(gone().unwrap_or_else(|| {
-                "There is no key in store for this locker. Add a key, or return one first.".into()
-            }));
+            // The key went out meanwhile: that is already said where the key is, once.
+            form.error.set(None);
+            if gone().is_some() {
+                if let Some(warning) = document().get_element_by_id("issue-key-gone") {
+                    warning.scroll_into_view();
+                }
+            } else {
+                form.fail(
+                    "There is no key in store for this locker. Add a key, or return one first.",
+                );
+            }
             return;
         };
-        let parts = match input.read("issue date") {
+        let parts = match input.read("issue date", needs.get_untracked()) {
             Ok(parts) => parts,
             Err(message) => return form.fail(message),
         };
@@ -116,6 +155,54 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
             },
         );
     };
+    let gone_view = move || {
+        gone().map(
+            |message| view! { <p class="warning" id="issue-key-gone" role="alert">{message}</p> },
+        )
+    };
+
+    let date = move || {
+        view! {
+            <label for="issue-date">"Date issued"</label>
+            <p class="hint" id="issue-date-hint">"Day/month/year"</p>
+            <input id="issue-date" inputmode="numeric" autocomplete="off" aria-describedby="issue-date-hint" bind:value=input.date/>
+            <DueFields input prefix="issue" locker/>
+            <label for="issue-notes">"Notes (optional)"</label>
+            <textarea id="issue-notes" rows="2" bind:value=input.notes></textarea>
+        }
+    };
+    let actions = move || {
+        view! {
+            <div class="actionbar">
+                <FormError form/>
+                <Submit form label="Issue key" action=Action::IssueReturn/>
+            </div>
+        }
+    };
+
+    if quick {
+        let key_page = preselected
+            .map(|k| format!("/keys/{k}"))
+            .unwrap_or_default();
+        return view! {
+            <Back href=format!("/lockers/{locker}") label=format!("Locker {number}")/>
+            <div class="quick-head">
+                <h1>"Issue key "<span class="tag">{tag.clone()}</span></h1>
+                <p class="meta">{format!("Locker {number} · {area} · today")}" · "<a href=key_page>"Key details"</a></p>
+            </div>
+            {gone_view}
+            <form class="card quick" on:submit=submit novalidate>
+                <HolderFields input prefix="issue" legend="Issued to" locker quick=true/>
+                <ConfirmFields input prefix="issue" needs/>
+                <details class="more">
+                    <summary>"Date, temporary loan, notes"</summary>
+                    {date()}
+                </details>
+                {actions()}
+            </form>
+        }
+        .into_any();
+    }
 
     view! {
         <Back href=format!("/lockers/{locker}") label=format!("Locker {number}")/>
@@ -133,19 +220,13 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>) -> impl IntoView {
                     </For>
                 </select>
             </Show>
-            {move || gone().map(|message| view! { <p class="warning" role="alert">{message}</p> })}
+            {gone_view}
 
-            <HolderFields input prefix="issue" legend="Issued to"/>
-            <label for="issue-date">"Date issued"</label>
-            <p class="hint" id="issue-date-hint">"Day/month/year"</p>
-            <input id="issue-date" inputmode="numeric" autocomplete="off" aria-describedby="issue-date-hint" bind:value=input.date/>
-            <DueFields input prefix="issue" locker/>
-            <ConfirmFields input prefix="issue"/>
-
-            <label for="issue-notes">"Notes (optional)"</label>
-            <textarea id="issue-notes" rows="2" bind:value=input.notes></textarea>
-            <FormError form/>
-            <Submit form label="Issue key" action=Action::IssueReturn/>
+            <HolderFields input prefix="issue" legend="Issued to" locker/>
+            {date()}
+            <ConfirmFields input prefix="issue" needs/>
+            {actions()}
         </form>
     }
+    .into_any()
 }

@@ -1,5 +1,6 @@
-//! A key's page, where a scanned key tag lands: what the key is, where it is, and issue or
-//! return one tap away.
+//! A key's page: what the key is, where it is, and its quick issue or return one tap away. A
+//! scanned tag lands here when it can be neither issued nor returned (lost, damaged, retired,
+//! or for someone who may not issue keys).
 
 use crate::components::{Back, RoleNote};
 use crate::state::use_app;
@@ -75,11 +76,11 @@ pub fn KeyPage() -> impl IntoView {
                 <RoleNote action=Action::IssueReturn/>
                 {state.allowed(Action::IssueReturn).is_ok().then(|| match (key_state, locker) {
                     (KeyState::InStore, Some((l, _))) if kind != KeyKind::Master => Some(view! {
-                        <A href=format!("/lockers/{l}/issue?key={id}") attr:class="button primary">"Issue this key"</A>
+                        <A href=crate::routes::issue::quick_issue_path(l, id) attr:class="button primary">"Issue this key"</A>
                     }.into_any()),
                     (s, _) if s.is_out() => Some(view! {
                         <p class="actions">
-                            <A href=format!("/keys/{id}/return") attr:class="button primary">"Return this key"</A>
+                            <A href=crate::routes::return_key::quick_return_path(id) attr:class="button primary">"Return this key"</A>
                             <A href=format!("/keys/{id}/handover") attr:class="button">"Hand over to the next holder"</A>
                         </p>
                     }.into_any()),

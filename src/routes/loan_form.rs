@@ -1,12 +1,14 @@
-//! The parts the issue and handover forms share: who takes the key (a person or a department),
-//! the date, a temporary loan's due-back day (prefilled from the area's policy) and optional
-//! time, and the taker's confirmation (typed name or a signature drawn on screen).
+//! The parts the issue and handover forms share: who takes the key (the locker's recent and
+//! likely people first, one tap each; a search; or a department), the date, a temporary
+//! loan's due-back day (prefilled from the area's policy) and optional time, and the taker's
+//! confirmation as the area's policy asks (typed name, a signature drawn on screen, either, or
+//! the issuer's tap). The typed name is never filled in for the taker.
 
 use crate::components::{today, Choices, SignaturePad};
 use crate::state::use_app;
 use chrono::NaiveTime;
 use keyward_core::format::{parse_date, uk_date};
-use keyward_core::{Confirmation, Holder, LockerId, PersonId};
+use keyward_core::{Confirmation, Holder, LockerId, PersonId, TakerConfirms, LIKELY_TAKERS};
 use leptos::prelude::*;
 
 /// What the person typed and chose on a loan form.
@@ -59,8 +61,9 @@ impl LoanInput {
     }
 
     /// The form's answers, or what to put right (checks of form only: the core decides the
-    /// rest and says so in its own words).
-    pub fn read(&self, date_words: &str) -> Result<LoanParts, String> {
+    /// rest and says so in its own words). `needs` is what the area's policy asks of the taker:
+    /// where a tap is enough, the confirm button alone is the confirmation.
+    pub fn read(&self, date_words: &str, needs: TakerConfirms) -> Result<LoanParts, String> {
         let holder = if self.to_person.get_untracked() {
             match self.person.get_untracked() {
                 Some(p) => Holder::Person(p),
@@ -106,10 +109,16 @@ impl LoanInput {
                 }
             }
         }
-        let confirmation = if self.signed.get_untracked() {
-            Confirmation::Signature(self.signature.get_untracked())
-        } else {
-            Confirmation::TypedName(self.typed_name.get_untracked())
+        let signed = match needs {
+            TakerConfirms::IssuerTap => None,
+            TakerConfirms::TypedName => Some(false),
+            TakerConfirms::Signature => Some(true),
+            TakerConfirms::NameOrSignature => Some(self.signed.get_untracked()),
+        };
+        let confirmation = match signed {
+            None => Confirmation::Tapped,
+            Some(true) => Confirmation::Signature(self.signature.get_untracked()),
+            Some(false) => Confirmation::TypedName(self.typed_name.get_untracked()),
         };
         Ok(LoanParts {
             holder,
@@ -145,11 +154,30 @@ fn days(n: u16) -> String {
     }
 }
 
-/// Who takes the key: a person found by name or reference, or a department.
+/// Who takes the key: one of the locker's recent and likely people in one tap, a person found
+/// by name or reference, or a department. On a quick screen the department is a quieter
+/// choice below the people.
 #[component]
-pub fn HolderFields(input: LoanInput, prefix: &'static str, legend: &'static str) -> impl IntoView {
+pub fn HolderFields(
+    input: LoanInput,
+    prefix: &'static str,
+    legend: &'static str,
+    locker: LockerId,
+    #[prop(optional)] quick: bool,
+) -> impl IntoView {
     let state = use_app();
     let site = state.site();
+    let row = |p: &keyward_core::Person| {
+        (
+            p.id,
+            p.details.name.clone(),
+            [p.details.reference.clone(), p.details.department.clone()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+        )
+    };
     let matches = Memo::new(move |_| {
         let text = input.person_search.get();
         if text.trim().is_empty() {
@@ -160,17 +188,19 @@ pub fn HolderFields(input: LoanInput, prefix: &'static str, legend: &'static str
                 .unwrap_or_default()
                 .into_iter()
                 .take(6)
-                .map(|p| {
-                    (
-                        p.id,
-                        p.details.name.clone(),
-                        p.details.reference.clone(),
-                        p.details.department.clone(),
-                    )
-                })
+                .map(row)
                 .collect::<Vec<_>>()
         })
     });
+    let likely = Memo::new(move |_| {
+        state.register.with(|r| {
+            r.likely_takers(locker, LIKELY_TAKERS)
+                .into_iter()
+                .map(row)
+                .collect::<Vec<_>>()
+        })
+    });
+    let searching = move || !input.person_search.with(|s| s.trim().is_empty());
     let person_name = move || {
         input.person.get().and_then(|p| {
             state
@@ -178,14 +208,34 @@ pub fn HolderFields(input: LoanInput, prefix: &'static str, legend: &'static str
                 .with(|r| r.person(p).map(|p| p.details.name.clone()))
         })
     };
+    let choose = move |id: PersonId| input.person.set(Some(id));
+    let people = move |list: Vec<(PersonId, String, String)>| {
+        list.into_iter()
+            .map(|(id, name, meta)| {
+                view! {
+                    <li>
+                        <button type="button" class="choice-button" on:click=move |_| choose(id)>
+                            <strong>{name}</strong>
+                            {(!meta.is_empty()).then(|| view! { <span class="meta">{meta}</span> })}
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
     let dept_id = format!("{prefix}-department");
     view! {
-        <Choices legend name="holder" value=input.to_person options=vec![(true, "A person"), (false, "A department")]/>
+        {(!quick).then(|| view! {
+            <Choices legend name="holder" value=input.to_person options=vec![(true, "A person"), (false, "A department")]/>
+        })}
         <Show
             when=move || input.to_person.get()
             fallback=move || view! {
                 <label for=dept_id.clone()>"Department"</label>
                 <input id=dept_id.clone() placeholder="PE department" bind:value=input.department/>
+                {quick.then(|| view! {
+                    <button type="button" class="button link-button" on:click=move |_| input.to_person.set(true)>"Issue to a person instead"</button>
+                })}
             }
         >
             {move || match person_name() {
@@ -197,26 +247,29 @@ pub fn HolderFields(input: LoanInput, prefix: &'static str, legend: &'static str
                 }.into_any(),
                 None => view! {
                     <label for=format!("{prefix}-person")>"Person"</label>
-                    <p class="hint" id=format!("{prefix}-person-hint")>"Search by name, pupil or staff number."</p>
+                    <p class="hint" id=format!("{prefix}-person-hint")>"Tap a name below, or search by name, pupil or staff number."</p>
                     <input id=format!("{prefix}-person") type="search" autocomplete="off" aria-describedby=format!("{prefix}-person-hint") bind:value=input.person_search/>
-                    <ul class="choices" aria-label="Matching people">
-                        <For each=move || matches.get() key=|m| m.clone() let:((id, name, reference, dept))>
-                            <li>
-                                <button type="button" class="choice-button" on:click=move |_| {
-                                    input.person.set(Some(id));
-                                    if input.typed_name.get_untracked().is_empty() {
-                                        input.typed_name.set(name.clone());
-                                    }
-                                }>
-                                    <strong>{name.clone()}</strong>
-                                    <span class="meta">{[reference.clone(), dept.clone()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")}</span>
-                                </button>
-                            </li>
-                        </For>
-                    </ul>
-                    <Show when=move || !input.person_search.with(|s| s.trim().is_empty()) && matches.with(Vec::is_empty)>
-                        <p class="hint">"Nobody matches. Add them under People first."</p>
+                    <Show
+                        when=searching
+                        fallback=move || view! {
+                            <Show when=move || likely.with(|l| !l.is_empty())>
+                                <h2 class="list-heading" id=format!("{prefix}-likely")>"Recent and likely"</h2>
+                                <ul class="choices likely" aria-labelledby=format!("{prefix}-likely")>
+                                    {move || people(likely.get())}
+                                </ul>
+                            </Show>
+                        }
+                    >
+                        <ul class="choices" aria-label="Matching people">
+                            {move || people(matches.get())}
+                        </ul>
+                        <Show when=move || matches.with(Vec::is_empty)>
+                            <p class="hint">"Nobody matches. Add them under People first."</p>
+                        </Show>
                     </Show>
+                    {quick.then(|| view! {
+                        <button type="button" class="button link-button" on:click=move |_| input.to_person.set(false)>"Issue to a department instead"</button>
+                    })}
                 }.into_any(),
             }}
         </Show>
@@ -268,21 +321,58 @@ pub fn DueFields(input: LoanInput, prefix: &'static str, locker: LockerId) -> im
     }
 }
 
-/// How the person taking the key confirms it: their typed name or a drawn signature.
+/// What the area's policy asks of the person taking a key of `locker` (read live: a policy
+/// changed in another tab shows at once).
+pub fn taker_confirms(locker: LockerId) -> Memo<TakerConfirms> {
+    let state = use_app();
+    Memo::new(move |_| {
+        state
+            .register
+            .with(|r| r.policy_for_locker(locker).taker_confirms)
+    })
+}
+
+/// How the person taking the key confirms it, as the area's policy asks: their typed name
+/// (always empty to start with: they type it themselves), a drawn signature, a choice of the
+/// two, or nothing but the confirm button where the issuer's tap is enough.
 #[component]
-pub fn ConfirmFields(input: LoanInput, prefix: &'static str) -> impl IntoView {
+pub fn ConfirmFields(
+    input: LoanInput,
+    prefix: &'static str,
+    needs: Memo<TakerConfirms>,
+) -> impl IntoView {
     let id = format!("{prefix}-typed-name");
-    view! {
-        <Choices legend="Confirmation by the person taking the key" name="confirm" value=input.signed options=vec![(false, "Typed name"), (true, "Signature")]/>
-        <Show
-            when=move || input.signed.get()
-            fallback=move || view! {
-                <label for=id.clone()>"Name typed by the person taking the key"</label>
-                <input id=id.clone() autocomplete="off" bind:value=input.typed_name/>
-            }
-        >
+    let typed = move || {
+        let id = id.clone();
+        view! {
+            <label for=id.clone()>"Name typed by the person taking the key"</label>
+            <p class="hint" id=format!("{id}-hint")>"They type their own name."</p>
+            <input id=id.clone() autocomplete="off" aria-describedby=format!("{id}-hint") bind:value=input.typed_name/>
+        }
+    };
+    move || {
+        match needs.get() {
+        TakerConfirms::IssuerTap => view! {
+            <p class="hint confirm-tap">"Here a tap on the button confirms it: this area's policy needs no name or signature."</p>
+        }
+        .into_any(),
+        TakerConfirms::TypedName => typed().into_any(),
+        TakerConfirms::Signature => view! {
+            <p class="label-like">"Signature of the person taking the key"</p>
             <SignaturePad path=input.signature/>
-        </Show>
+        }
+        .into_any(),
+        TakerConfirms::NameOrSignature => {
+            let typed = typed.clone();
+            view! {
+                <Choices legend="Confirmation by the person taking the key" name="confirm" value=input.signed options=vec![(false, "Typed name"), (true, "Signature")]/>
+                <Show when=move || input.signed.get() fallback=typed.clone()>
+                    <SignaturePad path=input.signature/>
+                </Show>
+            }
+            .into_any()
+        }
+    }
     }
 }
 

@@ -366,7 +366,7 @@ fn History(id: LockerId) -> impl IntoView {
                         What::Issued { loan } => {
                             r.loan(*loan).and_then(|l| match &l.confirmation {
                                 Confirmation::Signature(path) => Some(path.clone()),
-                                Confirmation::TypedName(_) => None,
+                                Confirmation::TypedName(_) | Confirmation::Tapped => None,
                             })
                         }
                         _ => None,

@@ -100,6 +100,7 @@ fn issue_record(r: &Register, loan: keyward_core::LoanId) -> Option<(String, Opt
     let (how, signature) = match &l.confirmation {
         Confirmation::TypedName(name) => (format!("confirmed by typing “{name}”"), None),
         Confirmation::Signature(path) => ("confirmed by signature".to_string(), Some(path.clone())),
+        Confirmation::Tapped => ("confirmed by the issuer's tap".to_string(), None),
     };
     Some((
         format!(

@@ -8,7 +8,7 @@ use crate::state::use_app;
 use keyward_core::format::pounds;
 use keyward_core::{
     Action, AreaId, AuditInterval, Command, FaultFlag, Policy, PolicyField, PolicyOverrides,
-    RiskLevel,
+    RiskLevel, TakerConfirms,
 };
 use leptos::prelude::*;
 
@@ -41,6 +41,17 @@ fn field_words(field: PolicyField, p: &Policy) -> String {
             if p.fault_flag.faults == 1 { "" } else { "s" },
             days(p.fault_flag.days)
         ),
+        PolicyField::TakerConfirms => p.taker_confirms.label().into(),
+    }
+}
+
+/// How the taker confirms, as the select's value.
+fn confirms_slug(t: TakerConfirms) -> &'static str {
+    match t {
+        TakerConfirms::NameOrSignature => "name-or-signature",
+        TakerConfirms::TypedName => "typed-name",
+        TakerConfirms::Signature => "signature",
+        TakerConfirms::IssuerTap => "tap",
     }
 }
 
@@ -74,6 +85,7 @@ fn field_text(field: PolicyField, p: &Policy) -> (String, String) {
             p.fault_flag.faults.to_string(),
             p.fault_flag.days.to_string(),
         ),
+        PolicyField::TakerConfirms => (confirms_slug(p.taker_confirms).into(), String::new()),
     }
 }
 
@@ -146,6 +158,14 @@ fn parse_field(
                 days: whole(b, "the days those faults fall within", "90")?,
             })
         }
+        PolicyField::TakerConfirms => {
+            o.taker_confirms = Some(
+                TakerConfirms::ALL
+                    .into_iter()
+                    .find(|t| confirms_slug(*t) == a)
+                    .unwrap_or_default(),
+            )
+        }
     }
     Ok(())
 }
@@ -176,6 +196,9 @@ fn set_in(p: &mut Policy, o: &PolicyOverrides) {
     if let Some(v) = o.fault_flag {
         p.fault_flag = v;
     }
+    if let Some(v) = o.taker_confirms {
+        p.taker_confirms = v;
+    }
 }
 
 fn slug(field: PolicyField) -> &'static str {
@@ -188,6 +211,7 @@ fn slug(field: PolicyField) -> &'static str {
         PolicyField::LostKeyChargePence => "charge",
         PolicyField::MasterNeedsWitness => "witness",
         PolicyField::FaultFlag => "faults",
+        PolicyField::TakerConfirms => "confirm",
     }
 }
 
@@ -267,6 +291,20 @@ fn FieldInput(
             </div>
         }
         .into_any(),
+        PolicyField::TakerConfirms => {
+            let hint = format!("{id}-hint");
+            view! {
+                <label for=id.clone()>"How the person taking a key confirms it"</label>
+                <p class="hint" id=hint.clone()>"On an issue or a handover. Their name is never filled in for them. A tap by the issuer suits low-risk areas only."</p>
+                <select id=id aria-describedby=hint on:change=move |ev| a.set(event_target_value(&ev))>
+                    {TakerConfirms::ALL.into_iter().map(|t| {
+                        let v = confirms_slug(t);
+                        view! { <option value=v selected=move || a.get() == v>{t.label()}</option> }
+                    }).collect_view()}
+                </select>
+            }
+            .into_any()
+        }
     }
 }
 

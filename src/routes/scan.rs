@@ -1,9 +1,14 @@
-//! Where a label's QR leads when a phone's camera opens it (`/l/<reference>`, `/k/<tag>`):
-//! straight to the locker or key when this device's register knows it, to the right site if
-//! it belongs to another one, and otherwise to a neutral page that shows no register data.
+//! Where a label's QR leads when a phone's camera opens it (`/l/<reference>`, `/k/<tag>`) or
+//! the scanner reads it: a key in store straight to its quick issue screen, a key that is out
+//! to its quick return (for those who may issue and return keys; others see the key's page),
+//! a locker whose one key is in store to the quick issue of that key, any other locker to its
+//! page; to the right site if it belongs to another one, and otherwise to a neutral page that
+//! shows no register data.
 
-use crate::state::use_app;
-use keyward_core::{Resolved, Scanned};
+use crate::routes::issue::quick_issue_path;
+use crate::routes::return_key::quick_return_path;
+use crate::state::{use_app, AppState};
+use keyward_core::{Action, KeyKind, KeyState, LockerId, Register, Resolved, Scanned};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
@@ -13,10 +18,21 @@ pub fn ScanLanding() -> impl IntoView {
     let state = use_app();
     let navigate = use_navigate();
     let path = use_location().pathname.get_untracked();
+    let may_issue = state.allowed(Action::IssueReturn).is_ok();
     let resolved = Scanned::parse(&path).map(|s| state.register.with_untracked(|r| r.resolve(&s)));
     let (site, target) = match resolved {
-        Some(Resolved::Locker(site, id)) => (site, format!("/lockers/{id}")),
-        Some(Resolved::Key(site, id)) => (site, state.register.with_untracked(|r| key_path(r, id))),
+        Some(Resolved::Locker(site, id)) => (
+            site,
+            state
+                .register
+                .with_untracked(|r| locker_path(r, id, may_issue)),
+        ),
+        Some(Resolved::Key(site, id)) => (
+            site,
+            state
+                .register
+                .with_untracked(|r| key_path(r, id, may_issue)),
+        ),
         Some(Resolved::BlankTag(site, tag)) => (site, format!("/tags/{tag}")),
         _ => return view! { <Neutral/> }.into_any(),
     };
@@ -83,11 +99,44 @@ fn Neutral() -> impl IntoView {
     }
 }
 
-/// A key's page: a master key's own page, where it is signed out, returned or checked.
-fn key_path(r: &keyward_core::Register, id: keyward_core::KeyId) -> String {
-    match r.key(id).map(|k| k.kind) {
-        Some(keyward_core::KeyKind::Master) => format!("/master/keys/{id}"),
+/// Where a scanned key tag leads: a master key's own page (signed out, returned or checked
+/// there); for someone who may issue and return keys, the quick issue of a key in store (its
+/// locker in service) and the quick return of a key that is out; otherwise the key's page.
+fn key_path(r: &Register, id: keyward_core::KeyId, may_issue: bool) -> String {
+    let Some(key) = r.key(id) else {
+        return format!("/keys/{id}");
+    };
+    if key.kind == KeyKind::Master {
+        return format!("/master/keys/{id}");
+    }
+    let locker = r.locker_of_key(id);
+    match (may_issue, key.state, locker) {
+        (true, KeyState::InStore, Some(l)) if l.out_of_service.is_none() => {
+            quick_issue_path(l.id, id)
+        }
+        (true, s, _) if s.is_out() => quick_return_path(id),
         _ => format!("/keys/{id}"),
+    }
+}
+
+/// Where a scanned locker label leads: the quick issue of its key when exactly one key is in
+/// store and none is out (a free locker), for someone who may issue keys; else its page.
+fn locker_path(r: &Register, id: LockerId, may_issue: bool) -> String {
+    let keys: Vec<_> = r
+        .keys_of_locker(id)
+        .into_iter()
+        .filter(|k| k.kind != KeyKind::Master)
+        .collect();
+    let in_store: Vec<_> = keys
+        .iter()
+        .filter(|k| k.state == KeyState::InStore)
+        .collect();
+    let in_service = r.locker(id).is_some_and(|l| l.out_of_service.is_none());
+    match in_store.as_slice() {
+        [only] if may_issue && in_service && !keys.iter().any(|k| k.state.is_out()) => {
+            quick_issue_path(id, only.id)
+        }
+        _ => format!("/lockers/{id}"),
     }
 }
 
@@ -99,8 +148,9 @@ enum Found {
     Unknown(String),
 }
 
-fn find(state: crate::state::AppState, text: &str) -> Found {
+fn find(state: AppState, text: &str) -> Found {
     let site = state.site();
+    let may_issue = state.allowed(Action::IssueReturn).is_ok();
     state.register.with_untracked(|r| {
         let go = |s: keyward_core::SiteId, path: String| {
             if Some(s) == site {
@@ -111,8 +161,8 @@ fn find(state: crate::state::AppState, text: &str) -> Found {
             }
         };
         match Scanned::parse(text).map(|s| r.resolve(&s)) {
-            Some(Resolved::Locker(s, id)) => go(s, format!("/lockers/{id}")),
-            Some(Resolved::Key(s, id)) => go(s, key_path(r, id)),
+            Some(Resolved::Locker(s, id)) => go(s, locker_path(r, id, may_issue)),
+            Some(Resolved::Key(s, id)) => go(s, key_path(r, id, may_issue)),
             Some(Resolved::BlankTag(s, tag)) => go(s, format!("/tags/{tag}")),
             Some(Resolved::Unknown) => Found::Unknown(text.trim().to_string()),
             None => match site.and_then(|s| r.locker_by_number(s, text)) {

@@ -266,6 +266,7 @@ fn loan(
     match confirmation {
         Confirmation::TypedName(name) => name_text("The typed name", name)?,
         Confirmation::Signature(path) => signature(path)?,
+        Confirmation::Tapped => {}
     }
     note_text(notes)
 }

@@ -98,6 +98,10 @@ pub enum CommandError {
     ReturnBeforeIssue { date: String, expected: String },
     #[error("Confirm the issue: the person taking the key types their name or signs on screen.")]
     ConfirmationMissing,
+    #[error("{}", needs.refusal())]
+    ConfirmationNotAllowed {
+        needs: crate::register::TakerConfirms,
+    },
     #[error("Key {tag} is {state}, not out, so there is nothing to return.")]
     KeyNotOut { tag: String, state: String },
     #[error("Enter who received the key back.")]

@@ -48,8 +48,9 @@ pub use normalise::{
 pub use register::{
     due_words, late_words, AtRisk, AuditInterval, Escalation, EscalationEnd, FaultFlag,
     MasterReturn, Overdue, Policy, PolicyField, PolicyOverrides, PresenceDue, Register,
-    RepeatedLosses, Resolved, Review, RiskLevel, Sighting, SignOut, Suite, MAX_AUDIT_DAYS,
-    MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_KEYS_AT_ONCE, MAX_LOAN_DAYS, REPEATED_LOSSES,
+    RepeatedLosses, Resolved, Review, RiskLevel, Sighting, SignOut, Suite, TakerConfirms,
+    LIKELY_TAKERS, MAX_AUDIT_DAYS, MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_KEYS_AT_ONCE,
+    MAX_LOAN_DAYS, REPEATED_LOSSES,
 };
 pub use role::{Action, Role};
 pub use timeline::{Entry, What};

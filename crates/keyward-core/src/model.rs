@@ -217,6 +217,9 @@ pub enum Confirmation {
     TypedName(String),
     /// A signature drawn on screen, as SVG path data in a 300×120 box.
     Signature(String),
+    /// No mark of the taker's: the issuer's tap on the confirm button, where the area's policy
+    /// says a tap is enough (`TakerConfirms::IssuerTap`). Stored as `"Tapped"`.
+    Tapped,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -274,6 +274,7 @@ fn loan_terms(mut text: String, l: &crate::model::Loan) -> String {
     text.push_str(match &l.confirmation {
         Confirmation::TypedName(_) => " (name typed)",
         Confirmation::Signature(_) => " (signed)",
+        Confirmation::Tapped => " (confirmed by the issuer's tap)",
     });
     if !l.notes.is_empty() {
         text.push_str(&format!(". Notes: {}", l.notes));

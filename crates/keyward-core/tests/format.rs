@@ -34,6 +34,12 @@ const FIXTURES: &[(&str, &str)] = &[
         include_str!("fixtures/events-v1-label-address.jsonl"),
         "events-v1-label-address.expected.txt",
     ),
+    // How the taker confirms (`Policy::taker_confirms`, `PolicyField::TakerConfirms`) and an
+    // issue and a handover confirmed by the issuer's tap (`Confirmation::Tapped`).
+    (
+        include_str!("fixtures/events-v1-confirm.jsonl"),
+        "events-v1-confirm.expected.txt",
+    ),
 ];
 
 /// Every `Change` variant by name. No wildcard: a new variant stops the build here until it is
@@ -148,6 +154,12 @@ fn loan_line(loan: &Loan) -> String {
         .replace(", handed_over_from: None", "")
 }
 
+/// A policy as `{:?}` shows it, without the settings added later while they hold their
+/// default, so logs from before them read as they did.
+fn policy_line(policy: Policy) -> String {
+    format!("{policy:?}").replace(", taker_confirms: NameOrSignature", "")
+}
+
 /// The register as its queries show it, in a stable order.
 fn summary(r: &Register) -> String {
     let mut out = String::new();
@@ -159,14 +171,19 @@ fn summary(r: &Register) -> String {
         let _ = writeln!(out, "site {} {labels}", site.name);
         // Policies print only once set, so logs from before them read as they did.
         if r.site_policy(site.id) != Policy::default() {
-            let _ = writeln!(out, "  policy {:?}", r.site_policy(site.id));
+            let _ = writeln!(out, "  policy {}", policy_line(r.site_policy(site.id)));
         }
         for area in r.areas_of(site.id) {
             let _ = writeln!(out, "  area {}", area.name);
             let overrides = r.area_overrides(area.id);
             if !overrides.is_empty() {
-                let _ = writeln!(out, "    overrides {overrides:?}");
-                let _ = writeln!(out, "    policy {:?}", r.policy_for_area(area.id));
+                let overrides = format!("{overrides:?}").replace(", taker_confirms: None", "");
+                let _ = writeln!(out, "    overrides {overrides}");
+                let _ = writeln!(
+                    out,
+                    "    policy {}",
+                    policy_line(r.policy_for_area(area.id))
+                );
             }
         }
         for p in r.people_of(site.id) {

@@ -209,20 +209,32 @@ export async function openIssueForm(page, tag) {
   await expect(page.getByLabel('Key', { exact: true }).locator('option:checked')).toContainText(tag);
 }
 
-/** On the issue form: searches for a person and taps their name. */
-export async function choosePerson(page, name) {
+/**
+ * On the issue or handover form: searches for a person and taps their name. Unless `typeName`
+ * is false, the person then types their own name where the form asks for it (it is never
+ * filled in for them).
+ */
+export async function choosePerson(page, name, { typeName = true } = {}) {
   await page.getByLabel('A person').check();
   await page.getByRole('searchbox', { name: 'Person', exact: true }).fill(name);
   await page.getByRole('list', { name: 'Matching people' }).getByRole('button', { name }).click();
   await expect(page.getByText(`Person: ${name}`)).toBeVisible();
+  const typed = page.getByLabel('Name typed by the person taking the key');
+  if (typeName && (await typed.isVisible())) {
+    await expect(typed).toHaveValue('');
+    await typed.fill(name);
+  }
 }
 
 /** On a locker page: issues key `tag` to `person` with a typed name; back on the locker page. */
 export async function issueKey(page, tag, person) {
   await openIssueForm(page, tag);
-  await choosePerson(page, person);
+  await choosePerson(page, person, { typeName: false });
   await expect(page.getByLabel('Date issued')).toHaveValue(ukToday());
-  await expect(page.getByLabel('Name typed by the person taking the key')).toHaveValue(person);
+  // Never filled in for the person taking the key: they type it.
+  const typed = page.getByLabel('Name typed by the person taking the key');
+  await expect(typed).toHaveValue('');
+  await typed.fill(person);
   await page.getByRole('button', { name: 'Issue key' }).click();
   await expect(flash(page, `Key ${tag} issued to ${person}.`)).toBeVisible();
   await expect(page.getByRole('heading', { name: /^Locker /, level: 1 })).toBeVisible();

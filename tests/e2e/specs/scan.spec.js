@@ -1,6 +1,6 @@
 // The scanner, with Chromium's fake camera playing a video of a real label: a locker label opens
-// the locker, a key tag opens the key, with the rqrr decoder forced and with the default one;
-// manual entry; a label of another site; a refused camera.
+// the locker, a key tag of a key in store its quick issue screen, with the rqrr decoder forced
+// and with the default one; manual entry; a label of another site; a refused camera.
 
 import { test, expect, chromium } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
@@ -46,7 +46,7 @@ const pageShown = () => {
   observer.observe(document, { childList: true, subtree: true });
 };
 
-test('a label in front of the camera opens its locker, and a key tag its key', async ({ baseURL }) => {
+test('a label in front of the camera opens its locker, and a key tag the key\'s quick issue', async ({ baseURL }) => {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-scan-'));
   const video = join(dir, 'label.y4m');
   const browser = await chromium.launch({
@@ -93,8 +93,8 @@ test('a label in front of the camera opens its locker, and a key tag its key', a
 
     labelVideo(`https://keys.example.org/k/${tags[0]}`, video);
     await open(page, '/scan?decoder=rqrr');
-    await expect(page.getByRole('heading', { name: `Key ${tags[0]}`, level: 1 })).toBeVisible({ timeout: 15_000 });
-    await expect(page.getByRole('link', { name: 'Issue this key' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: `Issue key ${tags[0]}`, level: 1 })).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByRole('button', { name: 'Issue key' })).toBeVisible();
   } finally {
     await browser.close();
   }
@@ -116,7 +116,7 @@ test('typing a code works without a camera, and says where a code belongs', asyn
   await open(page, '/scan');
   await page.getByLabel('Tag id or locker number').fill(tags[0].toLowerCase());
   await page.getByRole('button', { name: 'Find' }).click();
-  await expect(page.getByRole('heading', { name: `Key ${tags[0]}`, level: 1 })).toBeVisible();
+  await expect(page.getByRole('heading', { name: `Issue key ${tags[0]}`, level: 1 })).toBeVisible();
 
   await open(page, '/scan');
   await page.getByLabel('Tag id or locker number').fill('Z-999');

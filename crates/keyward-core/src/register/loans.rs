@@ -1,8 +1,8 @@
 //! Loans (the issue record): issuing a key to a person or department, for the term or as a
 //! temporary loan (due back on a day, and at a time if given, no longer than the area
 //! policy allows), handing it straight to the next holder, returning it, and the decisions
-//! when two devices issued, handed over or returned the same key. Overdue loans and spare
-//! keys out are in `overdue.rs`.
+//! when two devices issued, handed over or returned the same key; and who is likely to take a
+//! locker's key next. Overdue loans and spare keys out are in `overdue.rs`.
 
 use super::{Fit, Register};
 use crate::command::Context;
@@ -10,21 +10,35 @@ use crate::conflict::{ConflictKind, Resolution};
 use crate::error::CommandError;
 use crate::event::{Change, Event};
 use crate::format::uk_date;
-use crate::ids::{KeyId, LoanId, LockerId, PersonId};
-use crate::model::{Condition, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Return};
+use crate::ids::{EventId, KeyId, LoanId, LockerId, PersonId};
+use crate::model::{Condition, Confirmation, Holder, Key, KeyKind, KeyState, Loan, Person, Return};
 use crate::normalise::tidy;
 use crate::timeline::What;
 use chrono::{NaiveDate, NaiveTime, Timelike};
+use std::collections::BTreeMap;
 
-/// The taker's confirmation, tidied; refused when empty.
-fn tidy_confirmation(confirmation: Confirmation) -> Result<Confirmation, CommandError> {
+/// How many people [`Register::likely_takers`] offers at most.
+pub const LIKELY_TAKERS: usize = 6;
+
+/// The taker's confirmation, tidied; refused when empty, or when it is not what the policy in
+/// force where the key is kept asks for (a tap where a name or signature is needed).
+fn check_confirmation(
+    confirmation: Confirmation,
+    policy: &super::Policy,
+) -> Result<Confirmation, CommandError> {
     let confirmation = match confirmation {
         Confirmation::TypedName(name) => Confirmation::TypedName(tidy(&name)),
         Confirmation::Signature(path) => Confirmation::Signature(path.trim().to_string()),
+        Confirmation::Tapped => Confirmation::Tapped,
     };
     if matches!(&confirmation, Confirmation::TypedName(s) | Confirmation::Signature(s) if s.is_empty())
     {
         return Err(CommandError::ConfirmationMissing);
+    }
+    if !policy.taker_confirms.allows(&confirmation) {
+        return Err(CommandError::ConfirmationNotAllowed {
+            needs: policy.taker_confirms,
+        });
     }
     Ok(confirmation)
 }
@@ -68,6 +82,7 @@ impl Register {
         }
         let holder = self.check_holder(holder, locker.id, None)?;
         let (date, expected_return, due_time) = self.check_due(locker.id, dates)?;
+        let confirmation = check_confirmation(confirmation, &self.policy_for_locker(locker.id))?;
         Ok(Change::KeyIssued {
             loan: LoanId::generate(ctx.now, ctx.entropy),
             key: key.id,
@@ -75,7 +90,7 @@ impl Register {
             holder,
             date,
             expected_return,
-            confirmation: tidy_confirmation(confirmation)?,
+            confirmation,
             notes: notes.trim().to_string(),
             due_time,
         })
@@ -184,6 +199,7 @@ impl Register {
             });
         }
         let (date, expected_return, due_time) = self.check_due(loan.locker, dates)?;
+        let confirmation = check_confirmation(confirmation, &self.policy_for_locker(loan.locker))?;
         Ok(Change::KeyHandedOver {
             loan: loan.id,
             new_loan: LoanId::generate(ctx.now, ctx.entropy),
@@ -193,7 +209,7 @@ impl Register {
             date,
             expected_return,
             due_time,
-            confirmation: tidy_confirmation(confirmation)?,
+            confirmation,
             notes: notes.trim().to_string(),
         })
     }
@@ -657,6 +673,51 @@ impl Register {
         loans.sort_by_key(|l| std::cmp::Reverse(l.issue_event));
         loans
     }
+    /// The people most likely to take a key of `locker` now, for one tap: those who held a key
+    /// of this locker before, then the people its site issued or handed keys to lately; each
+    /// group newest first, each person once, at most `max`. People who hold a key of the
+    /// locker now are left out (they may not take a second).
+    pub fn likely_takers(&self, locker: LockerId, max: usize) -> Vec<&Person> {
+        let Some(l) = self.locker(locker) else {
+            return Vec::new();
+        };
+        let holding: Vec<PersonId> = self
+            .keys_of_locker(locker)
+            .into_iter()
+            .filter_map(|k| self.current_loan(k.id))
+            .filter_map(|loan| match loan.holder {
+                Holder::Person(p) => Some(p),
+                Holder::Department(_) => None,
+            })
+            .collect();
+        // Each person's latest loan of this locker and of the site (event ids are in time order).
+        let mut latest: BTreeMap<PersonId, (Option<EventId>, EventId)> = BTreeMap::new();
+        for loan in self.loans.values() {
+            let Holder::Person(p) = loan.holder else {
+                continue;
+            };
+            let here = loan.locker == locker;
+            if !here && self.locker(loan.locker).is_none_or(|o| o.site != l.site) {
+                continue;
+            }
+            let entry = latest.entry(p).or_insert((None, loan.issue_event));
+            entry.1 = entry.1.max(loan.issue_event);
+            if here {
+                entry.0 = entry.0.max(Some(loan.issue_event));
+            }
+        }
+        let mut ranked: Vec<(bool, EventId, &Person)> = latest
+            .into_iter()
+            .filter(|(p, _)| !holding.contains(p))
+            .filter_map(|(p, (here, site))| {
+                let person = self.person(p).filter(|person| person.site == l.site)?;
+                Some((here.is_some(), here.unwrap_or(site), person))
+            })
+            .collect();
+        ranked.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
+        ranked.into_iter().take(max).map(|(_, _, p)| p).collect()
+    }
+
     /// Keys a person holds now.
     pub fn keys_held_by(&self, person: PersonId) -> Vec<&Key> {
         self.loans_of(person)

@@ -23,14 +23,15 @@ mod sites;
 
 pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
+pub use loans::LIKELY_TAKERS;
 pub use lost::{RepeatedLosses, REPEATED_LOSSES};
 pub use master::{
     AtRisk, Escalation, EscalationEnd, MasterReturn, PresenceDue, Review, Sighting, SignOut, Suite,
 };
 pub use overdue::{due_words, late_words, Overdue};
 pub use policies::{
-    AuditInterval, FaultFlag, Policy, PolicyField, PolicyOverrides, RiskLevel, MAX_AUDIT_DAYS,
-    MAX_CHARGE_PENCE, MAX_FAULTS, MAX_LOAN_DAYS,
+    AuditInterval, FaultFlag, Policy, PolicyField, PolicyOverrides, RiskLevel, TakerConfirms,
+    MAX_AUDIT_DAYS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_LOAN_DAYS,
 };
 
 use crate::command::{Command, Context};

@@ -1,7 +1,7 @@
 //! Area policies: how strictly a site treats its keys, set for the whole site and overridden
 //! area by area. Risk level, audit interval, the default and longest temporary loan, whether a
 //! lost key always forces a lock change, the lost-key charge, whether a master-key sign-out
-//! needs a witness, and how many faults flag a lock.
+//! needs a witness, how many faults flag a lock, and how the person taking a key confirms it.
 //!
 //! An area inherits every setting from its site until it overrides it; clearing an override
 //! makes it inherit again. Other procedures (loans, lost keys, lock faults, master keys,
@@ -14,6 +14,7 @@ use super::{Fit, Register};
 use crate::error::CommandError;
 use crate::event::Change;
 use crate::ids::{AreaId, LockerId, SiteId};
+use crate::model::Confirmation;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +70,68 @@ impl AuditInterval {
     }
 }
 
+/// How the person taking a key confirms an issue or a handover.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TakerConfirms {
+    /// They type their own name or sign on screen (what every site asked before this setting).
+    #[default]
+    NameOrSignature,
+    /// They type their own name.
+    TypedName,
+    /// They sign on screen.
+    Signature,
+    /// The issuer's tap on the confirm button is enough (low-risk areas); a name or a
+    /// signature may still be given.
+    IssuerTap,
+}
+
+impl TakerConfirms {
+    pub const ALL: [TakerConfirms; 4] = [
+        TakerConfirms::NameOrSignature,
+        TakerConfirms::TypedName,
+        TakerConfirms::Signature,
+        TakerConfirms::IssuerTap,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TakerConfirms::NameOrSignature => "Their typed name or their signature",
+            TakerConfirms::TypedName => "Their typed name",
+            TakerConfirms::Signature => "Their signature",
+            TakerConfirms::IssuerTap => "A tap by the issuer is enough",
+        }
+    }
+
+    /// Whether a confirmation of this kind is enough under this setting.
+    pub fn allows(self, confirmation: &Confirmation) -> bool {
+        matches!(
+            (self, confirmation),
+            (TakerConfirms::IssuerTap, _)
+                | (
+                    TakerConfirms::NameOrSignature,
+                    Confirmation::TypedName(_) | Confirmation::Signature(_)
+                )
+                | (TakerConfirms::TypedName, Confirmation::TypedName(_))
+                | (TakerConfirms::Signature, Confirmation::Signature(_))
+        )
+    }
+
+    /// Why a confirmation this setting does not allow is refused, and what to do.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            TakerConfirms::NameOrSignature => "This area's policy asks the person taking the key to type their own name or sign on screen; a tap is not enough here. Ask them to type their name or sign, then confirm.",
+            TakerConfirms::TypedName => "This area's policy asks the person taking the key to type their own name. Ask them to type it, then confirm.",
+            TakerConfirms::Signature => "This area's policy asks the person taking the key to sign on screen. Ask them to sign in the box, then confirm.",
+            TakerConfirms::IssuerTap => "Confirm the issue.",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == TakerConfirms::default()
+    }
+}
+
 /// A lock is flagged when it has `faults` faults within `days` days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FaultFlag {
@@ -94,11 +157,16 @@ pub struct Policy {
     /// A master-key sign-out needs a second person as witness.
     pub master_needs_witness: bool,
     pub fault_flag: FaultFlag,
+    /// How the person taking a key confirms an issue or handover (added later: absent in
+    /// policies stored before it, and left out while it holds its default).
+    #[serde(default, skip_serializing_if = "TakerConfirms::is_default")]
+    pub taker_confirms: TakerConfirms,
 }
 
 impl Default for Policy {
     /// What a new site starts with: standard risk, termly audits, loans of a day and at most a
-    /// week, no forced lock change, no charge, no witness, 3 faults in 90 days flag a lock.
+    /// week, no forced lock change, no charge, no witness, 3 faults in 90 days flag a lock, the
+    /// taker types their name or signs.
     fn default() -> Self {
         Self {
             risk: RiskLevel::Standard,
@@ -112,6 +180,7 @@ impl Default for Policy {
                 faults: 3,
                 days: 90,
             },
+            taker_confirms: TakerConfirms::NameOrSignature,
         }
     }
 }
@@ -135,6 +204,8 @@ pub struct PolicyOverrides {
     pub master_needs_witness: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault_flag: Option<FaultFlag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taker_confirms: Option<TakerConfirms>,
 }
 
 /// One setting of a policy, to clear an area's override of it.
@@ -149,10 +220,11 @@ pub enum PolicyField {
     LostKeyChargePence,
     MasterNeedsWitness,
     FaultFlag,
+    TakerConfirms,
 }
 
 impl PolicyField {
-    pub const ALL: [PolicyField; 8] = [
+    pub const ALL: [PolicyField; 9] = [
         PolicyField::Risk,
         PolicyField::Audit,
         PolicyField::DefaultLoanDays,
@@ -161,6 +233,7 @@ impl PolicyField {
         PolicyField::LostKeyChargePence,
         PolicyField::MasterNeedsWitness,
         PolicyField::FaultFlag,
+        PolicyField::TakerConfirms,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -172,6 +245,7 @@ impl PolicyField {
             PolicyField::LostKeyChargePence => "Lost-key charge",
             PolicyField::MasterNeedsWitness => "Master-key sign-out needs a witness",
             PolicyField::FaultFlag => "Faults that flag a lock",
+            PolicyField::TakerConfirms => "How the person taking a key confirms it",
         }
     }
 }
@@ -188,6 +262,7 @@ impl PolicyOverrides {
             self.lost_key_charge_pence.is_some(),
             self.master_needs_witness.is_some(),
             self.fault_flag.is_some(),
+            self.taker_confirms.is_some(),
         ];
         PolicyField::ALL
             .into_iter()
@@ -213,7 +288,8 @@ impl PolicyOverrides {
             lost_key_forces_lock_change,
             lost_key_charge_pence,
             master_needs_witness,
-            fault_flag
+            fault_flag,
+            taker_confirms
         );
         self
     }
@@ -228,6 +304,7 @@ impl PolicyOverrides {
             PolicyField::LostKeyChargePence => self.lost_key_charge_pence = None,
             PolicyField::MasterNeedsWitness => self.master_needs_witness = None,
             PolicyField::FaultFlag => self.fault_flag = None,
+            PolicyField::TakerConfirms => self.taker_confirms = None,
         }
     }
 }
@@ -249,6 +326,7 @@ impl Policy {
                 .unwrap_or(self.lost_key_charge_pence),
             master_needs_witness: o.master_needs_witness.unwrap_or(self.master_needs_witness),
             fault_flag: o.fault_flag.unwrap_or(self.fault_flag),
+            taker_confirms: o.taker_confirms.unwrap_or(self.taker_confirms),
         };
         p.default_loan_days = p.default_loan_days.min(p.max_loan_days);
         p
@@ -265,6 +343,7 @@ impl Policy {
             lost_key_charge_pence: Some(self.lost_key_charge_pence),
             master_needs_witness: Some(self.master_needs_witness),
             fault_flag: Some(self.fault_flag),
+            taker_confirms: Some(self.taker_confirms),
         })?;
         consistent(self)
     }

@@ -595,3 +595,154 @@ fn the_server_refuses_crafted_due_times_and_handovers() {
     assert!(crafted.check().is_err());
     assert!(handed.check().is_ok());
 }
+
+/// Sets how the person taking a key confirms it in one area.
+fn confirm_in(h: &mut Harness, area: AreaId, how: TakerConfirms) {
+    h.ok(Command::SetAreaPolicy {
+        area,
+        set: PolicyOverrides {
+            taker_confirms: Some(how),
+            ..PolicyOverrides::default()
+        },
+        clear: Vec::new(),
+    });
+}
+
+fn confirmed(mut c: Command, how: Confirmation) -> Command {
+    if let Command::IssueKey { confirmation, .. } | Command::HandOverKey { confirmation, .. } =
+        &mut c
+    {
+        *confirmation = how;
+    }
+    c
+}
+
+#[test]
+fn a_tap_confirms_an_issue_only_where_the_policy_allows_it() {
+    let mut h = Harness::new(41);
+    let (site, area) = h.site("Northgate School");
+    let locker = h.locker(site, area, "T1");
+    let keys = h.lock_with_keys(locker, 1);
+    let sam = h.person(site, "Sam Jones", "P1");
+    let alex = h.person(site, "Alex Smith", "P2");
+    let tap = |h: &Harness| {
+        confirmed(
+            h.issue(keys[0], locker, Holder::Person(sam)),
+            Confirmation::Tapped,
+        )
+    };
+
+    // By default the taker types their name or signs: a tap is refused and changes nothing.
+    assert_eq!(
+        Policy::default().taker_confirms,
+        TakerConfirms::NameOrSignature
+    );
+    let before = h.register.clone();
+    let err = h.run(tap(&h)).unwrap_err();
+    assert_eq!(
+        err,
+        CommandError::ConfirmationNotAllowed {
+            needs: TakerConfirms::NameOrSignature
+        }
+    );
+    assert!(
+        err.to_string().contains("a tap is not enough here"),
+        "{err}"
+    );
+    assert_eq!(h.register, before);
+
+    // Where only a typed name will do, a signature is refused too, and a name is taken.
+    confirm_in(&mut h, area, TakerConfirms::TypedName);
+    let signed = confirmed(
+        h.issue(keys[0], locker, Holder::Person(sam)),
+        Confirmation::Signature("M10 10 L20 20".into()),
+    );
+    assert_eq!(
+        h.run(signed).unwrap_err(),
+        CommandError::ConfirmationNotAllowed {
+            needs: TakerConfirms::TypedName
+        }
+    );
+    assert!(h.run(tap(&h)).is_err());
+
+    // Where only a signature will do, a typed name is refused.
+    confirm_in(&mut h, area, TakerConfirms::Signature);
+    let err = h
+        .run(h.issue(keys[0], locker, Holder::Person(sam)))
+        .unwrap_err();
+    assert!(err.to_string().contains("sign on screen"), "{err}");
+
+    // A low-risk area: the issuer's tap is enough, and the history says so.
+    confirm_in(&mut h, area, TakerConfirms::IssuerTap);
+    let event = h.ok(tap(&h));
+    match &event.change {
+        Change::KeyIssued { confirmation, .. } => assert_eq!(*confirmation, Confirmation::Tapped),
+        c => panic!("{c:?}"),
+    }
+    let line = h
+        .register
+        .describe(h.register.timeline(locker).last().unwrap());
+    assert!(line.ends_with("(confirmed by the issuer's tap)"), "{line}");
+    // A name or a signature is still welcome there.
+    h.ok(h.ret(keys[0]));
+    h.ok(h.issue(keys[0], locker, Holder::Person(sam)));
+
+    // A handover follows the same policy.
+    confirm_in(&mut h, area, TakerConfirms::TypedName);
+    let handed = confirmed(
+        h.hand_over(keys[0], Holder::Person(alex)),
+        Confirmation::Tapped,
+    );
+    assert!(matches!(
+        h.run(handed.clone()).unwrap_err(),
+        CommandError::ConfirmationNotAllowed { .. }
+    ));
+    confirm_in(&mut h, area, TakerConfirms::IssuerTap);
+    h.ok(handed);
+    assert_eq!(h.register.holders_of(locker), ["Alex Smith"]);
+}
+
+#[test]
+fn the_likely_takers_are_the_lockers_earlier_holders_then_the_sites_latest() {
+    let mut h = Harness::new(42);
+    let (site, area) = h.site("Northgate School");
+    let l1 = h.locker(site, area, "L1");
+    let l2 = h.locker(site, area, "L2");
+    let k1 = h.lock_with_keys(l1, 2);
+    let k2 = h.lock_with_keys(l2, 1);
+    let names = ["Ann", "Bea", "Cal", "Dev", "Eve", "Fin", "Gus", "Hal"];
+    let people: Vec<PersonId> = names.iter().map(|n| h.person(site, n, "")).collect();
+    let (other, other_area) = h.site("Southgate Leisure");
+    let stranger_locker = h.locker(other, other_area, "S1");
+    let stranger_key = h.lock_with_keys(stranger_locker, 1);
+    let stranger = h.person(other, "Zed", "");
+    let names_of = |h: &Harness, locker| -> Vec<String> {
+        h.register
+            .likely_takers(locker, LIKELY_TAKERS)
+            .into_iter()
+            .map(|p| p.details.name.clone())
+            .collect()
+    };
+    assert!(names_of(&h, l1).is_empty());
+
+    // Ann then Bea held L1's first key; Cal … Hal took L2's key one after another.
+    for p in &people[..2] {
+        h.ok(h.issue(k1[0], l1, Holder::Person(*p)));
+        h.ok(h.ret(k1[0]));
+    }
+    for p in &people[2..] {
+        h.ok(h.issue(k2[0], l2, Holder::Person(*p)));
+        h.ok(h.ret(k2[0]));
+    }
+    // A department and another site's people are never offered.
+    h.ok(h.issue(k1[1], l1, Holder::Department("PE".into())));
+    h.ok(h.issue(stranger_key[0], stranger_locker, Holder::Person(stranger)));
+
+    assert_eq!(names_of(&h, l1), ["Bea", "Ann", "Hal", "Gus", "Fin", "Eve"]);
+    assert_eq!(names_of(&h, l2), ["Hal", "Gus", "Fin", "Eve", "Dev", "Cal"]);
+
+    // Someone who holds a key of the locker now cannot take another: left out.
+    h.ok(h.issue(k1[0], l1, Holder::Person(people[7])));
+    assert_eq!(names_of(&h, l1), ["Bea", "Ann", "Gus", "Fin", "Eve", "Dev"]);
+    assert_eq!(h.register.likely_takers(l1, 2).len(), 2);
+}
