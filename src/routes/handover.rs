@@ -3,6 +3,7 @@
 //! and time, notes, and their confirmation as the area's policy asks. One
 //! step: the current loan closes and the next one opens (HandOverKey).
 
+use crate::components::Count;
 use crate::components::{key_in_route, Back, FormError, FormState, KeyNotFound, Submit};
 use crate::routes::loan_form::{taker_confirms, ConfirmFields, DueFields, HolderFields, LoanInput};
 use crate::state::use_app;
@@ -111,7 +112,8 @@ fn HandOverForm(key: KeyId, tag: String, locker: LockerId, number: String) -> im
             <input id="handover-date" inputmode="numeric" autocomplete="off" aria-describedby="handover-date-hint" bind:value=input.date/>
             <DueFields input prefix="handover" locker/>
             <label for="handover-notes">"Notes (optional)"</label>
-            <textarea id="handover-notes" rows="2" bind:value=input.notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="handover-notes" rows="2" bind:value=input.notes></textarea>
+            <Count value={input.notes} max={keyward_core::checks::MAX_NOTES}/>
             <ConfirmFields input prefix="handover" needs/>
             <div class="actionbar">
                 <FormError form/>

@@ -8,6 +8,7 @@
 //! (today), a temporary loan and notes are folded away. On both the confirm button sits in a
 //! bar above the bottom navigation, so it is in reach without scrolling.
 
+use crate::components::Count;
 use crate::components::{Back, FormError, FormState, Submit};
 use crate::routes::loan_form::{taker_confirms, ConfirmFields, DueFields, HolderFields, LoanInput};
 use crate::state::use_app;
@@ -168,7 +169,8 @@ fn IssueForm(locker: LockerId, preselected: Option<KeyId>, quick: bool) -> impl 
             <input id="issue-date" inputmode="numeric" autocomplete="off" aria-describedby="issue-date-hint" bind:value=input.date/>
             <DueFields input prefix="issue" locker/>
             <label for="issue-notes">"Notes (optional)"</label>
-            <textarea id="issue-notes" rows="2" bind:value=input.notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="issue-notes" rows="2" bind:value=input.notes></textarea>
+            <Count value={input.notes} max={keyward_core::checks::MAX_NOTES}/>
         }
     };
     let actions = move || {

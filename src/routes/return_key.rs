@@ -5,6 +5,7 @@
 //! one tap: "Returned, fine" or "Returned, damaged", in a bar above the bottom navigation;
 //! who brought it, who received it and notes are optional and folded away.
 
+use crate::components::Count;
 use crate::components::{
     key_in_route, Back, Choices, FormError, FormState, KeyNotFound, RoleNote, Submit,
 };
@@ -155,7 +156,8 @@ fn ReturnForm(
     let notes_field = move || {
         view! {
             <label for="return-notes">"Notes (optional)"</label>
-            <textarea id="return-notes" rows="2" bind:value=notes></textarea>
+            <textarea maxlength={keyward_core::checks::MAX_NOTES} id="return-notes" rows="2" bind:value=notes></textarea>
+            <Count value=notes max={keyward_core::checks::MAX_NOTES}/>
         }
     };
 

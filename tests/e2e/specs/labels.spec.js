@@ -137,14 +137,14 @@ test('a sheet of locker labels prints where the template says', async ({ page, b
   await page.getByRole('link', { name: 'Print its label' }).click();
   await expect(page.locator('.sheet .label-text')).toHaveText(['A-005']);
 
-  // A scanned locker label opens the locker; a key tag opens the key.
+  // A scanned locker label opens the locker; a key tag in store opens its quick issue.
   const a001 = labels[0];
   await open(page, `/l/${a001.label}`);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(/^Locker A-0\d\d$/);
   await open(page, `/k/${tags[0]}`);
-  await expect(page.getByRole('heading', { name: `Key ${tags[0]}`, level: 1 })).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Issue this key' })).toBeVisible();
-  expect(await checkA11y(page, 'key page')).toEqual([]);
+  await expect(page.getByRole('heading', { name: `Issue key ${tags[0]}`, level: 1 })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Issue key' })).toBeVisible();
+  expect(await checkA11y(page, 'quick issue from a key tag')).toEqual([]);
 
   // An unknown code on this device: the site's name and front desk, nothing else.
   await open(page, '/l/ZZZZZZZZZZ');
