@@ -109,16 +109,18 @@ pub fn SafeMode(damage: Vec<Damage>) -> impl IntoView {
 
 /// After "Fetch the register again": until the first pull has brought down the site's whole
 /// log, the register here is empty or partial, so this shows instead of it (never a first-run
-/// screen or a short list that looks normal). The sign-in screens stay open, for a sign-in
-/// that must be renewed before the pull can finish.
+/// screen or a short list that looks normal). The sign-in screens stay open below it, for a
+/// sign-in that must be renewed before the pull can finish.
 #[component]
 pub fn UntilRefetched(children: ChildrenFn) -> impl IntoView {
     let state = use_app();
     let location = leptos_router::hooks::use_location();
-    let waiting =
-        move || state.refetching.get() && !location.pathname.with(|p| p.starts_with("/sync"));
+    let on_sync = move || location.pathname.with(|p| p.starts_with("/sync"));
     view! {
-        <Show when=move || !waiting() fallback=Refetching>
+        <Show when=move || state.refetching.get()>
+            <Refetching/>
+        </Show>
+        <Show when=move || !state.refetching.get() || on_sync()>
             {children()}
         </Show>
     }

@@ -351,6 +351,7 @@ fn DeviceStorage() -> impl IntoView {
             <button type="button" class="button" on:click=make_room disabled=move || busy.get()>"Make room"</button>
             <p class="hint">"Tidies how this device stores the register's history. Nothing is deleted."</p>
             {move || tidied.get().map(|outcome| match outcome {
+                Ok(0) if state.settings.with_untracked(|s| !s.enrolled()) => view! { <p role="status">"Nothing to tidy: on a device that does not sync, every change is kept as recorded. Sync with a server, or take a backup and free space on the device."</p> }.into_any(),
                 Ok(0) => view! { <p role="status">"The register's storage is already tidy."</p> }.into_any(),
                 Ok(n) => view! { <p role="status">{format!("Tidied {} records of the register's history.", keyward_core::format::thousands(n))}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),

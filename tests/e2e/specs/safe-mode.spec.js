@@ -152,7 +152,11 @@ test('a damaged record on a device that syncs: the raw copy is saved, then the r
   await expect(registerCount(page)).toHaveCount(0);
   expect(await checkA11y(page, 'fetching the register again')).toEqual([]);
   await screenshots(page, 'safe-mode-refetching');
-  // Still so after a reload while the pull is held back.
+  // The register's own screen, and after a reload, while the pull is held back: the same.
+  await page.goto('/');
+  await expect(fetching).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole('heading', { name: 'Welcome to Keyward' })).toHaveCount(0);
+  await expect(registerCount(page)).toHaveCount(0);
   await page.reload();
   await expect(fetching).toBeVisible({ timeout: 15_000 });
   await expect(registerCount(page)).toHaveCount(0);
