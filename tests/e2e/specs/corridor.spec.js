@@ -7,11 +7,8 @@
 // Then the typed-name policy (the name is never filled in; refused when empty; issued once
 // typed), and a key issued meanwhile in another tab said once, where it happened.
 
-import { test, expect, chromium } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { test, expect } from '@playwright/test';
+import { cameraBrowser, labelVideo } from './camera.js';
 import config from '../playwright.config.js';
 import {
   addPerson,
@@ -35,18 +32,8 @@ import {
   waitReady,
 } from './helpers.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-const launch = config.use.launchOptions;
 const CONFIRMS = 'How the person taking a key confirms it';
 const VIEWPORT_HEIGHT = 844;
-
-/** Writes a video of `payload`'s QR code for the fake camera (as scan.spec.js does). */
-function labelVideo(payload, file) {
-  execFileSync('cargo', ['run', '--quiet', '-p', 'keyward-core', '--example', 'label_video', '--', payload, file], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
 
 /**
  * Every interaction a person makes goes through this: a tap, a fill or a key press each count
@@ -106,17 +93,7 @@ async function setTakerConfirms(page, option) {
 }
 
 test('offline, one-handed: issue in three interactions, return in two', async ({ baseURL }) => {
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-corridor-'));
-  const video = join(dir, 'tag.y4m');
-  const browser = await chromium.launch({
-    ...launch,
-    args: [
-      ...launch.args,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${video}`,
-    ],
-  });
+  const { browser, video } = await cameraBrowser('corridor');
   try {
     const context = await browser.newContext({ ...config.use, baseURL, permissions: ['camera'] });
     await context.addInitScript(pagePresses);

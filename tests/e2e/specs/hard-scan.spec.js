@@ -3,25 +3,11 @@
 // app's own decoder (the worker, as on browsers without BarcodeDetector) must read it and open
 // the key, and the locker's label the same way.
 
-import { test, expect, chromium } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { test, expect } from '@playwright/test';
+import { cameraBrowser, labelVideo } from './camera.js';
 import config from '../playwright.config.js';
 import { addRange, checkA11y, fitLockWithKeys, open, screenshots, setUpSite, storedLabels } from './helpers.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-const launch = config.use.launchOptions;
-
-/** Writes a hard video of `payload`'s QR code for the fake camera. */
-function hardVideo(payload, file) {
-  execFileSync(
-    'cargo',
-    ['run', '--quiet', '-p', 'keyward-core', '--example', 'label_video', '--', payload, file, '--hard'],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-}
 
 async function printLabels(page) {
   await open(page, '/labels');
@@ -39,17 +25,7 @@ async function printLabels(page) {
 test('a small, blurred, tilted label a step away is read by the worker and opens its key and locker', async ({
   baseURL,
 }) => {
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-hard-scan-'));
-  const video = join(dir, 'label.y4m');
-  const browser = await chromium.launch({
-    ...launch,
-    args: [
-      ...launch.args,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${video}`,
-    ],
-  });
+  const { browser, video } = await cameraBrowser('hard-scan');
   try {
     const context = await browser.newContext({ ...config.use, baseURL, permissions: ['camera'] });
     const page = await context.newPage();
@@ -62,7 +38,7 @@ test('a small, blurred, tilted label a step away is read by the worker and opens
     // Both payload styles: a key tag's URL as the app prints it today, a locker label's in
     // upper case (QR's alphanumeric mode).
     for (const payload of [`https://keys.example.org/k/${tags[0]}`, `HTTPS://KEYS.EXAMPLE.ORG/L/${label.label}`]) {
-      hardVideo(payload, video);
+      labelVideo(payload, video, ['--hard']);
       const started = Date.now();
       await open(page, '/scan?decoder=rqrr');
       await expect(page.locator('[data-decoder]')).toHaveAttribute('data-decoder', 'rqrr');

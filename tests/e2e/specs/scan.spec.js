@@ -2,24 +2,11 @@
 // the locker, a key tag of a key in store its quick issue screen, with the rqrr decoder forced
 // and with the default one; manual entry; a label of another site; a refused camera.
 
-import { test, expect, chromium } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { test, expect } from '@playwright/test';
+import { cameraBrowser, labelVideo } from './camera.js';
 import config from '../playwright.config.js';
 import { addRange, checkA11y, fitLockWithKeys, open, setUpSite, storedLabels } from './helpers.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-const launch = config.use.launchOptions;
-
-/** Writes a video of `payload`'s QR code for the fake camera. */
-function labelVideo(payload, file) {
-  execFileSync('cargo', ['run', '--quiet', '-p', 'keyward-core', '--example', 'label_video', '--', payload, file], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
 
 async function printLabels(page) {
   await open(page, '/labels');
@@ -47,17 +34,7 @@ const pageShown = () => {
 };
 
 test('a label in front of the camera opens its locker, and a key tag the key\'s quick issue', async ({ baseURL }) => {
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-scan-'));
-  const video = join(dir, 'label.y4m');
-  const browser = await chromium.launch({
-    ...launch,
-    args: [
-      ...launch.args,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${video}`,
-    ],
-  });
+  const { browser, video } = await cameraBrowser('scan');
   try {
     const context = await browser.newContext({ ...config.use, baseURL, permissions: ['camera'] });
     await context.addInitScript(pageShown);

@@ -5,11 +5,8 @@
 // sign-ins encrypted, five wrong PINs wipe one, and its changes wait, then go once that
 // person signs in again; signing out offline ends the session when back online.
 
-import { test, expect, chromium } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { test, expect } from '@playwright/test';
+import { cameraBrowser, labelVideo } from './camera.js';
 import config from '../playwright.config.js';
 import {
   addPerson,
@@ -27,8 +24,6 @@ import {
   storedLabels,
 } from './helpers.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
-const launch = config.use.launchOptions;
 const suffix = Date.now().toString(36);
 const PASSWORD = 'locker-room-42';
 
@@ -78,14 +73,6 @@ async function switchTo(page, label, pin) {
   await form.getByRole('button', { name: 'Switch' }).click();
 }
 
-/** Writes a video of `payload`'s QR code for the fake camera. */
-function labelVideo(payload, file) {
-  execFileSync('cargo', ['run', '--quiet', '-p', 'keyward-core', '--example', 'label_video', '--', payload, file], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
 // Collects every CSP violation the page reports, from its first script on.
 const listenForViolations = () => {
   window.__csp = [];
@@ -98,17 +85,7 @@ test('the whole app runs under the CSP with nothing blocked, and the stream neve
   baseURL,
 }) => {
   test.setTimeout(240_000);
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-csp-'));
-  const video = join(dir, 'label.y4m');
-  const browser = await chromium.launch({
-    ...launch,
-    args: [
-      ...launch.args,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${video}`,
-    ],
-  });
+  const { browser, video } = await cameraBrowser('csp');
   try {
     // The service worker would answer navigations itself, out of reach of the route below.
     const context = await browser.newContext({
