@@ -230,7 +230,9 @@ test('where the policy asks for a typed name, it is never filled in, refused emp
   await expectInThumbReach(page, confirm);
   await confirm.click();
   await expect(alerts(page)).toHaveCount(1);
-  await expect(alerts(page)).toContainText('Confirm the issue: the person taking the key types their name');
+  await expect(alerts(page)).toHaveText(
+    "This area's policy asks the person taking the key to type their own name. Ask them to type it, then confirm.",
+  );
   expect(await checkA11y(page, 'quick issue, typed name refused')).toEqual([]);
   await screenshots(page, 'corridor-issue-typed-name');
 

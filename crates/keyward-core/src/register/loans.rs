@@ -33,7 +33,13 @@ fn check_confirmation(
     };
     if matches!(&confirmation, Confirmation::TypedName(s) | Confirmation::Signature(s) if s.is_empty())
     {
-        return Err(CommandError::ConfirmationMissing);
+        // Said in the words of what this area asks for, where it asks for one kind only.
+        return Err(match policy.taker_confirms {
+            needs @ (super::TakerConfirms::TypedName | super::TakerConfirms::Signature) => {
+                CommandError::ConfirmationNotAllowed { needs }
+            }
+            _ => CommandError::ConfirmationMissing,
+        });
     }
     if !policy.taker_confirms.allows(&confirmation) {
         return Err(CommandError::ConfirmationNotAllowed {

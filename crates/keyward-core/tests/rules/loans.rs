@@ -664,6 +664,19 @@ fn a_tap_confirms_an_issue_only_where_the_policy_allows_it() {
         }
     );
     assert!(h.run(tap(&h)).is_err());
+    // An empty name is refused in the words of what this area asks for.
+    let empty = confirmed(
+        h.issue(keys[0], locker, Holder::Person(sam)),
+        Confirmation::TypedName("  ".into()),
+    );
+    let err = h.run(empty).unwrap_err();
+    assert_eq!(
+        err,
+        CommandError::ConfirmationNotAllowed {
+            needs: TakerConfirms::TypedName
+        }
+    );
+    assert!(err.to_string().contains("type their own name"), "{err}");
 
     // Where only a signature will do, a typed name is refused.
     confirm_in(&mut h, area, TakerConfirms::Signature);
