@@ -411,6 +411,59 @@ mod tests {
         );
     }
 
+    /// The service worker's build id depends on what is built, not on the order trunk
+    /// happened to write the snippets' preload links in: the same build gives the same id.
+    #[test]
+    fn the_same_build_gets_the_same_service_worker() {
+        let root = workspace_root();
+        let links = [
+            r#"<link rel="modulepreload" href="/keyward-1.js">"#,
+            r#"<link rel="modulepreload" href="/snippets/k/inline0.js">"#,
+            r#"<link rel="modulepreload" href="/snippets/k/inline1.js">"#,
+        ];
+        let sw_for = |order: [usize; 3], extra: &str| {
+            let dir = std::env::temp_dir().join(format!(
+                "keyward-sw-{}-{}{}{}{extra}",
+                std::process::id(),
+                order[0],
+                order[1],
+                order[2]
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let head: String = order.iter().map(|&i| links[i]).collect();
+            std::fs::write(
+                dir.join("index.html"),
+                format!("<html><head>{head}<link rel=\"preload\" href=\"/k.wasm\"></head>{extra}</html>\n"),
+            )
+            .unwrap();
+            std::fs::write(dir.join("keyward-1.js"), "js").unwrap();
+            let status = Command::new("sh")
+                .arg(root.join("tools/sw-build.sh"))
+                .env("TRUNK_STAGING_DIR", &dir)
+                .env("TRUNK_SOURCE_DIR", &root)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let sw = std::fs::read_to_string(dir.join("sw.js")).unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
+            sw
+        };
+        let first = sw_for([0, 1, 2], "");
+        assert!(!first.contains("__BUILD_ID__"));
+        assert_eq!(
+            first,
+            sw_for([2, 0, 1], ""),
+            "preload order changed the build id"
+        );
+        assert_eq!(first, sw_for([1, 2, 0], ""));
+        assert_ne!(
+            first,
+            sw_for([0, 1, 2], "changed"),
+            "a change must change the build id"
+        );
+    }
+
     #[test]
     fn root_has_the_workspace_manifest() {
         assert!(workspace_root().join("Cargo.toml").is_file());
