@@ -83,6 +83,8 @@ impl Scanned {
             .split(['?', '#'])
             .next()
             .unwrap_or("")
+            // "https://host//k/…", as pasted from an address joined to a path, is the same.
+            .trim_start_matches('/')
             .trim_end_matches('/');
         match path.split_once('/') {
             Some(("l" | "L", code)) => LabelRef::parse(code).map(Scanned::Locker),

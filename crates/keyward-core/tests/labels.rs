@@ -155,6 +155,11 @@ fn scans_resolve_to_lockers_and_keys_of_their_site() {
         scan("https://x.example/k/ZZZZZZZ".into()),
         Some(Resolved::Unknown)
     );
+    // An address and a path joined with one slash too many, as pasted.
+    assert_eq!(
+        scan(format!("http://127.0.0.1:8080//k/{tag}")),
+        Some(Resolved::Key(north, keys[0]))
+    );
     assert_eq!(scan("hello".into()), None);
 }
 

@@ -112,7 +112,7 @@ test('a pasted locker label URL finds its locker first', async ({ page, baseURL 
   await page.getByLabel('Keyward address for this site').fill(`https://${host}/`);
   await page.getByLabel('Found keys go to').fill('the school office');
   await page.getByRole('button', { name: 'Save address' }).click();
-  await expect(page.getByText(`QR codes open ${host}.`, { exact: false })).toBeVisible();
+  await expect(page.getByText(`QR codes open https://${host}: a phone's camera`, { exact: false })).toBeVisible();
   await page.evaluate(() => {
     window.print = () => {
       window.__printed = (window.__printed || 0) + 1;
