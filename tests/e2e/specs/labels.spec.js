@@ -243,14 +243,25 @@ function printedWords(dir, pdf) {
     );
 }
 
-/** The QR codes printed on `pdf`, as read by zbarimg from each page rendered at 300 dpi. */
+/** The QR codes printed on `pdf`, as read by zbarimg from each page rendered at 300 dpi, and
+ * at 200 and 400 dpi for any code a scan of the whole page missed (zbar reads a page of many
+ * codes in one pass and now and then passes one over; a label read at any of them is whole). */
 function printedCodes(dir, pdf) {
-  execFileSync('pdftoppm', ['-r', '300', '-gray', '-png', pdf, join(dir, 'qr')]);
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('qr-') && f.endsWith('.png'))
-    .sort()
-    .flatMap((f) => execFileSync('zbarimg', ['--raw', '-q', join(dir, f)]).toString().trim().split('\n'))
-    .sort();
+  const found = new Set();
+  for (const dpi of ['300', '200', '400']) {
+    const prefix = `qr${dpi}`;
+    execFileSync('pdftoppm', ['-r', dpi, '-gray', '-png', pdf, join(dir, prefix)]);
+    for (const f of readdirSync(dir).filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.png'))) {
+      let out = '';
+      try {
+        out = execFileSync('zbarimg', ['--raw', '-q', join(dir, f)]).toString();
+      } catch (e) {
+        out = e.stdout?.toString() ?? '';
+      }
+      out.trim().split('\n').filter(Boolean).forEach((code) => found.add(code));
+    }
+  }
+  return [...found].sort();
 }
 
 /** Each printed label as the page lays it out: its text, and its QR code's left edge (mm). */
