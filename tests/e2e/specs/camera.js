@@ -2,12 +2,13 @@
 // The video file is named when the browser starts; a test writes (and rewrites) it with
 // `labelVideo` before each scan.
 
-import { chromium } from '@playwright/test';
+import { chromium, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import config from '../playwright.config.js';
+import { open } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -35,4 +36,19 @@ export async function cameraBrowser(name) {
     ],
   });
   return { browser, video };
+}
+
+/** Prints the site's locker labels (saving a front desk first if none), so each gets its
+ * reference; `window.print` is stubbed. */
+export async function printLabels(page) {
+  await open(page, '/labels');
+  if (await page.getByLabel('Found keys go to').isVisible()) {
+    await page.getByLabel('Found keys go to').fill('the school office');
+    await page.getByRole('button', { name: 'Save address' }).click();
+  }
+  await page.evaluate(() => {
+    window.print = () => (window.__printed = true);
+  });
+  await page.getByRole('button', { name: 'Print', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.__printed === true)).toBe(true);
 }

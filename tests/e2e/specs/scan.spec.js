@@ -3,23 +3,10 @@
 // and with the default one; manual entry; a label of another site; a refused camera.
 
 import { test, expect } from '@playwright/test';
-import { cameraBrowser, labelVideo } from './camera.js';
+import { cameraBrowser, labelVideo, printLabels } from './camera.js';
 import config from '../playwright.config.js';
 import { addRange, checkA11y, fitLockWithKeys, open, setUpSite, storedLabels } from './helpers.js';
 
-
-async function printLabels(page) {
-  await open(page, '/labels');
-  if (await page.getByLabel('Found keys go to').isVisible()) {
-    await page.getByLabel('Found keys go to').fill('the school office');
-    await page.getByRole('button', { name: 'Save address' }).click();
-  }
-  await page.evaluate(() => {
-    window.print = () => (window.__printed = true);
-  });
-  await page.getByRole('button', { name: 'Print', exact: true }).click();
-  await expect.poll(() => page.evaluate(() => window.__printed === true)).toBe(true);
-}
 
 // Records when a locker or key page first shows, for the scan-to-page time.
 const pageShown = () => {
