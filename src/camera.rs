@@ -1,7 +1,9 @@
 //! The one module that touches the camera. It shows the rear camera in a `<video>` and reports
-//! each QR code it reads: with the browser's BarcodeDetector where there is one, otherwise by
+//! each code it reads: with the browser's BarcodeDetector where there is one, otherwise by
 //! sending frames (up to 1280 wide) to the decoder worker (`qr-worker`: `keyward_qr::read`,
-//! rqrr on the frame and sharpened, scaled and binarised variants; fetched only then).
+//! ZXing's port on the frame and sharpened and binarised variants; fetched only then).
+//! [`Codes::Labels`] reads QR codes only (the scanner); [`Codes::Cards`] also the barcodes of
+//! staff and pupil cards (`keyward_qr::read_card`, when choosing who takes a key).
 
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -10,7 +12,8 @@ use web_sys::HtmlVideoElement;
 
 #[wasm_bindgen(inline_js = r#"
 let current = null;
-export async function camera_start(video, on_code, use_rqrr, worker_url) {
+const CARD_FORMATS = ['code_128', 'code_39', 'codabar', 'code_93', 'itf', 'ean_13'];
+export async function camera_start(video, on_code, use_rqrr, worker_url, cards) {
   camera_stop();
   const s = { stopped: false, stream: null, worker: null, busy: false, timer: null, sent: 0 };
   current = s;
@@ -27,7 +30,8 @@ export async function camera_start(video, on_code, use_rqrr, worker_url) {
   let detector = null;
   if (!use_rqrr && 'BarcodeDetector' in window) {
     const formats = await BarcodeDetector.getSupportedFormats().catch(() => []);
-    if (formats.includes('qr_code')) detector = new BarcodeDetector({ formats: ['qr_code'] });
+    const wanted = ['qr_code', ...(cards ? CARD_FORMATS : [])].filter((f) => formats.includes(f));
+    if (formats.includes('qr_code')) detector = new BarcodeDetector({ formats: wanted });
   }
   const canvas = document.createElement('canvas');
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -62,7 +66,7 @@ export async function camera_start(video, on_code, use_rqrr, worker_url) {
         const frame = ctx.getImageData(0, 0, w, h);
         s.busy = true;
         s.sent = performance.now();
-        s.worker.postMessage({ width: w, height: h, data: frame.data }, [frame.data.buffer]);
+        s.worker.postMessage({ width: w, height: h, data: frame.data, cards }, [frame.data.buffer]);
       }
     }
     s.timer = setTimeout(tick, 120);
@@ -97,6 +101,7 @@ extern "C" {
         on_code: &OnCode,
         use_rqrr: bool,
         worker_url: &str,
+        cards: bool,
     ) -> js_sys::Promise;
     fn camera_stop();
     fn torch_available() -> bool;
@@ -121,15 +126,25 @@ pub enum Decoder {
     Rqrr,
 }
 
+/// What the camera looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codes {
+    /// QR codes: Keyward's labels and key tags.
+    Labels,
+    /// QR codes and the barcodes of staff and pupil cards.
+    Cards,
+}
+
 /// Starts the camera in `video`; `on_code(text, decode_ms)` is called for every code read.
 /// The error is the browser's reason (NotAllowedError, NotFoundError, …).
 pub async fn start(
     video: &HtmlVideoElement,
     force_rqrr: bool,
+    codes: Codes,
     on_code: impl Fn(String, f64) + 'static,
 ) -> Result<Decoder, String> {
     let callback = OnCode::new(on_code);
-    let promise = camera_start(video, &callback, force_rqrr, WORKER);
+    let promise = camera_start(video, &callback, force_rqrr, WORKER, codes == Codes::Cards);
     ON_CODE.with(|c| *c.borrow_mut() = Some(callback));
     match JsFuture::from(promise).await {
         Ok(v) if v.as_string().as_deref() == Some("BarcodeDetector") => {

@@ -1,7 +1,8 @@
 //! The QR decoder for browsers without BarcodeDetector: `keyward_qr::read` (rqrr on the frame
 //! and a few sharpened, scaled and binarised variants of it) in its own Web Worker, so the
 //! camera view never stutters, and its wasm is only fetched when a scanner needs it.
-//! A message is one frame `{width, height, data}` (RGBA); the answer is the decoded text, or
+//! A message is one frame `{width, height, data, cards}` (RGBA; `cards` when a staff or pupil
+//! card's barcode is wanted too: `keyward_qr::read_card`); the answer is the decoded text, or
 //! an empty string when there is no readable code in it. The first message out, `null`, says
 //! the decoder is ready.
 
@@ -31,5 +32,10 @@ fn decode(frame: &JsValue) -> Option<String> {
     }
     // The green channel is a good enough luminance for black-on-white codes.
     let luma: Vec<u8> = rgba.chunks_exact(4).map(|p| p[1]).collect();
-    keyward_qr::read(keyward_qr::Frame::new(&luma, width, height)?)
+    let frame = keyward_qr::Frame::new(&luma, width, height)?;
+    if get("cards").and_then(|c| c.as_bool()).unwrap_or(false) {
+        keyward_qr::read_card(frame)
+    } else {
+        keyward_qr::read(frame)
+    }
 }

@@ -1,10 +1,12 @@
 //! The parts the issue and handover forms share: who takes the key (the locker's recent and
-//! likely people first, one tap each; a search; or a department), the date, a temporary
+//! likely people first, one tap each; a search; a scan of their staff or pupil card; or a
+//! department), the date, a temporary
 //! loan's due-back day (prefilled from the area's policy) and optional time, and the taker's
 //! confirmation as the area's policy asks (typed name, a signature drawn on screen, either, or
 //! the issuer's tap). The typed name is never filled in for the taker.
 
 use crate::components::{today, Choices, SignaturePad};
+use crate::routes::card_scan::CardScanner;
 use crate::state::use_app;
 use chrono::NaiveTime;
 use keyward_core::format::{parse_date, uk_date};
@@ -247,8 +249,9 @@ pub fn HolderFields(
                 }.into_any(),
                 None => view! {
                     <label for=format!("{prefix}-person")>"Person"</label>
-                    <p class="hint" id=format!("{prefix}-person-hint")>"Tap a name below, or search by name, pupil or staff number."</p>
+                    <p class="hint" id=format!("{prefix}-person-hint")>"Tap a name below, search by name, pupil or staff number, or scan their card."</p>
                     <input id=format!("{prefix}-person") type="search" autocomplete="off" aria-describedby=format!("{prefix}-person-hint") bind:value=input.person_search/>
+                    <CardScanner choose=move |id| choose(id) search=input.person_search/>
                     <Show
                         when=searching
                         fallback=move || view! {

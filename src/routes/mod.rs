@@ -4,6 +4,7 @@
 mod account;
 mod backup;
 mod blank_tag;
+mod card_scan;
 mod conflicts;
 mod handover;
 mod issue;

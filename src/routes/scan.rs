@@ -231,8 +231,13 @@ pub fn ScanPage() -> impl IntoView {
         };
         let on_camera = on_camera.clone();
         leptos::task::spawn_local(async move {
-            let result =
-                camera::start(&element, force_rqrr, move |text, _ms| on_camera(text, true)).await;
+            let result = camera::start(
+                &element,
+                force_rqrr,
+                camera::Codes::Labels,
+                move |text, _ms| on_camera(text, true),
+            )
+            .await;
             if result.is_ok() && camera::has_torch() {
                 torch.set(Some(false));
             }
@@ -310,7 +315,7 @@ pub fn ScanPage() -> impl IntoView {
     }
 }
 
-fn camera_problem(reason: &str) -> String {
+pub(super) fn camera_problem(reason: &str) -> String {
     match reason {
         "NotAllowedError" | "SecurityError" => "The camera is blocked for Keyward. Allow it in the browser's settings for this site, or type the code below.".into(),
         "NotFoundError" | "OverconstrainedError" | "NotReadableError" => "No camera Keyward can use on this device (or another app is using it). Type the code below.".into(),

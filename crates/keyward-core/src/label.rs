@@ -287,7 +287,7 @@ impl Template {
     /// is: the QR code as tall as the label allows (at most half its width) on the right, the
     /// text in the rest, as large as fits whatever its letters. Text that would be smaller than
     /// [`LabelLayout::MIN_ONE_LINE`] on one line (a long locker number on a small label) is
-    /// wrapped onto as many lines as make it largest.
+    /// wrapped onto as many lines as make it largest, as evenly as that size allows.
     pub fn label_layout(&self, text: &str) -> LabelLayout {
         let small = self.height < 25.0;
         let (pad_x, pad_y, gap) = if small {
@@ -317,10 +317,18 @@ impl Template {
         let mut lines = vec![text.to_string()];
         let mut font = size(&lines);
         if font < LabelLayout::MIN_ONE_LINE {
+            // The largest text wins; of wraps as large (the height or the cap decides), the
+            // most even, so no letter is left alone on the last line.
+            let longest = |lines: &[String]| lines.iter().map(|l| l.chars().count()).max();
             for w in (1..n).rev() {
                 let wrapped = wrap(text, w);
                 let f = size(&wrapped);
-                if f > font {
+                let as_large = (f - font).abs() < 1e-9;
+                if f > font + 1e-9
+                    || (as_large
+                        && wrapped.len() <= lines.len()
+                        && longest(&wrapped) < longest(&lines))
+                {
                     (lines, font) = (wrapped, f);
                 }
             }

@@ -312,6 +312,13 @@ fn every_text_fits_its_label_on_every_template_at_a_readable_size() {
                 "{what}"
             );
             assert!(l.lines.iter().all(|line| line == line.trim()), "{what}");
+            // Wrapped evenly: no letter alone on a line of a longer number.
+            if l.lines.len() > 1 {
+                assert!(
+                    l.lines.iter().all(|line| line.chars().count() > 1),
+                    "a lone letter: {what}"
+                );
+            }
             // Readable: 2.5 mm (about 7 pt) or more, and a tag id is on one line.
             assert!(l.font >= LabelLayout::MIN_ONE_LINE, "readable: {what}");
             if text.chars().count() <= TagId::LEN {

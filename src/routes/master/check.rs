@@ -89,7 +89,10 @@ pub fn CheckPage() -> impl IntoView {
         started.set_value(true);
         leptos::task::spawn_local(async move {
             if let Err(reason) =
-                camera::start(&element, false, move |text, _| from_code(text)).await
+                camera::start(&element, false, camera::Codes::Labels, move |text, _| {
+                    from_code(text)
+                })
+                .await
             {
                 camera_problem.set(Some(format!(
                     "The camera could not start ({reason}). Tap “Seen” beside each key instead, or type its tag."

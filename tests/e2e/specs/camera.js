@@ -22,6 +22,16 @@ export function labelVideo(payload, file, options = []) {
   );
 }
 
+/** Writes a video of a staff or pupil card's barcode (`kind`: code128, code39, codabar or
+ * ean13) carrying `text`, for the fake camera. */
+export function cardVideo(kind, text, file) {
+  execFileSync(
+    'cargo',
+    ['run', '--quiet', '-p', 'keyward-qr', '--example', 'card_video', '--', kind, text, file],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
+
 /** A browser whose camera plays `video` (a file in a new temporary folder named after `name`). */
 export async function cameraBrowser(name) {
   const video = join(mkdtempSync(join(tmpdir(), `keyward-${name}-`)), 'label.y4m');

@@ -5,10 +5,11 @@
 // each key press; the camera reading a label is no interaction: the Scan tap started it), and
 // the test fails above 3 and 2. The register really changed, and still has after a reload.
 // Then the typed-name policy (the name is never filled in; refused when empty; issued once
-// typed), and a key issued meanwhile in another tab said once, where it happened.
+// typed), and a key issued meanwhile in another tab said once, where it happened. And a person
+// nobody has issued to before, chosen by scanning their staff card's barcode: still three.
 
 import { test, expect } from '@playwright/test';
-import { cameraBrowser, labelVideo } from './camera.js';
+import { cameraBrowser, cardVideo, labelVideo } from './camera.js';
 import config from '../playwright.config.js';
 import {
   addPerson,
@@ -198,6 +199,71 @@ test('offline, one-handed: issue in three interactions, return in two', async ({
     await page.reload();
     await waitReady(page);
     await returned();
+    await context.setOffline(false);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('offline, a person chosen by scanning their card: still three interactions', async ({ baseURL }) => {
+  const { browser, video } = await cameraBrowser('card');
+  try {
+    const context = await browser.newContext({ ...config.use, baseURL, permissions: ['camera'] });
+    await context.addInitScript(pagePresses);
+    const page = await context.newPage();
+    await setUpSite(page);
+    await addRange(page, 'D-1', 'D-2');
+    const { tags } = await fitLockWithKeys(page, 'D-1', 'K401', 1);
+    const tag = tags[0];
+    // The register has the reference with a space; the card's barcode carries "ST-1042".
+    await addPerson(page, { name: 'Priya Shah', kind: 'Staff', ref: 'ST 1042' });
+    await addPerson(page, { name: 'Sam Jones', kind: 'Staff', ref: 'ST 2001' });
+    await setTakerConfirms(page, 'A tap by the issuer is enough');
+
+    // A card the register does not know: said in words, nobody chosen, scanning goes on.
+    await open(page, `/k/${tag}`);
+    await expect(page.getByRole('heading', { name: `Issue key ${tag}`, level: 1 })).toBeVisible();
+    cardVideo('code128', 'ST-9999', video);
+    await page.getByRole('button', { name: 'Scan their card' }).click();
+    await expect(page.getByRole('alert')).toHaveText(
+      'No one in this register has the reference “ST-9999”. Check it is their card, type their name instead, or add the reference to them under People.',
+      { timeout: 20_000 },
+    );
+    await expect(page.getByText('Person:')).toHaveCount(0);
+    expect(await checkA11y(page, 'card scanner')).toEqual([]);
+    await screenshots(page, 'corridor-card-unknown');
+    await page.getByRole('button', { name: 'Stop scanning' }).click();
+    await expect(page.getByLabel('Camera view for their card')).toHaveCount(0);
+
+    await open(page, '/');
+    await waitForServiceWorker(page);
+    await context.setOffline(true);
+    labelVideo(`https://keys.example.org/k/${tag}`, video);
+
+    // Scan → the tag read → Scan their card → the card read → Issue key.
+    const issue = interactions();
+    await page.evaluate(() => (window.__presses = 0));
+    await issue.tap(nav(page, 'Scan'), 'Scan');
+    await expect(page.getByRole('heading', { name: `Issue key ${tag}`, level: 1 })).toBeVisible({ timeout: 20_000 });
+    // Nobody has held this key: no recent people to tap.
+    await expect(page.getByRole('list', { name: 'Recent and likely' }).getByRole('button', { name: /Priya/ })).toHaveCount(0);
+    cardVideo('code128', 'ST-1042', video);
+    await issue.tap(page.getByRole('button', { name: 'Scan their card' }), 'Scan their card');
+    await expect(page.getByText('Person: Priya Shah')).toBeVisible({ timeout: 20_000 });
+    await expect(page.getByLabel('Camera view for their card')).toHaveCount(0);
+    const confirm = page.getByRole('button', { name: 'Issue key' });
+    await expectInThumbReach(page, confirm);
+    await screenshots(page, 'corridor-card-chosen');
+    await issue.tap(confirm, 'Issue key');
+    await expect(flash(page, `Key ${tag} issued to Priya Shah.`)).toBeVisible();
+    const presses = await page.evaluate(() => window.__presses);
+    console.log(`corridor: issue to a scanned card took ${issue.count} interactions (${issue.log.join(', ')})`);
+    expect(issue.count).toBeLessThanOrEqual(3);
+    expect(presses).toBe(issue.count);
+    await expect(section(page, 'Keys').getByRole('listitem').filter({ hasText: tag })).toContainText('Issued: Priya Shah');
+    await page.reload();
+    await waitReady(page);
+    await expect(section(page, 'Keys').getByRole('listitem').filter({ hasText: tag })).toContainText('Issued: Priya Shah');
     await context.setOffline(false);
   } finally {
     await browser.close();

@@ -156,4 +156,35 @@ impl Register {
     pub fn person(&self, id: PersonId) -> Option<&Person> {
         self.people.get(&id)
     }
+
+    /// The people of a site whose reference is the code read off their staff or pupil card:
+    /// case, spaces and hyphens aside, and a number's leading zeros ("00104211" is 104211).
+    /// Usually one; more when a reference was given twice; none for a card not in the register.
+    pub fn people_by_card(&self, site: SiteId, code: &str) -> Vec<&Person> {
+        let key = card_key(code);
+        if key.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<&Person> = self
+            .people
+            .values()
+            .filter(|p| p.site == site && card_key(&p.details.reference) == key)
+            .collect();
+        found.sort_by_cached_key(|p| p.details.name.to_lowercase());
+        found
+    }
+}
+
+/// A reference as a card carries it: folded, no spaces or hyphens, a number without its
+/// leading zeros.
+fn card_key(text: &str) -> String {
+    let compact = compact_reference(&fold(text));
+    if compact.chars().all(|c| c.is_ascii_digit()) {
+        let trimmed = compact.trim_start_matches('0');
+        if trimmed.is_empty() && !compact.is_empty() {
+            return "0".into();
+        }
+        return trimmed.into();
+    }
+    compact
 }

@@ -202,6 +202,44 @@ fn people_are_found_whatever_their_accents_case_and_reference_spacing() {
 }
 
 #[test]
+fn a_card_scanned_finds_the_person_whose_reference_it_carries() {
+    let mut h = Harness::new(43);
+    let (site, _) = h.site("Northgate School");
+    let (other, _) = h.site("St Anne's");
+    let zoe = h.person(site, "Zoë Ní Bhriain", "P 4471");
+    let sam = h.person(site, "Sam Jones", "104211");
+    h.person(site, "Ann Lee", "P44710");
+    h.person(other, "Zoe Elsewhere", "P4471");
+    let ids = |h: &Harness, code: &str| -> Vec<PersonId> {
+        h.register
+            .people_by_card(site, code)
+            .iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    let table: &[(&str, &[PersonId])] = &[
+        ("P4471", &[zoe]),
+        ("p-4471", &[zoe]),
+        (" P 4471 ", &[zoe]),
+        ("104211", &[sam]),
+        ("00104211", &[sam]),
+        // Only the whole reference: a card is not a search.
+        ("P447", &[]),
+        ("4471", &[]),
+        ("1042", &[]),
+        ("", &[]),
+        ("  ", &[]),
+        ("HTTPS://EXAMPLE/L/ABC", &[]),
+    ];
+    for (code, expected) in table {
+        assert_eq!(ids(&h, code), *expected, "{code:?}");
+    }
+    // A reference given to two people finds both, for the screen to ask which.
+    let twin = h.person(site, "Sam Jones (2)", "104-211");
+    assert_eq!(ids(&h, "104211"), [sam, twin]);
+}
+
+#[test]
 fn a_pasted_label_url_or_tag_id_finds_what_it_names_first() {
     let mut h = Harness::new(43);
     let (site, area) = h.site("Northgate School");
