@@ -106,6 +106,8 @@ pub struct Register {
     master_lost: BTreeMap<KeyId, EscalationId>,
     audits: BTreeMap<AuditId, Audit>,
     findings: BTreeMap<FindingId, Finding>,
+    /// (audit, locker) → its findings, oldest first (undone ones too).
+    findings_at: BTreeMap<(AuditId, LockerId), Vec<FindingId>>,
     /// An area's saved walking order.
     routes: BTreeMap<AreaId, Vec<LockerId>>,
     /// Each site's term dates, in order.

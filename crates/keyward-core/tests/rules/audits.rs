@@ -205,6 +205,19 @@ fn undo_is_a_further_event_and_the_locker_is_to_do_again() {
     let events = h.log.len();
     h.ok(Command::UndoFinding { finding: f });
     assert_eq!(h.log.len(), events + 1, "undo is one more event");
+    let history: Vec<String> = h
+        .register
+        .timeline(a1)
+        .iter()
+        .map(|e| h.register.describe(e))
+        .collect();
+    assert_eq!(
+        history[history.len() - 2..],
+        [
+            "Audit: Locker damaged",
+            "Audit finding taken back: Locker damaged"
+        ]
+    );
     assert!(matches!(
         h.register.finding(f).unwrap().ended,
         Some(FindingEnd::Undone { .. })
@@ -1429,5 +1442,35 @@ fn crafted_audit_events_are_refused_by_the_content_checks() {
     // Every event the audit made passes.
     for e in &h.log {
         e.check().unwrap();
+    }
+}
+
+#[test]
+fn an_audit_or_finding_in_a_file_of_unsynced_changes_is_not_recorded_twice() {
+    let mut h = Harness::new(336);
+    let (site, main) = h.site("Northgate School");
+    let a1 = h.locker(site, main, "A1");
+    let started = h.ok(Command::StartAudit {
+        site,
+        scope: AuditScope::Site,
+    });
+    let audit = match &started.change {
+        Change::AuditStarted { audit, .. } => *audit,
+        c => panic!("{c:?}"),
+    };
+    let found = h.ok(Command::RecordFinding {
+        audit,
+        locker: a1,
+        kind: FindingKind::KeyMissing,
+        notes: String::new(),
+    });
+    for saved in [started, found] {
+        assert_eq!(
+            h.run(Command::RecordAgain {
+                change: saved.change
+            })
+            .unwrap_err(),
+            CommandError::AlreadyRecorded
+        );
     }
 }

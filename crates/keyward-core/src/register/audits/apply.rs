@@ -7,6 +7,7 @@ use crate::event::{Change, Event};
 use crate::ids::{AreaId, AuditId, FindingId, KeyId, LockerId, PersonId, SiteId};
 use crate::model::KeyKind;
 use crate::register::{Fit, Register};
+use crate::timeline::What;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
@@ -140,6 +141,10 @@ impl Register {
                 }
             }
         }
+        self.findings_at
+            .entry((*audit, *locker))
+            .or_default()
+            .push(*finding);
         self.findings.insert(
             *finding,
             Finding {
@@ -157,16 +162,20 @@ impl Register {
                 ended: None,
             },
         );
+        self.log(*locker, event, What::Audited { finding: *finding });
     }
 
     pub(in crate::register) fn apply_finding_undone(&mut self, event: &Event, finding: FindingId) {
-        if let Some(f) = self.findings.get_mut(&finding) {
-            if f.ended.is_none() {
-                f.ended = Some(FindingEnd::Undone {
-                    by: event.actor.clone(),
-                    at: event.at,
-                });
-            }
+        let Some(f) = self.findings.get_mut(&finding) else {
+            return;
+        };
+        if f.ended.is_none() {
+            f.ended = Some(FindingEnd::Undone {
+                by: event.actor.clone(),
+                at: event.at,
+            });
+            let locker = f.locker;
+            self.log(locker, event, What::FindingUndone { finding });
         }
     }
 

@@ -174,13 +174,12 @@ impl Register {
     /// A locker's current findings in an audit, oldest first: one normally, two or more while
     /// auditors disagree.
     pub fn current_findings(&self, audit: AuditId, locker: LockerId) -> Vec<&Finding> {
-        let Some(a) = self.audit(audit) else {
-            return Vec::new();
-        };
-        a.findings
-            .iter()
+        self.findings_at
+            .get(&(audit, locker))
+            .into_iter()
+            .flatten()
             .filter_map(|f| self.findings.get(f))
-            .filter(|f| f.locker == locker && f.is_current() && !f.late)
+            .filter(|f| f.is_current() && !f.late)
             .collect()
     }
 
