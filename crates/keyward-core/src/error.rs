@@ -306,6 +306,8 @@ pub enum CommandError {
     DuplicatesOutOfRange { max: u16 },
     #[error("Enter or scan the code you found.")]
     CodeMissing,
+    #[error("Two auditors recorded different findings at locker {number}. Decide which is right in Conflicts (or undo one), then record it again if needed.")]
+    LockerFindingsDiffer { number: String },
     #[error("That finding is not in the register on this device.")]
     UnknownFinding,
     #[error("That finding was already undone or replaced, so there is nothing to undo.")]

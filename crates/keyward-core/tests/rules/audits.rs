@@ -366,6 +366,20 @@ fn two_auditors_recording_a_locker_differently_is_a_conflict_for_a_person() {
         err.to_string(),
         "Two auditors recorded different findings at A1: decide it in Conflicts, then complete the audit."
     );
+    let err = h
+        .run(Command::RecordFinding {
+            audit,
+            locker: a1,
+            kind: FindingKind::LockFault,
+            notes: String::new(),
+        })
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CommandError::LockerFindingsDiffer {
+            number: "A1".into()
+        }
+    );
     h.ok(Command::ResolveConflict {
         conflict: later.id,
         choice: Resolution::KeepLater,

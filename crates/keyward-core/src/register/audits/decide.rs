@@ -100,7 +100,13 @@ impl Register {
             }
             kind => kind,
         };
-        let replaces = self.current_findings(audit, locker).last().map(|f| f.id);
+        let current = self.current_findings(audit, locker);
+        if current.len() > 1 {
+            return Err(CommandError::LockerFindingsDiffer {
+                number: l.number.clone(),
+            });
+        }
+        let replaces = current.first().map(|f| f.id);
         Ok(Change::AuditFindingRecorded {
             finding: FindingId::generate(ctx.now, ctx.entropy),
             audit,

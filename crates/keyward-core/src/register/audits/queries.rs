@@ -26,6 +26,22 @@ pub struct AuditProgress<'a> {
     pub masters: Vec<MasterProgress<'a>>,
 }
 
+impl AuditProgress<'_> {
+    /// The next locker still to do after `after` in walking order (wrapping round), if any.
+    pub fn next_after(&self, after: LockerId) -> Option<LockerId> {
+        let at = self
+            .lockers
+            .iter()
+            .position(|l| l.locker.id == after)
+            .map_or(0, |i| i + 1);
+        let n = self.lockers.len();
+        (0..n)
+            .map(|i| &self.lockers[(at + i) % n])
+            .find(|l| l.findings.is_empty() && l.locker.id != after)
+            .map(|l| l.locker.id)
+    }
+}
+
 /// One locker of an audit, in walking order, with its current findings (none: to do; two or
 /// more: a conflict).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,18 +275,9 @@ impl Register {
     }
 
     /// The next locker still to do after `after` in walking order (wrapping round), if any.
+    /// (A screen that has the progress already asks it: [`AuditProgress::next_after`].)
     pub fn next_to_do(&self, audit: &Audit, after: LockerId) -> Option<LockerId> {
-        let progress = self.audit_progress(audit);
-        let at = progress
-            .lockers
-            .iter()
-            .position(|l| l.locker.id == after)
-            .map_or(0, |i| i + 1);
-        let n = progress.lockers.len();
-        (0..n)
-            .map(|i| &progress.lockers[(at + i) % n])
-            .find(|l| l.findings.is_empty() && l.locker.id != after)
-            .map(|l| l.locker.id)
+        self.audit_progress(audit).next_after(after)
     }
 
     /// What a scanned or typed code means at `locker` during `audit`: a locker label moves
