@@ -73,6 +73,11 @@ fn an_audit_walks_its_lockers_in_number_order_or_the_saved_route() {
     let whole = start(&mut h, site, AuditScope::Site);
     let a = h.register.audit(whole).unwrap().clone();
     assert_eq!(numbers(&h.register, &a), ["A1", "A2", "A10", "B1", "S1"]);
+    // Two auditors share it by area: each sees their area's part.
+    let mine = h.register.audit_progress_in(&a, science);
+    assert_eq!((mine.done, mine.to_do), (0, 1));
+    assert_eq!(mine.lockers[0].locker.number, "S1");
+    assert_eq!(h.register.audit_progress(&a).to_do, 5);
     h.ok(Command::CompleteAudit { audit: whole });
 
     let range = start(

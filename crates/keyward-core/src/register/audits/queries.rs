@@ -4,7 +4,7 @@ use super::{Audit, AuditScope, Finding, FindingKind, MasterCheck};
 use crate::conflict::ConflictKind;
 use crate::error::CommandError;
 use crate::format::uk_date;
-use crate::ids::{AuditId, FindingId, KeyId, LockerId, SiteId, SuiteId};
+use crate::ids::{AreaId, AuditId, FindingId, KeyId, LockerId, SiteId, SuiteId};
 use crate::label::Scanned;
 use crate::model::{Key, Locker};
 use crate::register::{Register, Resolved};
@@ -183,7 +183,7 @@ impl Register {
     }
 
     /// The area's saved route, if any.
-    pub fn audit_route(&self, area: crate::ids::AreaId) -> &[LockerId] {
+    pub fn audit_route(&self, area: AreaId) -> &[LockerId] {
         self.routes.get(&area).map(Vec::as_slice).unwrap_or(&[])
     }
 
@@ -231,6 +231,16 @@ impl Register {
     /// Where the audit stands: each locker in walking order with its current findings, the
     /// counts, and the master keys with their checks.
     pub fn audit_progress<'a>(&'a self, audit: &'a Audit) -> AuditProgress<'a> {
+        self.progress(audit, None)
+    }
+
+    /// One area's part of an audit (auditors sharing a site's audit take an area each): its
+    /// lockers and counts only; the master keys are the whole audit's.
+    pub fn audit_progress_in<'a>(&'a self, audit: &'a Audit, area: AreaId) -> AuditProgress<'a> {
+        self.progress(audit, Some(area))
+    }
+
+    fn progress<'a>(&'a self, audit: &'a Audit, area: Option<AreaId>) -> AuditProgress<'a> {
         let mut current: BTreeMap<LockerId, Vec<&Finding>> = BTreeMap::new();
         for f in audit.findings.iter().filter_map(|f| self.findings.get(f)) {
             if f.is_current() && !f.late {
@@ -240,6 +250,7 @@ impl Register {
         let lockers: Vec<LockerProgress<'_>> = self
             .audit_lockers(audit)
             .into_iter()
+            .filter(|l| area.is_none_or(|a| l.area == a))
             .map(|locker| LockerProgress {
                 locker,
                 findings: current.remove(&locker.id).unwrap_or_default(),

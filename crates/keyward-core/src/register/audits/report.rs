@@ -46,7 +46,7 @@ pub struct AuditReport {
     pub mismatches: Vec<ReportMismatch>,
     /// People recorded as having left who still hold keys at lockers in scope, by name.
     pub leavers: Vec<ReportLeaver>,
-    /// Loans overdue at completion, oldest due first.
+    /// Loans overdue at completion (its time as stored, UTC), oldest due first.
     pub overdue: Vec<ReportOverdue>,
     /// What changed since the previous completed audit of the same scope, if there was one.
     pub changes: Option<ReportChanges>,
