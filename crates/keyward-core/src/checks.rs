@@ -11,9 +11,16 @@ use crate::event::{Change, Event, NewKey};
 use crate::ids::TagId;
 use crate::label::{normalise_host, LabelRef};
 use crate::model::{Confirmation, Holder, KeyKind, PersonDetails};
+use crate::normalise::normalise_locker_number;
 use crate::normalise::{is_stored_locker_number, tidy, MAX_RANGE};
+use crate::register::audits::{
+    check_terms, MAX_DUPLICATES, MAX_EXPECTED_KEYS, MAX_ROUTE, MAX_TERMS,
+};
 use crate::register::policies::check_area_change;
-use crate::register::{MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_KEYS_AT_ONCE};
+use crate::register::{
+    AuditScope, Expected, FindingKind, MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_KEYS_AT_ONCE,
+};
+use crate::search::natural_cmp;
 use chrono::{NaiveDate, NaiveTime, Timelike};
 
 /// A name, a place, a reason: one line.
@@ -236,6 +243,55 @@ impl Change {
                 }
                 note_text(notes)
             }
+            Change::AuditStarted { scope, .. } => match scope {
+                AuditScope::Range { from, to, .. } => {
+                    for n in [from, to] {
+                        if normalise_locker_number(n).ok().as_ref() != Some(n) {
+                            return Err(malformed("a locker number is not in its normal form"));
+                        }
+                    }
+                    if natural_cmp(from, to).is_gt() {
+                        return Err(malformed("the range runs backwards"));
+                    }
+                    Ok(())
+                }
+                AuditScope::Site | AuditScope::Area { .. } => Ok(()),
+            },
+            Change::AuditFindingRecorded {
+                finding,
+                kind,
+                expected,
+                replaces,
+                notes,
+                ..
+            } => {
+                if *replaces == Some(*finding) {
+                    return Err(malformed("a finding replaces itself"));
+                }
+                finding_kind(kind)?;
+                expected_text(expected)?;
+                note_text(notes)
+            }
+            Change::AuditFindingUndone { .. } | Change::AuditCompleted { .. } => Ok(()),
+            Change::AuditMasterChecked { notes, .. } => note_text(notes),
+            Change::AuditRouteSet { lockers, .. } => {
+                count("lockers in the route", lockers.len(), MAX_ROUTE)?;
+                let distinct: std::collections::BTreeSet<_> = lockers.iter().collect();
+                if distinct.len() != lockers.len() {
+                    return Err(malformed("a locker is in the route twice"));
+                }
+                Ok(())
+            }
+            Change::TermDatesSet { terms, .. } => {
+                if terms.len() > MAX_TERMS {
+                    return Err(CommandError::CountOutOfRange {
+                        what: "terms",
+                        max: MAX_TERMS,
+                    });
+                }
+                check_terms(terms)
+            }
+            Change::PersonLeft { .. } => Ok(()),
         }
     }
 }
@@ -370,6 +426,50 @@ fn new_key(key: &NewKey) -> Result<(), CommandError> {
         return Err(malformed("a key's copy number is out of range"));
     }
     tag(&key.tag)
+}
+
+fn finding_kind(kind: &FindingKind) -> Result<(), CommandError> {
+    match kind {
+        FindingKind::DuplicateKeys { found } if !(2..=MAX_DUPLICATES).contains(found) => {
+            Err(malformed("a count of duplicated keys is out of range"))
+        }
+        FindingKind::WrongLocker { tag: t, number, .. } => {
+            tag(t)?;
+            stored_number(number)
+        }
+        FindingKind::UnknownCode { code } => line("The code", code, MAX_NAME, true),
+        _ => Ok(()),
+    }
+}
+
+/// What the register expected at a locker: its number, and each key's holder's name.
+fn expected_text(expected: &Expected) -> Result<(), CommandError> {
+    stored_number(&expected.number)?;
+    if expected.keys.len() > MAX_EXPECTED_KEYS {
+        return Err(CommandError::CountOutOfRange {
+            what: "expected keys",
+            max: MAX_EXPECTED_KEYS,
+        });
+    }
+    for k in &expected.keys {
+        tag(&k.tag)?;
+        if let Some(Holder::Department(name)) = &k.holder {
+            name_text("The department", name)?;
+        }
+        if k.holder.is_none() != k.holder_name.is_empty() {
+            return Err(malformed("a key's holder and their name do not match"));
+        }
+        line("The holder's name", &k.holder_name, MAX_NAME, false)?;
+    }
+    Ok(())
+}
+
+fn stored_number(number: &str) -> Result<(), CommandError> {
+    if is_stored_locker_number(number)? {
+        Ok(())
+    } else {
+        Err(malformed("a locker number is not in its normal form"))
+    }
 }
 
 fn tag(tag: &TagId) -> Result<(), CommandError> {

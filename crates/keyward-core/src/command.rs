@@ -4,14 +4,14 @@
 use crate::conflict::Resolution;
 use crate::event::Change;
 use crate::ids::{
-    AreaId, CaseId, DeviceId, EscalationId, EventId, KeyId, LockId, LockerId, OrderId, PersonId,
-    SignOutId, SiteId, SuiteId, SupplierId, TagId,
+    AreaId, AuditId, CaseId, DeviceId, EscalationId, EventId, FindingId, KeyId, LockId, LockerId,
+    OrderId, PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 use crate::model::{
     CaseOutcome, ChargeStatus, Condition, Confirmation, FaultKind, Holder, KeyKind, LockKind, Loss,
     PersonDetails,
 };
-use crate::register::{Policy, PolicyField, PolicyOverrides};
+use crate::register::{AuditScope, FindingKind, Policy, PolicyField, PolicyOverrides, Term};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -282,5 +282,49 @@ pub enum Command {
         escalation: EscalationId,
         found: bool,
         notes: String,
+    },
+    /// Starts an audit of the whole site, one area, or a range of one area's lockers.
+    StartAudit {
+        site: SiteId,
+        scope: AuditScope,
+    },
+    /// Records what was found at a locker of an open audit (the register's expectation is
+    /// added by the core). [`Register::audit_scan`](crate::Register::audit_scan) turns a scan
+    /// of the wrong thing into its kind.
+    RecordFinding {
+        audit: AuditId,
+        locker: LockerId,
+        kind: FindingKind,
+        notes: String,
+    },
+    /// Takes a finding back.
+    UndoFinding {
+        finding: FindingId,
+    },
+    /// Records a master key of the audit's suites as seen in its place, or not.
+    CheckAuditMaster {
+        audit: AuditId,
+        key: KeyId,
+        seen: bool,
+        notes: String,
+    },
+    /// Finishes an audit and makes its report.
+    CompleteAudit {
+        audit: AuditId,
+    },
+    /// The order to walk an area's lockers in; those not named follow in number order.
+    SetAuditRoute {
+        area: AreaId,
+        lockers: Vec<LockerId>,
+    },
+    /// Sets the site's term dates, whole.
+    SetTermDates {
+        site: SiteId,
+        terms: Vec<Term>,
+    },
+    /// Records that a person left the site on a day, or (`None`) that they are back.
+    SetPersonLeft {
+        person: PersonId,
+        left: Option<NaiveDate>,
     },
 }

@@ -5,8 +5,8 @@
 
 use crate::format::uk_date;
 use crate::ids::{
-    CaseId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, SignOutId,
-    SiteId, SuiteId, TagId,
+    AuditId, CaseId, DeviceId, EscalationId, EventId, FindingId, KeyId, LoanId, LockId, LockerId,
+    OrderId, SignOutId, SiteId, SuiteId, TagId,
 };
 use crate::register::Register;
 use chrono::{DateTime, Utc};
@@ -114,6 +114,14 @@ pub enum ConflictKind {
         suite: SuiteId,
         name: String,
     },
+    /// Two auditors recorded different findings at one locker, neither knowing of the other:
+    /// `standing` was folded first, `finding` later. Both count until a person decides.
+    AuditFindingsDiffer {
+        audit: AuditId,
+        locker: LockerId,
+        finding: FindingId,
+        standing: FindingId,
+    },
 }
 
 /// How a person decided a conflict.
@@ -159,7 +167,8 @@ impl ConflictKind {
             | ConflictKind::HandOverNotCurrent { .. }
             | ConflictKind::MasterOutTwice { .. }
             | ConflictKind::MasterReturnedWhileLost { .. }
-            | ConflictKind::MasterLostMeanwhile { .. } => {
+            | ConflictKind::MasterLostMeanwhile { .. }
+            | ConflictKind::AuditFindingsDiffer { .. } => {
                 &[Resolution::KeepFirst, Resolution::KeepLater]
             }
             ConflictKind::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
@@ -491,6 +500,33 @@ impl Register {
             | ConflictKind::MasterReviewedTwice { .. }
             | ConflictKind::EscalationResolvedTwice { .. }
             | ConflictKind::SuiteNameTaken { .. } => self.describe_master_conflict(conflict),
+            ConflictKind::AuditFindingsDiffer {
+                locker,
+                finding,
+                standing,
+                ..
+            } => {
+                let said = |f: FindingId| {
+                    self.finding(f)
+                        .map(|f| (f.by.clone(), f.kind.words(), crate::format::uk_date_time(&f.at)))
+                        .unwrap_or_else(|| ("An auditor".into(), "a finding".into(), String::new()))
+                };
+                let (first_by, first, first_at) = said(*standing);
+                let (later_by, later, later_at) = said(*finding);
+                ConflictText {
+                    title: format!(
+                        "Locker {} was recorded differently by two auditors",
+                        number(*locker)
+                    ),
+                    detail: format!(
+                        "{first_by} recorded “{first}” at {first_at}; then, on another device, {later_by} recorded “{later}” at {later_at}. Check the locker if you can, then choose the one that is right; the other is set aside."
+                    ),
+                    choices: vec![
+                        (Resolution::KeepFirst, format!("“{first}” ({first_by}) is right")),
+                        (Resolution::KeepLater, format!("“{later}” ({later_by}) is right")),
+                    ],
+                }
+            }
             ConflictKind::DecidedTwice { .. } => ConflictText {
                 title: "A conflict was decided twice".into(),
                 detail: format!(

@@ -282,6 +282,53 @@ pub enum CommandError {
     EscalationNotesMissing,
     #[error("No key has tag {tag} in this register. Check the tag and scan it again.")]
     UnknownTag { tag: String },
+    #[error("That audit is not in the register on this device.")]
+    UnknownAudit,
+    #[error("This audit was completed on {on}. Start a new audit to record more.")]
+    AuditComplete { on: String },
+    #[error(
+        "There are no lockers in that part of the site to audit. Choose another area or range."
+    )]
+    AuditScopeEmpty,
+    #[error("Locker {number} is already in the open audit {by} started on {on}. Carry on with that audit, or complete it first.")]
+    AuditOverlaps {
+        number: String,
+        by: String,
+        on: String,
+    },
+    #[error(
+        "Locker {number} is not in this audit. Open the audit it belongs to, or start one for it."
+    )]
+    LockerNotInAudit { number: String },
+    #[error("Key {tag} belongs to locker {number}, so it is where it should be. Record the locker as expected, or the keys as duplicated.")]
+    KeyBelongsHere { tag: String, number: String },
+    #[error("Enter how many keys of this lock's code you found: from 2 to {max}.")]
+    DuplicatesOutOfRange { max: u16 },
+    #[error("Enter or scan the code you found.")]
+    CodeMissing,
+    #[error("Two auditors recorded different findings at locker {number}. Decide which is right in Conflicts (or undo one), then record it again if needed.")]
+    LockerFindingsDiffer { number: String },
+    #[error("That finding is not in the register on this device.")]
+    UnknownFinding,
+    #[error("That finding was already undone or replaced, so there is nothing to undo.")]
+    FindingEnded,
+    #[error("Key {tag} is not a master key of a suite this audit covers. Check the key.")]
+    NotAuditMaster { tag: String },
+    #[error("Two auditors recorded different findings at {}: decide {} in Conflicts, then complete the audit.",
+        list(numbers, numbers.len()), if numbers.len() == 1 { "it" } else { "them" })]
+    AuditConflictsOpen { numbers: Vec<String> },
+    #[error("Locker {number} is not in this area. A route names only the area's own lockers.")]
+    RouteLockerElsewhere { number: String },
+    #[error("Locker {number} is in the route twice. Keep it once.")]
+    RouteRepeats { number: String },
+    #[error("Give each term a name, for example “Autumn 2026”.")]
+    TermNameEmpty,
+    #[error("{name} ends before it starts. Check its dates.")]
+    TermBackwards { name: String },
+    #[error("{first} and {second} overlap. Check their dates.")]
+    TermsOverlap { first: String, second: String },
+    #[error("{name} is already recorded so. Nothing was changed.")]
+    PersonLeftUnchanged { name: String },
 }
 
 fn suite_hint(suite: &str) -> String {

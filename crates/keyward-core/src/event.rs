@@ -3,15 +3,17 @@
 
 use crate::conflict::Resolution;
 use crate::ids::{
-    AreaId, CaseId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId,
-    PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
+    AreaId, AuditId, CaseId, DeviceId, EscalationId, EventId, FindingId, KeyId, LoanId, LockId,
+    LockerId, OrderId, PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 use crate::label::LabelRef;
 use crate::model::{
     CaseOutcome, ChargeStatus, Condition, Confirmation, FaultKind, Holder, KeyKind, LockKind, Loss,
     OrderLine, PersonDetails, SiteLabels,
 };
-use crate::register::{Policy, PolicyField, PolicyOverrides};
+use crate::register::{
+    AuditScope, Expected, FindingKind, Policy, PolicyField, PolicyOverrides, Term,
+};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -295,6 +297,53 @@ pub enum Change {
         found: bool,
         notes: String,
     },
+    /// An audit begun: of the whole site, one area, or a range of one area's lockers.
+    AuditStarted {
+        audit: AuditId,
+        site: SiteId,
+        scope: AuditScope,
+    },
+    /// What an auditor found at a locker, with what the register expected there when it was
+    /// recorded. `replaces`: the finding this device showed for the locker then, if any.
+    AuditFindingRecorded {
+        finding: FindingId,
+        audit: AuditId,
+        locker: LockerId,
+        kind: FindingKind,
+        expected: Expected,
+        replaces: Option<FindingId>,
+        notes: String,
+    },
+    /// A finding taken back (a mistake): it stays in the log, no longer counted.
+    AuditFindingUndone {
+        finding: FindingId,
+    },
+    /// A master key of a suite the audit covers, seen in its place or not.
+    AuditMasterChecked {
+        audit: AuditId,
+        key: KeyId,
+        seen: bool,
+        notes: String,
+    },
+    /// The audit finished: its report is made when this is folded.
+    AuditCompleted {
+        audit: AuditId,
+    },
+    /// The order an auditor walks an area's lockers in (the rest follow in number order).
+    AuditRouteSet {
+        area: AreaId,
+        lockers: Vec<LockerId>,
+    },
+    /// The site's term dates, whole (termly audits are due once a term).
+    TermDatesSet {
+        site: SiteId,
+        terms: Vec<Term>,
+    },
+    /// A person recorded as having left the site on a day (`None`: back again).
+    PersonLeft {
+        person: PersonId,
+        left: Option<NaiveDate>,
+    },
 }
 
 impl Change {
@@ -338,6 +387,14 @@ impl Change {
             SupplierAdded { .. } => "Supplier added",
             OrderPlaced { .. } => "Replacement keys ordered",
             OrderReceived { .. } => "Replacement keys received",
+            AuditStarted { .. } => "Audit started",
+            AuditFindingRecorded { .. } => "Audit finding recorded",
+            AuditFindingUndone { .. } => "Audit finding undone",
+            AuditMasterChecked { .. } => "Master key checked in an audit",
+            AuditCompleted { .. } => "Audit completed",
+            AuditRouteSet { .. } => "Audit route set",
+            TermDatesSet { .. } => "Term dates set",
+            PersonLeft { .. } => "Person left",
         }
     }
 }

@@ -69,6 +69,10 @@ ulid_id!(
     SignOutId,
     /// A lost master key's escalation, open until an admin resolves it.
     EscalationId,
+    /// An audit of a site, an area or a range of lockers, from start to completion.
+    AuditId,
+    /// One finding of an audit at one locker.
+    FindingId,
 );
 
 /// The short random id printed on a key's tag. It says nothing about the locker or the code.

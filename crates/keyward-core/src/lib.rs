@@ -32,8 +32,8 @@ pub use conflict::{Conflict, ConflictKind, ConflictText, Decision, Resolution};
 pub use error::CommandError;
 pub use event::{Change, Event, NewKey, NewLabel, NewLocker, ReceivedLine};
 pub use ids::{
-    AreaId, CaseId, DeviceId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId,
-    PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
+    AreaId, AuditId, CaseId, DeviceId, EscalationId, EventId, FindingId, KeyId, LoanId, LockId,
+    LockerId, OrderId, PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 pub use label::{LabelRef, Scanned};
 pub use model::{
@@ -46,11 +46,16 @@ pub use normalise::{
     fold, locker_number_key, normalise_locker_number, parse_locker_range, MAX_RANGE,
 };
 pub use register::{
-    due_words, late_words, AtRisk, AuditInterval, Escalation, EscalationEnd, FaultFlag,
-    MasterReturn, Overdue, Policy, PolicyField, PolicyOverrides, PresenceDue, Register,
-    RepeatedLosses, Resolved, Review, RiskLevel, Sighting, SignOut, Suite, TakerConfirms,
-    LIKELY_TAKERS, MAX_AUDIT_DAYS, MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_KEYS_AT_ONCE,
-    MAX_LOAN_DAYS, REPEATED_LOSSES,
+    due_words, late_words, AreaCount, AtRisk, Audit, AuditCompletion, AuditDue, AuditInterval,
+    AuditProgress, AuditReport, AuditScan, AuditScope, Completed, DueState, Escalation,
+    EscalationEnd, Expected, ExpectedKey, FaultFlag, Finding, FindingEnd, FindingKind,
+    LockerProgress, MasterCheck, MasterProgress, MasterReturn, MonthCount, Overdue, Policy,
+    PolicyField, PolicyOverrides, PresenceDue, Register, RepeatedLosses, ReportChange,
+    ReportChanges, ReportFinding, ReportKey, ReportLeaver, ReportMaster, ReportMismatch,
+    ReportMissing, ReportOverdue, ReportProblem, Resolved, Review, RiskLevel, Sighting, SignOut,
+    Suite, TakerConfirms, Term, WeekCount, LEAVERS_WINDOW_DAYS, LIKELY_TAKERS, MANY_LEAVERS,
+    MAX_AUDIT_DAYS, MAX_BLANK_TAGS, MAX_CHARGE_PENCE, MAX_FAULTS, MAX_KEYS_AT_ONCE, MAX_LOAN_DAYS,
+    REPEATED_LOSSES,
 };
 pub use role::{Action, Role};
 pub use timeline::{Entry, What};

@@ -202,6 +202,8 @@ pub struct Person {
     pub id: PersonId,
     pub site: SiteId,
     pub details: PersonDetails,
+    /// The day they left the site (staff leaving, a pupil moving on), once recorded.
+    pub left: Option<NaiveDate>,
 }
 
 /// Who a key is issued to.

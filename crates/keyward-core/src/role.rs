@@ -194,6 +194,14 @@ impl Command {
             | Command::ReturnMasterKey { .. }
             | Command::CheckMasterKey { .. }
             | Command::ReportMasterKeyLost { .. } => Action::UseMasterKey,
+            Command::StartAudit { .. }
+            | Command::RecordFinding { .. }
+            | Command::UndoFinding { .. }
+            | Command::CheckAuditMaster { .. }
+            | Command::CompleteAudit { .. }
+            | Command::SetAuditRoute { .. } => Action::Audit,
+            Command::SetTermDates { .. } => Action::SetUpSite,
+            Command::SetPersonLeft { .. } => Action::ManagePeople,
         }
     }
 }
@@ -232,6 +240,14 @@ impl Change {
             | Change::MasterReturned { .. }
             | Change::MasterSeen { .. }
             | Change::MasterLostReported { .. } => Action::UseMasterKey,
+            Change::AuditStarted { .. }
+            | Change::AuditFindingRecorded { .. }
+            | Change::AuditFindingUndone { .. }
+            | Change::AuditMasterChecked { .. }
+            | Change::AuditCompleted { .. }
+            | Change::AuditRouteSet { .. } => Action::Audit,
+            Change::TermDatesSet { .. } => Action::SetUpSite,
+            Change::PersonLeft { .. } => Action::ManagePeople,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! A locker's history, as a person reads it on the locker page.
 
 use crate::format::uk_date;
-use crate::ids::{CaseId, EscalationId, EventId, KeyId, LoanId, LockId, OrderId, SignOutId, TagId};
+use crate::ids::{
+    CaseId, EscalationId, EventId, FindingId, KeyId, LoanId, LockId, OrderId, SignOutId, TagId,
+};
 use crate::model::{Condition, Confirmation};
 use crate::register::{due_words, Register};
 use chrono::{DateTime, Utc};
@@ -95,6 +97,14 @@ pub enum What {
     },
     EscalationResolved {
         escalation: EscalationId,
+    },
+    /// A finding of an audit at this locker.
+    Audited {
+        finding: FindingId,
+    },
+    /// An audit finding taken back.
+    FindingUndone {
+        finding: FindingId,
     },
 }
 
@@ -240,6 +250,15 @@ impl Register {
             | What::MasterSeen { .. }
             | What::MasterLost { .. }
             | What::EscalationResolved { .. } => self.describe_master(entry),
+            What::Audited { finding } => match self.finding(*finding) {
+                Some(f) if f.notes.is_empty() => format!("Audit: {}", f.kind.words()),
+                Some(f) => format!("Audit: {}. Notes: {}", f.kind.words(), f.notes),
+                None => "Audit finding recorded".into(),
+            },
+            What::FindingUndone { finding } => match self.finding(*finding) {
+                Some(f) => format!("Audit finding taken back: {}", f.kind.words()),
+                None => "Audit finding taken back".into(),
+            },
             What::Returned { loan } => {
                 let Some(l) = self.loan(*loan) else {
                     return "Key returned".into();

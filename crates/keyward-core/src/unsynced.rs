@@ -131,6 +131,8 @@ pub fn record_again(register: &Register, change: Change) -> Result<Change, Comma
         Change::AreaAdded { area, .. } => register.area(*area).is_some(),
         Change::PersonAdded { person, .. } => register.person(*person).is_some(),
         Change::SupplierAdded { supplier, .. } => register.supplier(*supplier).is_some(),
+        Change::AuditStarted { audit, .. } => register.audit(*audit).is_some(),
+        Change::AuditFindingRecorded { finding, .. } => register.finding(*finding).is_some(),
         Change::BlankTagsMade { tags, .. } => tags.iter().any(|t| {
             register.resolve(&crate::label::Scanned::Key(t.clone())) != crate::Resolved::Unknown
         }),

@@ -1244,3 +1244,85 @@ fn a_handover_to_someone_given_another_key_offline_is_a_holder_conflict() {
         "both facts kept until decided"
     );
 }
+
+// ----- two auditors, one locker -----
+
+fn finding_of(event: &Event) -> FindingId {
+    match &event.change {
+        Change::AuditFindingRecorded { finding, .. } => *finding,
+        c => panic!("not a finding: {c:?}"),
+    }
+}
+
+#[test]
+fn two_auditors_recording_one_locker_differently_conflict_in_either_order() {
+    let mut b = base(140);
+    let audit = match b
+        .h
+        .ok(Command::StartAudit {
+            site: b.site,
+            scope: AuditScope::Area { area: b.area },
+        })
+        .change
+    {
+        Change::AuditStarted { audit, .. } => audit,
+        c => panic!("{c:?}"),
+    };
+    let finding = |d: &mut Offline, kind: FindingKind| {
+        d.ok(Command::RecordFinding {
+            audit,
+            locker: b.locker,
+            kind,
+            notes: String::new(),
+        })
+    };
+    let (mut pat, mut jo) = b.two_devices();
+    let missing = finding(&mut pat, FindingKind::KeyMissing);
+    let fine = finding(&mut jo, FindingKind::AsExpected);
+    for (first, later) in [(&missing, &fine), (&fine, &missing)] {
+        let log = b.merged([first], [later]);
+        let r = Register::fold(&log);
+        let c = r.conflict(later.id).expect("the later finding conflicts");
+        assert_eq!(
+            c.kind,
+            ConflictKind::AuditFindingsDiffer {
+                audit,
+                locker: b.locker,
+                finding: finding_of(later),
+                standing: finding_of(first),
+            }
+        );
+        assert_eq!(open(&r, b.site), [later.id]);
+        assert_eq!(r.open_conflicts_of_locker(b.locker).len(), 1);
+        assert_eq!(r.current_findings(audit, b.locker).len(), 2, "both stand");
+        assert!(r.conflict(first.id).is_none());
+        // Keep the first: the later finding is set aside, and the audit can be completed.
+        let mut office = device(&log, 141, "Kim Office");
+        office.ok(decide(
+            later.id,
+            Resolution::KeepFirst,
+            "Went back and looked",
+        ));
+        let current = office.register.current_findings(audit, b.locker);
+        assert_eq!(current.len(), 1);
+        assert_eq!(current[0].id, finding_of(first));
+        assert!(matches!(
+            office.register.finding(finding_of(later)).unwrap().ended,
+            Some(FindingEnd::SetAside { .. })
+        ));
+        office.ok(Command::CompleteAudit { audit });
+        // Keep the later instead: the first is set aside.
+        let mut other = device(&log, 142, "Kim Office");
+        other.ok(decide(later.id, Resolution::KeepLater, ""));
+        let current = other.register.current_findings(audit, b.locker);
+        assert_eq!(current.len(), 1);
+        assert_eq!(current[0].id, finding_of(later));
+    }
+    // Undoing one of them also settles the locker: completion is no longer held up.
+    let log = b.merged([&missing], [&fine]);
+    let mut undo = device(&log, 143, "Jo Office");
+    undo.ok(Command::UndoFinding {
+        finding: finding_of(&fine),
+    });
+    undo.ok(Command::CompleteAudit { audit });
+}

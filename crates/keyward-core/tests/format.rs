@@ -40,6 +40,13 @@ const FIXTURES: &[(&str, &str)] = &[
         include_str!("fixtures/events-v1-confirm.jsonl"),
         "events-v1-confirm.expected.txt",
     ),
+    // Audits: scopes, findings of every kind (a scan of the wrong key, an unknown code,
+    // duplicated keys), an undo, a master key seen, two auditors disagreeing and decided, the
+    // reports made on completion; an area's route, the site's term dates, a person who left.
+    (
+        include_str!("fixtures/events-v1-audit.jsonl"),
+        "events-v1-audit.expected.txt",
+    ),
 ];
 
 /// Every `Change` variant by name. No wildcard: a new variant stops the build here until it is
@@ -82,10 +89,18 @@ fn variant(change: &Change) -> &'static str {
         Change::MasterLostReported { .. } => "MasterLostReported",
         Change::EmergencyUseReviewed { .. } => "EmergencyUseReviewed",
         Change::EscalationResolved { .. } => "EscalationResolved",
+        Change::AuditStarted { .. } => "AuditStarted",
+        Change::AuditFindingRecorded { .. } => "AuditFindingRecorded",
+        Change::AuditFindingUndone { .. } => "AuditFindingUndone",
+        Change::AuditMasterChecked { .. } => "AuditMasterChecked",
+        Change::AuditCompleted { .. } => "AuditCompleted",
+        Change::AuditRouteSet { .. } => "AuditRouteSet",
+        Change::TermDatesSet { .. } => "TermDatesSet",
+        Change::PersonLeft { .. } => "PersonLeft",
     }
 }
 /// How many arms `variant` has.
-const VARIANTS: usize = 36;
+const VARIANTS: usize = 44;
 
 fn events(log: &str) -> Vec<Event> {
     log.lines()
@@ -186,8 +201,48 @@ fn summary(r: &Register) -> String {
                 );
             }
         }
+        if !r.term_dates(site.id).is_empty() {
+            let _ = writeln!(out, "  terms {:?}", r.term_dates(site.id));
+        }
+        for area in r.areas_of(site.id) {
+            let route = r.audit_route(area.id);
+            if !route.is_empty() {
+                let numbers: Vec<&str> = route
+                    .iter()
+                    .filter_map(|l| r.locker(*l))
+                    .map(|l| l.number.as_str())
+                    .collect();
+                let _ = writeln!(out, "  route {} {numbers:?}", area.name);
+            }
+        }
+        for a in r.audits_of(site.id) {
+            let _ = writeln!(
+                out,
+                "  audit {} by {} complete {}",
+                r.scope_words(&a.scope),
+                a.started_by,
+                a.completed.is_some()
+            );
+            for f in a.findings.iter().filter_map(|f| r.finding(*f)) {
+                let _ = writeln!(
+                    out,
+                    "    finding {} {:?} by {} expected {:?} ended {:?} notes {:?}",
+                    f.expected.number, f.kind, f.by, f.expected.keys, f.ended, f.notes
+                );
+            }
+            for (key, m) in &a.masters {
+                let tag = r.key(*key).map(|k| k.tag.to_string()).unwrap_or_default();
+                let _ = writeln!(out, "    master {tag} {m:?}");
+            }
+            if let Some(done) = &a.completed {
+                let _ = writeln!(out, "    report {:?}", done.report);
+            }
+        }
         for p in r.people_of(site.id) {
             let _ = writeln!(out, "  person {:?}", p.details);
+            if let Some(left) = p.left {
+                let _ = writeln!(out, "    left {left}");
+            }
             for loan in r.loans_of(p.id) {
                 let _ = writeln!(out, "    loan {}", loan_line(loan));
             }

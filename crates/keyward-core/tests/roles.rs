@@ -8,7 +8,7 @@ use keyward_core::sync::judge;
 use keyward_core::*;
 
 /// Who may do what. Columns: Admin, Custodian, Staff, Auditor, Viewer.
-const EXPECTED: [(&str, [bool; 5]); 38] = [
+const EXPECTED: [(&str, [bool; 5]); 46] = [
     ("CreateSite", [true, false, false, false, false]),
     ("AddArea", [true, false, false, false, false]),
     ("SetSiteLabels", [true, false, false, false, false]),
@@ -48,6 +48,14 @@ const EXPECTED: [(&str, [bool; 5]); 38] = [
     ("ReturnMasterKey", [true, true, true, false, false]),
     ("CheckMasterKey", [true, true, true, false, false]),
     ("ReportMasterKeyLost", [true, true, true, false, false]),
+    ("StartAudit", [true, true, false, true, false]),
+    ("RecordFinding", [true, true, false, true, false]),
+    ("UndoFinding", [true, true, false, true, false]),
+    ("CheckAuditMaster", [true, true, false, true, false]),
+    ("CompleteAudit", [true, true, false, true, false]),
+    ("SetAuditRoute", [true, true, false, true, false]),
+    ("SetTermDates", [true, false, false, false, false]),
+    ("SetPersonLeft", [true, true, true, false, false]),
 ];
 
 const ROLES: [Role; 5] = [
@@ -100,6 +108,14 @@ fn name(command: &Command) -> &'static str {
         Command::ReturnMasterKey { .. } => "ReturnMasterKey",
         Command::CheckMasterKey { .. } => "CheckMasterKey",
         Command::ReportMasterKeyLost { .. } => "ReportMasterKeyLost",
+        Command::StartAudit { .. } => "StartAudit",
+        Command::RecordFinding { .. } => "RecordFinding",
+        Command::UndoFinding { .. } => "UndoFinding",
+        Command::CheckAuditMaster { .. } => "CheckAuditMaster",
+        Command::CompleteAudit { .. } => "CompleteAudit",
+        Command::SetAuditRoute { .. } => "SetAuditRoute",
+        Command::SetTermDates { .. } => "SetTermDates",
+        Command::SetPersonLeft { .. } => "SetPersonLeft",
     }
 }
 
@@ -205,6 +221,40 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
     let supplier = h.supplier(site, "Timpson");
     let order = h.order(supplier, vec![(lock4, KeyKind::User, 1)], Some(case));
 
+    // An audit of the main corridor with one finding; another area to start one in.
+    let block_b = match h
+        .ok(Command::AddArea {
+            site,
+            name: "Block B".into(),
+        })
+        .change
+    {
+        Change::AreaAdded { area, .. } => area,
+        c => panic!("{c:?}"),
+    };
+    h.locker(site, block_b, "C1");
+    let audit = match h
+        .ok(Command::StartAudit {
+            site,
+            scope: AuditScope::Area { area },
+        })
+        .change
+    {
+        Change::AuditStarted { audit, .. } => audit,
+        c => panic!("{c:?}"),
+    };
+    let finding = match h
+        .ok(Command::RecordFinding {
+            audit,
+            locker: empty,
+            kind: FindingKind::LockerDamaged,
+            notes: String::new(),
+        })
+        .change
+    {
+        Change::AuditFindingRecorded { finding, .. } => finding,
+        c => panic!("{c:?}"),
+    };
     let details = |name: &str| PersonDetails {
         name: name.into(),
         kind: PersonKind::Staff,
@@ -390,6 +440,40 @@ fn fixture() -> (Harness, SiteId, Vec<Command>) {
         Command::ReportMasterKeyLost {
             key: masters[2].id,
             notes: String::new(),
+        },
+        Command::StartAudit {
+            site,
+            scope: AuditScope::Area { area: block_b },
+        },
+        Command::RecordFinding {
+            audit,
+            locker,
+            kind: FindingKind::AsExpected,
+            notes: String::new(),
+        },
+        Command::UndoFinding { finding },
+        Command::CheckAuditMaster {
+            audit,
+            key: masters[2].id,
+            seen: true,
+            notes: String::new(),
+        },
+        Command::CompleteAudit { audit },
+        Command::SetAuditRoute {
+            area,
+            lockers: vec![empty, locker],
+        },
+        Command::SetTermDates {
+            site,
+            terms: vec![Term {
+                name: "Autumn 2026".into(),
+                start: h.today(),
+                end: h.today() + chrono::Days::new(60),
+            }],
+        },
+        Command::SetPersonLeft {
+            person: sam,
+            left: Some(h.today()),
         },
     ];
     (h, site, commands)

@@ -834,6 +834,47 @@ fn random_command(
     device.may(command.action()).then_some(command)
 }
 
+/// An audit command against the device's view: start one, record findings (of three kinds,
+/// so two devices often disagree), undo one, complete it.
+fn audit_command(rng: &mut Rng, device: &Device, site: SiteId) -> Option<Command> {
+    let view = &device.view;
+    let Some(audit) = view.open_audits(site).first().map(|a| (*a).clone()) else {
+        return Some(Command::StartAudit {
+            site,
+            scope: AuditScope::Site,
+        });
+    };
+    let command = match rng.below(20) {
+        0..=14 => {
+            let lockers: Vec<LockerId> = view.audit_lockers(&audit).iter().map(|l| l.id).collect();
+            let kinds = [
+                FindingKind::AsExpected,
+                FindingKind::KeyMissing,
+                FindingKind::LockFault,
+            ];
+            Command::RecordFinding {
+                audit: audit.id,
+                locker: rng.pick(&lockers[..lockers.len().min(4)])?,
+                kind: kinds[rng.below(kinds.len())].clone(),
+                notes: String::new(),
+            }
+        }
+        15..=17 => {
+            let current: Vec<FindingId> = audit
+                .findings
+                .iter()
+                .filter(|f| view.finding(**f).is_some_and(Finding::is_current))
+                .copied()
+                .collect();
+            Command::UndoFinding {
+                finding: rng.pick(&current)?,
+            }
+        }
+        _ => Command::CompleteAudit { audit: audit.id },
+    };
+    Some(command)
+}
+
 /// A master-key command against the device's view.
 fn master_command(rng: &mut Rng, device: &Device, site: SiteId) -> Option<Command> {
     let view = &device.view;
@@ -1012,6 +1053,19 @@ struct Oracle {
     master_out: HashMap<KeyId, SignOutId>,
     master_lost: HashMap<KeyId, EscalationId>,
     escalations: HashMap<EscalationId, OEscalation>,
+    /// Audits: site and whether completed; each audit's findings in the order folded.
+    audits: HashMap<AuditId, (SiteId, bool)>,
+    audit_findings: HashMap<AuditId, Vec<FindingId>>,
+    findings: HashMap<FindingId, OFinding>,
+}
+
+struct OFinding {
+    locker: LockerId,
+    kind: FindingKind,
+    /// Neither undone, replaced nor set aside.
+    current: bool,
+    /// Recorded after its audit was completed: it ends nothing and counts for nothing.
+    late: bool,
 }
 
 struct OSignOut {
@@ -1430,6 +1484,85 @@ impl Oracle {
             | Change::MasterLostReported { .. }
             | Change::EmergencyUseReviewed { .. }
             | Change::EscalationResolved { .. } => self.replay_master(event),
+            Change::AuditStarted { audit, site, .. } => {
+                assert!(self.sites.contains(site));
+                self.audits.insert(*audit, (*site, false));
+                self.audit_findings.insert(*audit, Vec::new());
+                None
+            }
+            Change::AuditFindingRecorded {
+                finding,
+                audit,
+                locker,
+                kind,
+                replaces,
+                ..
+            } => {
+                let late = self.audits[audit].1;
+                let current: Vec<FindingId> = self.audit_findings[audit]
+                    .iter()
+                    .copied()
+                    .filter(|f| {
+                        let o = &self.findings[f];
+                        o.locker == *locker && o.current && !o.late
+                    })
+                    .collect();
+                let standing = current
+                    .iter()
+                    .copied()
+                    .find(|f| Some(*f) != *replaces && self.findings[f].kind != *kind);
+                if !late {
+                    for f in current {
+                        let same = self.findings[&f].kind == *kind;
+                        if Some(f) == *replaces || (standing.is_none() && same) {
+                            self.findings.get_mut(&f).unwrap().current = false;
+                        }
+                    }
+                }
+                self.findings.insert(
+                    *finding,
+                    OFinding {
+                        locker: *locker,
+                        kind: kind.clone(),
+                        current: true,
+                        late,
+                    },
+                );
+                self.audit_findings.get_mut(audit).unwrap().push(*finding);
+                standing.map(|standing| K::AuditFindingsDiffer {
+                    audit: *audit,
+                    locker: *locker,
+                    finding: *finding,
+                    standing,
+                })
+            }
+            Change::AuditFindingUndone { finding } => {
+                self.findings
+                    .get_mut(finding)
+                    .expect("a known finding")
+                    .current = false;
+                None
+            }
+            Change::AuditMasterChecked { audit, key, .. } => {
+                assert!(self.audits.contains_key(audit) && self.keys.contains_key(key));
+                None
+            }
+            Change::AuditCompleted { audit } => {
+                self.audits.get_mut(audit).expect("a known audit").1 = true;
+                None
+            }
+            Change::AuditRouteSet { area, .. } => {
+                assert!(self.areas.contains_key(area));
+                None
+            }
+            Change::TermDatesSet { site, .. } => {
+                assert!(self.sites.contains(site));
+                None
+            }
+            Change::PersonLeft { person, .. } => {
+                assert!(self.people.contains(person));
+                None
+            }
             Change::ConflictResolved {
                 conflict, choice, ..
             } => {
@@ -1446,7 +1579,8 @@ impl Oracle {
                     | K::HandOverNotCurrent { .. }
                     | K::MasterOutTwice { .. }
                     | K::MasterReturnedWhileLost { .. }
-                    | K::MasterLostMeanwhile { .. } => {
+                    | K::MasterLostMeanwhile { .. }
+                    | K::AuditFindingsDiffer { .. } => {
                         &[Resolution::KeepFirst, Resolution::KeepLater]
                     }
                     K::IssuedAfterRetired { .. } => &[Resolution::KeepFirst],
@@ -1514,6 +1648,10 @@ impl Oracle {
                             if self.keys[&key].state == KeyState::InStore =>
                         {
                             self.lost(case)
+                        }
+                        (K::AuditFindingsDiffer { finding: f, .. }, Resolution::KeepFirst)
+                        | (K::AuditFindingsDiffer { standing: f, .. }, Resolution::KeepLater) => {
+                            self.findings.get_mut(&f).unwrap().current = false;
                         }
                         (K::MasterOutTwice { sign_out, .. }, Resolution::KeepFirst)
                         | (K::MasterOutWhileLost { sign_out, .. }, Resolution::Noted) => {
@@ -1985,11 +2123,14 @@ fn kind_name(kind: &ConflictKind) -> &'static str {
         ConflictKind::CaseDecidedTwice { .. } => KINDS[10],
         ConflictKind::OrderReceivedTwice { .. } => KINDS[11],
         ConflictKind::HandOverNotCurrent { .. } => KINDS[12],
+        ConflictKind::AuditFindingsDiffer { .. } => "AuditFindingsDiffer",
     }
 }
 
 fn simulate(seed: u64, steps: usize, stats: &mut Stats) {
     let mut rng = Rng(SplitMix(seed));
+    // Audits draw from their own stream, so the other procedures' runs stay as they were.
+    let mut audit_rng = Rng(SplitMix(seed ^ 0xA0D1_7A0D));
     let mut clock = Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap();
     let mut devices: Vec<Device> = [
         ("Ash", Role::Admin),
@@ -2046,6 +2187,16 @@ fn simulate(seed: u64, steps: usize, stats: &mut Stats) {
                     stats.commands += 1;
                     if d.record(command, clock).is_err() {
                         stats.refused += 1;
+                    }
+                }
+                if audit_rng.chance(8) {
+                    let command =
+                        audit_command(&mut audit_rng, d, site).filter(|c| d.may(c.action()));
+                    if let Some(command) = command {
+                        stats.commands += 1;
+                        if d.record(command, clock).is_err() {
+                            stats.refused += 1;
+                        }
                     }
                 }
             }
@@ -2158,6 +2309,7 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
     );
 
     // The oracle finds exactly the fold's conflicts, and the same keys, loans and locks.
+    // (Audits: the same findings current and the same audits completed; checked below.)
     let mut oracle = Oracle::default();
     for event in &hub.log {
         oracle.replay(event);
@@ -2216,6 +2368,17 @@ fn check_final(hub: &Hub, devices: &[Device], site: SiteId, stats: &mut Stats) {
             "the sign-out a master key is on"
         );
     }
+    for (id, f) in &oracle.findings {
+        let finding = hub.register.finding(*id).expect("the oracle's finding");
+        assert_eq!(finding.locker, f.locker);
+        assert_eq!(finding.late, f.late, "a finding recorded after completion");
+        assert_eq!(finding.is_current(), f.current, "whether a finding stands");
+    }
+    for (id, (_, completed)) in &oracle.audits {
+        let audit = hub.register.audit(*id).expect("the oracle's audit");
+        assert_eq!(!audit.is_open(), *completed);
+    }
+    assert_eq!(hub.register.audits_of(site).len(), oracle.audits.len());
     for (id, e) in &oracle.escalations {
         assert_eq!(
             hub.register
@@ -2443,6 +2606,7 @@ fn devices_converge_on_the_hub_and_every_broken_rule_is_a_conflict() {
             "MasterOutWhileLost",
             "MasterSeenMeanwhile",
             "SuiteNameTaken",
+            "AuditFindingsDiffer",
         ] {
             assert!(
                 stats.conflicts.get(kind).copied().unwrap_or(0) > 0,

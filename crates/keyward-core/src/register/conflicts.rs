@@ -78,6 +78,7 @@ impl Register {
         self.apply_lock_decision(&kind, choice);
         self.apply_lost_decision(&kind, choice);
         self.apply_master_decision(event, &kind, choice, &note);
+        self.apply_audit_decision(event, &kind, choice);
         if let Some(locker) = self.conflict_locker(&kind) {
             self.log(locker, event, What::Decided { conflict: decided });
         }
@@ -111,7 +112,8 @@ impl Register {
             ConflictKind::CaseDecidedTwice { case } => self.case(*case).map(|c| c.locker),
             ConflictKind::HandOverNotCurrent { key, .. } => self.locker_of_key(*key).map(|l| l.id),
             ConflictKind::HolderHasKey { locker, .. }
-            | ConflictKind::LockAlreadyFitted { locker, .. } => Some(*locker),
+            | ConflictKind::LockAlreadyFitted { locker, .. }
+            | ConflictKind::AuditFindingsDiffer { locker, .. } => Some(*locker),
             ConflictKind::ReturnedTwice { loan } => self.loan(*loan).map(|l| l.locker),
             ConflictKind::DecidedTwice { conflict } => self
                 .conflicts

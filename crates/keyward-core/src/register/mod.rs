@@ -7,6 +7,7 @@
 //! decisions it owns. The dispatches have no wildcard, so a new variant is a compile error
 //! until its procedure handles it.
 
+pub(crate) mod audits;
 mod conflicts;
 mod keys;
 mod labels;
@@ -15,12 +16,19 @@ mod lockers;
 mod locks;
 mod lost;
 mod master;
-mod orders;
+pub(crate) mod orders;
 mod overdue;
 mod people;
 pub(crate) mod policies;
 mod sites;
 
+pub use audits::{
+    AreaCount, Audit, AuditCompletion, AuditDue, AuditProgress, AuditReport, AuditScan, AuditScope,
+    Completed, DueState, Expected, ExpectedKey, Finding, FindingEnd, FindingKind, LockerProgress,
+    MasterCheck, MasterProgress, MonthCount, ReportChange, ReportChanges, ReportFinding, ReportKey,
+    ReportLeaver, ReportMaster, ReportMismatch, ReportMissing, ReportOverdue, ReportProblem, Term,
+    WeekCount, LEAVERS_WINDOW_DAYS, MANY_LEAVERS,
+};
 pub use keys::MAX_KEYS_AT_ONCE;
 pub use labels::{Resolved, MAX_BLANK_TAGS};
 pub use loans::LIKELY_TAKERS;
@@ -39,8 +47,8 @@ use crate::conflict::{Conflict, ConflictKind};
 use crate::error::CommandError;
 use crate::event::{Change, Event};
 use crate::ids::{
-    AreaId, CaseId, EscalationId, EventId, KeyId, LoanId, LockId, LockerId, OrderId, PersonId,
-    SignOutId, SiteId, SuiteId, SupplierId, TagId,
+    AreaId, AuditId, CaseId, EscalationId, EventId, FindingId, KeyId, LoanId, LockId, LockerId,
+    OrderId, PersonId, SignOutId, SiteId, SuiteId, SupplierId, TagId,
 };
 use crate::label::LabelRef;
 use crate::model::{Area, Key, Loan, Lock, Locker, LostCase, Order, Person, Site, Supplier};
@@ -96,6 +104,14 @@ pub struct Register {
     escalations: BTreeMap<EscalationId, Escalation>,
     /// A lost master key → the escalation its loss raised.
     master_lost: BTreeMap<KeyId, EscalationId>,
+    audits: BTreeMap<AuditId, Audit>,
+    findings: BTreeMap<FindingId, Finding>,
+    /// (audit, locker) → its findings, oldest first (undone ones too).
+    findings_at: BTreeMap<(AuditId, LockerId), Vec<FindingId>>,
+    /// An area's saved walking order.
+    routes: BTreeMap<AreaId, Vec<LockerId>>,
+    /// Each site's term dates, in order.
+    terms: BTreeMap<SiteId, Vec<Term>>,
 }
 
 impl Register {
@@ -295,6 +311,24 @@ impl Register {
                 found,
                 notes,
             } => self.decide_resolve_escalation(escalation, found, notes),
+            Command::StartAudit { site, scope } => self.decide_start_audit(site, scope, ctx),
+            Command::RecordFinding {
+                audit,
+                locker,
+                kind,
+                notes,
+            } => self.decide_finding(audit, locker, kind, notes, ctx),
+            Command::UndoFinding { finding } => self.decide_undo_finding(finding),
+            Command::CheckAuditMaster {
+                audit,
+                key,
+                seen,
+                notes,
+            } => self.decide_audit_master(audit, key, seen, notes),
+            Command::CompleteAudit { audit } => self.decide_complete_audit(audit),
+            Command::SetAuditRoute { area, lockers } => self.decide_route(area, lockers),
+            Command::SetTermDates { site, terms } => self.decide_term_dates(site, terms),
+            Command::SetPersonLeft { person, left } => self.decide_person_left(person, left),
         }
     }
 
@@ -390,6 +424,14 @@ impl Register {
             Change::MasterLostReported { .. } => self.apply_master_lost(event, conflict.as_ref()),
             Change::EmergencyUseReviewed { .. } => self.apply_review(event, conflicted),
             Change::EscalationResolved { .. } => self.apply_escalation_resolved(event, conflicted),
+            Change::AuditStarted { .. } => self.apply_audit_started(event),
+            Change::AuditFindingRecorded { .. } => self.apply_finding(event, conflicted),
+            Change::AuditFindingUndone { finding } => self.apply_finding_undone(event, *finding),
+            Change::AuditMasterChecked { .. } => self.apply_audit_master(event),
+            Change::AuditCompleted { audit } => self.apply_audit_completed(event, *audit),
+            Change::AuditRouteSet { area, lockers } => self.apply_route(*area, lockers),
+            Change::TermDatesSet { site, terms } => self.apply_term_dates(*site, terms),
+            Change::PersonLeft { person, left } => self.apply_person_left(*person, *left),
         }
     }
 
@@ -478,6 +520,21 @@ impl Register {
             Change::EscalationResolved { escalation, .. } => {
                 self.assess_escalation_resolved(*escalation)
             }
+            Change::AuditStarted { site, scope, .. } => self.assess_audit_started(*site, scope),
+            Change::AuditFindingRecorded {
+                finding,
+                audit,
+                locker,
+                kind,
+                replaces,
+                ..
+            } => self.assess_finding(*finding, *audit, *locker, kind, *replaces),
+            Change::AuditFindingUndone { finding } => self.assess_finding_undone(*finding),
+            Change::AuditMasterChecked { audit, key, .. } => self.assess_audit_master(*audit, *key),
+            Change::AuditCompleted { audit } => self.assess_audit_known(*audit),
+            Change::AuditRouteSet { area, .. } => self.assess_area_known(*area),
+            Change::TermDatesSet { site, .. } => self.assess_site_known(*site),
+            Change::PersonLeft { person, .. } => self.assess_person_edited(*person),
         }
     }
 

@@ -354,7 +354,7 @@ impl Register {
 
 /// A CSV field, quoted when it needs to be; a leading = + - @ is neutralised so a
 /// spreadsheet never runs it as a formula.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@']) {
         format!("'{text}")
     } else {

@@ -103,6 +103,7 @@ impl Register {
             id: person,
             site,
             details: details.clone(),
+            left: None,
         });
     }
 

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audits;
 mod checks;
 mod fold;
 mod forgiving;
