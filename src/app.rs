@@ -162,6 +162,10 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/repeated-losses") view=RepeatedLossesPage/>
                             <Route path=path!("/keys/:id/handover") view=HandOverPage/>
                             <Route path=path!("/overdue") view=OverduePage/>
+                            <Route path=path!("/audits") view=AuditsPage/>
+                            <Route path=path!("/audits/:id") view=AuditPage/>
+                            <Route path=path!("/audits/:id/report") view=AuditReportPage/>
+                            <Route path=path!("/dashboard") view=DashboardPage/>
                             <Route path=path!("/spares") view=SparesPage/>
                             <Route path=path!("/scan") view=ScanPage/>
                             <Route path=path!("/tags/:tag") view=BlankTagPage/>

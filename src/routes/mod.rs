@@ -2,6 +2,7 @@
 //! sends commands; none decides what is valid (keyward-core does).
 
 mod account;
+mod audits;
 mod backup;
 mod blank_tag;
 mod card_scan;
@@ -29,6 +30,7 @@ mod setup;
 mod setup_lockers;
 
 pub use account::{status_text, SyncPage};
+pub use audits::{AuditPage, AuditReportPage, AuditsPage, DashboardPage};
 pub use backup::BackupPage;
 pub use blank_tag::BlankTagPage;
 pub use conflicts::{open_conflicts, ConflictsPage};

@@ -101,6 +101,14 @@ pub fn SetupPage() -> impl IntoView {
                     <p><A href="/repeated-losses" attr:class="button">"Repeated losses"</A></p>
                 </section>
                 <section class="card">
+                    <h2>"Audits"</h2>
+                    <p>"Walk the lockers and record what you find; reports, what is due and the manager's charts."</p>
+                    <p class="actions">
+                        <A href="/audits" attr:class="button">"Audits"</A>
+                        <A href="/dashboard" attr:class="button">"Manager's view"</A>
+                    </p>
+                </section>
+                <section class="card">
                     <h2>"Master keys"</h2>
                     <p>"Suites, their master keys and authorised holders, sign-outs, presence checks and reviews."</p>
                     <p><A href="/master" attr:class="button">"Master keys"</A></p>

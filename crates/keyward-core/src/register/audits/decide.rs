@@ -142,7 +142,7 @@ impl Register {
 
     /// What the register holds for a locker now: its lock, and the lock's keys not retired,
     /// each with who has it.
-    pub(super) fn expected_at(&self, locker: &Locker) -> Expected {
+    pub fn expected_at(&self, locker: &Locker) -> Expected {
         let keys = self
             .keys_of_locker(locker.id)
             .into_iter()

@@ -1,0 +1,215 @@
+// Audits (procedure 8). On a tablet (1024×768) with the fake camera: an audit of the whole
+// site's 20 lockers, by tapping and by scanning labels; one key missing, one key tag found at
+// the wrong locker, one finding undone, offline from midway; completed; the report shows
+// exactly those findings, on screen, in its CSV and in the printed PDF (pdftotext). On a phone
+// (390×844): a range audited by tapping, its report, the due list and term dates, and the
+// manager's charts. axe on every new screen.
+
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cameraBrowser, labelVideo, printLabels } from './camera.js';
+import config from '../playwright.config.js';
+import {
+  addRange,
+  checkA11y,
+  fitLockWithKeys,
+  flash,
+  nav,
+  open,
+  openLocker,
+  screenshots,
+  setUpSite,
+  storedLabels,
+  waitForServiceWorker,
+  waitReady,
+} from './helpers.js';
+
+const current = (page) => page.locator('#audit-locker');
+const progress = (page) => page.locator('.audit-progress');
+
+/** Starts an audit from Set-up → Audits; `scope` is the radio's label. */
+async function startAudit(page, scope, fill = async () => {}) {
+  await nav(page, 'Set-up').click();
+  await page.getByRole('link', { name: 'Audits', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Audits', level: 1 })).toBeVisible();
+  await page.getByLabel(scope).check();
+  await fill();
+  await page.getByRole('button', { name: 'Start audit' }).click();
+  await expect(page.getByRole('heading', { name: /^Audit: /, level: 1 })).toBeVisible();
+}
+
+/** Taps "As expected" and waits for the walk to move on (or, at the last locker, to count it). */
+async function asExpected(page) {
+  const before = await current(page).textContent();
+  const done = await progress(page).textContent();
+  await page.getByRole('button', { name: 'As expected', exact: true }).click();
+  await expect(progress(page)).not.toHaveText(done);
+  return before;
+}
+
+test('a tablet audit of 20 lockers: tapped, scanned, offline midway, and its report', async ({ baseURL }) => {
+  const { browser, video } = await cameraBrowser('audit');
+  try {
+    const context = await browser.newContext({
+      ...config.use,
+      baseURL,
+      viewport: { width: 1024, height: 768 },
+      permissions: ['camera'],
+    });
+    const page = await context.newPage();
+    await setUpSite(page);
+    await addRange(page, 'A-001', 'A-020');
+    const [first] = (await fitLockWithKeys(page, 'A-001', 'K001', 1)).tags;
+    const [fifth] = (await fitLockWithKeys(page, 'A-005', 'K005', 1)).tags;
+    await printLabels(page);
+    const labels = await storedLabels(page);
+    const a007 = (await openLocker(page, 'A-007')).split('/').pop();
+    const label007 = labels.find((l) => l.locker === a007).label;
+
+    await startAudit(page, 'The whole site');
+    await expect(progress(page)).toHaveText('0 of 20 done · no issues');
+    await expect(current(page)).toHaveText('Locker A-001');
+    await expect(page.getByText(`The register expects: ${first} in store`)).toBeVisible();
+    expect(await checkA11y(page, 'audit walk')).toEqual([]);
+    await screenshots(page, 'audit-walk');
+    await page.setViewportSize({ width: 1024, height: 768 });
+
+    // A-001 to A-004 as expected, by tapping; the walk moves on by itself.
+    for (const n of ['A-001', 'A-002', 'A-003', 'A-004']) {
+      expect(await asExpected(page)).toBe(`Locker ${n}`);
+    }
+    await expect(current(page)).toHaveText('Locker A-005');
+    await page.getByRole('button', { name: 'Key missing', exact: true }).click();
+    await expect(page.getByText('Locker A-005: Key missing.')).toBeVisible();
+    await expect(progress(page)).toHaveText('5 of 20 done · 1 issue found');
+
+    // Offline from here on.
+    await waitForServiceWorker(page);
+    await context.setOffline(true);
+
+    // Scanning A-007's label moves there; A-001's key tag found there is recorded.
+    labelVideo(`https://keys.example.org/l/${label007}`, video);
+    await page.getByRole('button', { name: 'Scan labels and tags' }).click();
+    await expect(current(page)).toHaveText('Locker A-007', { timeout: 20_000 });
+    await page.getByRole('button', { name: 'Stop scanning' }).click();
+    labelVideo(`https://keys.example.org/k/${first}`, video);
+    await page.getByRole('button', { name: 'Scan labels and tags' }).click();
+    await expect(page.getByText(`Locker A-007: Key ${first} found here; it belongs to locker A-001.`)).toBeVisible({
+      timeout: 20_000,
+    });
+    await page.getByRole('button', { name: 'Stop scanning' }).click();
+    await expect(progress(page)).toHaveText('6 of 20 done · 2 issues found');
+
+    // One undo: A-002 taken back, then recorded again.
+    await page.getByRole('button', { name: /^A-002/ }).click();
+    await expect(current(page)).toHaveText('Locker A-002');
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect(page.getByText('Finding undone.')).toBeVisible();
+    await expect(page.getByRole('button', { name: /^A-002/ })).toContainText('To do');
+    await expect(progress(page)).toHaveText('5 of 20 done · 2 issues found');
+    await asExpected(page);
+
+    // The rest as expected, with a reload on the way: the audit was kept offline.
+    await page.reload();
+    await waitReady(page);
+    await expect(progress(page)).toHaveText('6 of 20 done · 2 issues found');
+    for (let i = 0; i < 14; i += 1) await asExpected(page);
+    await expect(progress(page)).toHaveText('20 of 20 done · 2 issues found');
+
+    await page.getByRole('button', { name: 'Complete audit' }).click();
+    await expect(page.getByRole('heading', { name: 'Audit report', level: 1 })).toBeVisible();
+    const report = page.locator('.audit-report');
+    await expect(report).toContainText('20 of 20 Lockers checked');
+    await expect(report).toContainText('2 Issues found');
+    const findings = report.locator('.report-part').filter({ hasText: 'Findings (2)' });
+    await expect(findings.locator('tbody tr')).toHaveCount(2);
+    await expect(findings.locator('tbody tr').nth(0)).toContainText('A-005');
+    await expect(findings.locator('tbody tr').nth(0)).toContainText('Key missing');
+    await expect(findings.locator('tbody tr').nth(1)).toContainText(`Key ${first} found here; it belongs to locker A-001`);
+    const missing = report.locator('.report-part').filter({ hasText: 'Keys missing (1)' });
+    await expect(missing.locator('tbody tr')).toHaveText([new RegExp(`A-005\\s*${fifth}`)]);
+    await expect(report.locator('.report-part').filter({ hasText: 'Lockers not checked (0)' })).toContainText('None.');
+    expect(await checkA11y(page, 'audit report')).toEqual([]);
+    await screenshots(page, 'audit-report');
+
+    // The CSV says the same.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-audit-'));
+    const csvFile = join(dir, download.suggestedFilename());
+    await download.saveAs(csvFile);
+    const csv = readFileSync(csvFile, 'utf8');
+    expect(csv).toContain('Key missing');
+    expect(csv).toContain(`Key ${first} found here; it belongs to locker A-001`);
+
+    // Printed: the A4 PDF has the header and both findings, nothing of the app around them.
+    const pdf = join(dir, 'audit.pdf');
+    await page.pdf({ path: pdf, preferCSSPageSize: true, printBackground: true });
+    execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '1', pdf, '/tmp/audit-report-print']);
+    const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString();
+    expect(text).toContain('Audit report');
+    expect(text).toContain('Whole site');
+    expect(text).toContain('Key missing');
+    expect(text).toContain(`belongs to locker A-001`);
+    expect(text).not.toContain('Download CSV');
+    expect(text).not.toContain('Register');
+    await context.setOffline(false);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('on a phone: a range audited by tapping, the due list, term dates and the charts', async ({ page }) => {
+  await setUpSite(page);
+  await addRange(page, 'B-1', 'B-4');
+  await startAudit(page, 'A range of lockers in an area', async () => {
+    await page.getByLabel('From locker').fill('b-2');
+    await page.getByLabel('To locker').fill('B-4');
+  });
+  await expect(page.getByRole('heading', { name: /^Audit: .*B-2 to B-4/, level: 1 })).toBeVisible();
+  await expect(progress(page)).toHaveText('0 of 3 done · no issues');
+  const button = page.getByRole('button', { name: 'As expected', exact: true });
+  const box = await button.boundingBox();
+  expect(box.height).toBeGreaterThanOrEqual(56);
+  await asExpected(page);
+  // Completing with lockers left asks once, and says what happens to them.
+  await page.getByRole('button', { name: 'Complete audit' }).click();
+  await expect(page.getByRole('alert')).toContainText('2 lockers have no finding yet');
+  await asExpected(page);
+  await asExpected(page);
+  await page.getByRole('button', { name: 'Complete audit' }).click();
+  const report = page.locator('.audit-report');
+  await expect(report).toContainText('3 of 3 Lockers checked');
+  await expect(report.locator('.report-part').filter({ hasText: 'Findings (0)' })).toContainText('None.');
+  expect(await checkA11y(page, 'audit report, phone')).toEqual([]);
+
+  // The audits list: the completed one, the due list (a range does not count for its area),
+  // term dates for termly audits.
+  await open(page, '/audits');
+  await expect(page.getByRole('link', { name: /B-2 to B-4/ })).toContainText('No issues found');
+  const due = page.locator('.due-row');
+  await expect(due.first()).toContainText('Termly audits need the site');
+  await page.getByLabel('Term', { exact: true }).fill('Autumn 2026');
+  await page.getByLabel('First day').fill('02/09/2026');
+  await page.getByLabel('Last day').fill('18/12/2026');
+  await page.getByRole('button', { name: 'Add term' }).click();
+  await expect(flash(page, 'Term added.')).toBeVisible();
+  await expect(page.getByText('02/09/2026 to 18/12/2026')).toBeVisible();
+  await expect(due.first()).not.toContainText('Termly audits need the site');
+  expect(await checkA11y(page, 'audits list')).toEqual([]);
+  await screenshots(page, 'audits-list');
+
+  await page.getByRole('link', { name: "Manager's view: charts" }).click();
+  await expect(page.getByRole('heading', { name: "Manager's view", level: 1 })).toBeVisible();
+  for (const title of ['Lost or stolen keys per month', 'Loans overdue at the end of each week', 'Audit completion']) {
+    await expect(page.getByRole('figure', { name: title })).toBeVisible();
+  }
+  await expect(page.getByText('0 of 1 areas audited on time')).toBeVisible();
+  expect(await checkA11y(page, 'dashboard')).toEqual([]);
+  await screenshots(page, 'dashboard');
+});
