@@ -150,6 +150,7 @@ fn Person(id: PersonId) -> impl IntoView {
                 </For>
             </ul>
         </section>
+        <Leaving id/>
         <section class="card">
             <h2>"History"</h2>
             <Show when=move || history.with(Vec::is_empty)>
@@ -203,4 +204,54 @@ pub fn EditPersonPage() -> impl IntoView {
         </form>
     }
     .into_any()
+}
+
+/// Whether the person has left the site: the day they left (their keys then show in the audit
+/// report as held by a leaver), or the form to record it; "They are back" undoes it by a
+/// further event.
+#[component]
+fn Leaving(id: PersonId) -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let day = RwSignal::new(uk_date(crate::components::today()));
+    let left = Memo::new(move |_| state.register.with(|r| r.person(id).and_then(|p| p.left)));
+    let set = move |left: Option<chrono::NaiveDate>| {
+        form.run(Command::SetPersonLeft { person: id, left }, move |_| {
+            state.flash.set(Some(match left {
+                Some(d) => format!("Recorded as left on {}.", uk_date(d)),
+                None => "Recorded as back at the site.".into(),
+            }));
+        });
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match keyward_core::format::parse_date(&day.get_untracked()) {
+            Some(d) => set(Some(d)),
+            None => form.fail("Enter the day they left as day/month/year, for example 30/11/2026."),
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Leaving"</h2>
+            {move || match left.get() {
+                Some(d) => view! {
+                    <p class="warning">{format!("Left the site on {}. Any key they still hold is to be returned.", uk_date(d))}</p>
+                    <FormError form/>
+                    <Allowed action=Action::ManagePeople>
+                        <button type="button" class="button" disabled=move || form.busy.get() on:click=move |_| set(None)>"They are back"</button>
+                    </Allowed>
+                }
+                .into_any(),
+                None => view! {
+                    <form on:submit=submit novalidate aria-label="Record that they have left">
+                        <label for="left-on">"Left the site on"</label>
+                        <input id="left-on" inputmode="numeric" autocomplete="off" bind:value=day/>
+                        <FormError form/>
+                        <Submit form label="Record that they have left" action=Action::ManagePeople/>
+                    </form>
+                }
+                .into_any(),
+            }}
+        </section>
+    }
 }

@@ -329,7 +329,7 @@ fn TermDates() -> impl IntoView {
                         <li class="check-row">
                             <span class="row-main">
                                 <strong>{t.name.clone()}</strong>
-                                <span class="meta">{format!("{} to {}", uk_date(t.start), uk_date(t.end))}</span>
+                                <span class="meta wrap">{format!("{} to {}", uk_date(t.start), uk_date(t.end))}</span>
                             </span>
                             <button type="button" class="button small" aria-label=label on:click=move |_| {
                                 let mut all = terms.get_untracked();

@@ -106,7 +106,8 @@ fn part<T: 'static>(
 
 #[component]
 fn Report(report: AuditReport) -> impl IntoView {
-    let when = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(local_date_time).unwrap_or_default();
+    let when =
+        |at: Option<chrono::DateTime<chrono::Utc>>| at.map(local_date_time).unwrap_or_default();
     let r = report;
     let totals = [
         ("Lockers checked", format!("{} of {}", r.checked, r.lockers)),

@@ -8,9 +8,7 @@ use super::progress_words;
 use crate::camera::{self, Codes};
 use crate::components::{local_date_time, Back, Count, FormError, FormState, RoleNote};
 use crate::state::use_app;
-use keyward_core::{
-    Action, AuditId, AuditScan, Command, FindingKind, KeyState, LockerId,
-};
+use keyward_core::{Action, AuditId, AuditScan, Command, FindingKind, KeyState, LockerId};
 use leptos::html::Video;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -66,7 +64,12 @@ pub fn AuditPage() -> impl IntoView {
 fn key_words(k: &keyward_core::ExpectedKey) -> String {
     match (&k.holder, k.state) {
         (Some(_), KeyState::Issued | KeyState::SignedOut) => {
-            format!("{} {} to {}", k.tag, k.state.label().to_lowercase(), k.holder_name)
+            format!(
+                "{} {} to {}",
+                k.tag,
+                k.state.label().to_lowercase(),
+                k.holder_name
+            )
         }
         (_, state) => format!("{} {}", k.tag, state.label().to_lowercase()),
     }
@@ -156,10 +159,7 @@ fn Walk(audit: AuditId) -> impl IntoView {
     let current_id = Memo::new(move |_| {
         chosen.get().or_else(|| {
             summary.with(|(_, _, _, rows, _)| {
-                rows.iter()
-                    .find(|r| !r.done)
-                    .or(rows.first())
-                    .map(|r| r.id)
+                rows.iter().find(|r| !r.done).or(rows.first()).map(|r| r.id)
             })
         })
     });
@@ -168,11 +168,7 @@ fn Walk(audit: AuditId) -> impl IntoView {
         state.register.with(|r| {
             let locker = r.locker(id)?;
             let expected = r.expected_at(locker);
-            let mut lines: Vec<String> = expected
-                .keys
-                .iter()
-                .map(key_words)
-                .collect();
+            let mut lines: Vec<String> = expected.keys.iter().map(key_words).collect();
             if expected.lock.is_none() {
                 lines.insert(0, "No lock fitted".into());
             } else if lines.is_empty() {
@@ -272,15 +268,17 @@ fn Walk(audit: AuditId) -> impl IntoView {
         let Some(locker) = current_id.get_untracked() else {
             return;
         };
-        let (scan, typed_locker) = state.register.with_untracked(|r| {
-            let a = r.audit(audit)?;
-            let typed_locker = (!from_camera)
-                .then(|| r.locker_by_number(a.site, &text))
-                .flatten()
-                .map(|l| (l.id, r.in_scope(a, l), l.number.clone()));
-            Some((r.audit_scan(a, locker, &text), typed_locker))
-        })
-        .unzip();
+        let (scan, typed_locker) = state
+            .register
+            .with_untracked(|r| {
+                let a = r.audit(audit)?;
+                let typed_locker = (!from_camera)
+                    .then(|| r.locker_by_number(a.site, &text))
+                    .flatten()
+                    .map(|l| (l.id, r.in_scope(a, l), l.number.clone()));
+                Some((r.audit_scan(a, locker, &text), typed_locker))
+            })
+            .unzip();
         let number_of = |id| {
             state
                 .register
@@ -293,9 +291,9 @@ fn Walk(audit: AuditId) -> impl IntoView {
                 typed.set(String::new());
                 said.set(Some(format!("Locker {}.", number_of(id))));
             }
-            (_, Some((_, false, number))) => said.set(Some(format!(
-                "Locker {number} is not part of this audit."
-            ))),
+            (_, Some((_, false, number))) => {
+                said.set(Some(format!("Locker {number} is not part of this audit.")))
+            }
             (Some(AuditScan::LockerElsewhere(id)), _) => said.set(Some(format!(
                 "Locker {} is not part of this audit.",
                 number_of(id)
@@ -338,8 +336,10 @@ fn Walk(audit: AuditId) -> impl IntoView {
         camera_problem.set(None);
         last.set_value(String::new());
         leptos::task::spawn_local(async move {
-            if let Err(reason) =
-                camera::start(&element, false, Codes::Labels, move |text, _| on_camera(text)).await
+            if let Err(reason) = camera::start(&element, false, Codes::Labels, move |text, _| {
+                on_camera(text)
+            })
+            .await
             {
                 camera_problem.set(Some(super::super::scan::camera_problem(&reason)));
             }
@@ -487,7 +487,7 @@ fn Walk(audit: AuditId) -> impl IntoView {
         </Show>
         <section class="card">
             <h2>"Lockers in walking order"</h2>
-            <ul class="rows audit-lockers">
+            <ul class="audit-lockers">
                 <For each=move || summary.with(|s| s.3.clone()) key=|row| row.clone() let:row>
                     <li>
                         <button type="button" class="choice-button" class:issue=row.issue
