@@ -310,9 +310,40 @@ fn cmd_bench(root: &Path, script_args: Vec<String>) -> Result<(), String> {
             .args(["--example", "sync_bench"])
             .current_dir(root))
     })?;
+    // An audit of 20,000 lockers (keyward-core, native code): each tick to the next locker
+    // ready, and completing it with its report; an area, then the whole site.
+    steps.run("audit bench (keyward-core)", || audit_bench(root))?;
     steps.run("abuse bench (keyward-server)", || abuse::bench(root))?;
     steps.print_summary();
     Ok(())
+}
+
+fn audit_bench(root: &Path) -> Result<(), String> {
+    let example = |name: &str| {
+        let mut command = cargo();
+        command
+            .args(["run", "--release", "--quiet", "--package", "keyward-core"])
+            .args(["--example", name, "--"])
+            .current_dir(root);
+        command
+    };
+    let mut generate = example("generate");
+    generate.arg("20000");
+    println!("$ {}", exec::describe(&generate));
+    let register = generate
+        .output()
+        .map_err(|e| format!("cannot run the generate example: {e}"))?;
+    if !register.status.success() {
+        return Err("the generate example failed".into());
+    }
+    let file =
+        std::env::temp_dir().join(format!("keyward-audit-bench-{}.json", std::process::id()));
+    std::fs::write(&file, &register.stdout)
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    let result = run(example("audit_speed").arg(&file).arg("2000"))
+        .and_then(|()| run(example("audit_speed").arg(&file).args(["500", "site"])));
+    let _ = std::fs::remove_file(&file);
+    result
 }
 
 fn cmd_bench_abuse(root: &Path) -> Result<(), String> {

@@ -8,11 +8,13 @@ use super::progress_words;
 use crate::camera::{self, Codes};
 use crate::components::{local_date_time, Back, Count, FormError, FormState, RoleNote};
 use crate::state::use_app;
-use keyward_core::{Action, AuditId, AuditScan, Command, FindingKind, KeyState, LockerId};
+use keyward_core::{
+    Action, AreaId, AuditId, AuditScan, AuditScope, Command, FindingKind, KeyState, LockerId,
+};
 use leptos::html::Video;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 /// The current locker as the screen shows it.
 #[derive(Clone, PartialEq)]
@@ -75,6 +77,18 @@ fn key_words(k: &keyward_core::ExpectedKey) -> String {
     }
 }
 
+/// The whole audit's progress, or one area's part of it.
+fn progress<'a>(
+    r: &'a keyward_core::Register,
+    audit: &'a keyward_core::Audit,
+    part: Option<AreaId>,
+) -> keyward_core::AuditProgress<'a> {
+    match part {
+        Some(area) => r.audit_progress_in(audit, area),
+        None => r.audit_progress(audit),
+    }
+}
+
 #[component]
 fn Walk(audit: AuditId) -> impl IntoView {
     let state = use_app();
@@ -90,6 +104,26 @@ fn Walk(audit: AuditId) -> impl IntoView {
     let confirm_complete = RwSignal::new(false);
     let video = NodeRef::<Video>::new();
     let last = StoredValue::new(String::new());
+    // Auditors sharing a whole-site audit each take an area (`?area=`): their progress, their
+    // lockers, their next one.
+    let part = RwSignal::new(
+        use_query_map().with_untracked(|q| q.get("area").and_then(|a| AreaId::parse(&a))),
+    );
+    let areas = Memo::new(move |_| {
+        state.register.with(|r| {
+            let Some(a) = r.audit(audit) else {
+                return Vec::new();
+            };
+            match a.scope {
+                AuditScope::Site => r
+                    .areas_of(a.site)
+                    .into_iter()
+                    .map(|x| (x.id, x.name.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        })
+    });
 
     let open = Memo::new(move |_| {
         state
@@ -109,7 +143,7 @@ fn Walk(audit: AuditId) -> impl IntoView {
             let Some(a) = r.audit(audit) else {
                 return (String::new(), 0, 0, Vec::new(), Vec::new());
             };
-            let p = r.audit_progress(a);
+            let p = progress(r, a, part.get());
             let rows = p
                 .lockers
                 .iter()
@@ -209,7 +243,7 @@ fn Walk(audit: AuditId) -> impl IntoView {
     let move_on = move |from: LockerId| {
         let next = state.register.with_untracked(|r| {
             r.audit(audit)
-                .and_then(|a| r.audit_progress(a).next_after(from))
+                .and_then(|a| progress(r, a, part.get_untracked()).next_after(from))
         });
         if let Some(next) = next {
             chosen.set(Some(next));
@@ -396,6 +430,19 @@ fn Walk(audit: AuditId) -> impl IntoView {
             </p>
         </Show>
         <RoleNote action=Action::Audit/>
+        <Show when=move || areas.with(|a| a.len() > 1)>
+            <label for="audit-part">"Your part of the walk"</label>
+            <p class="hint" id="audit-part-hint">"Sharing the audit? Each auditor takes an area; findings from every device make one report."</p>
+            <select id="audit-part" aria-describedby="audit-part-hint" on:change=move |ev| {
+                part.set(AreaId::parse(&event_target_value(&ev)));
+                chosen.set(None);
+            }>
+                <option value="" selected=move || part.get().is_none()>"Every area"</option>
+                {move || areas.get().into_iter().map(|(id, name)| view! {
+                    <option value=id.to_string() selected=move || part.get() == Some(id)>{name}</option>
+                }).collect_view()}
+            </select>
+        </Show>
         <div class="audit-layout">
             <section class="card audit-current" aria-labelledby="audit-locker">
                 {move || current.get().map(|c| {

@@ -3,7 +3,8 @@
 // the wrong locker, one finding undone, offline from midway; completed; the report shows
 // exactly those findings, on screen, in its CSV and in the printed PDF (pdftotext). On a phone
 // (390×844): a person recorded as left, a range audited by tapping, its report, the due list
-// and term dates, and the manager's charts. axe on every new screen.
+// and term dates, and the manager's charts. Two auditors sharing a site's audit, an area each.
+// axe on every new screen.
 
 import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import {
   checkA11y,
   fitLockWithKeys,
   flash,
+  gotoAddLockers,
   nav,
   open,
   openLocker,
@@ -224,4 +226,44 @@ test('on a phone: a range audited by tapping, the due list, term dates and the c
   await expect(page.getByRole('figure', { name: 'Lost or stolen keys per month' })).toContainText('No keys in this time.');
   expect(await checkA11y(page, 'dashboard')).toEqual([]);
   await screenshots(page, 'dashboard');
+});
+
+test('two auditors share a site audit, an area each, and their findings make one audit', async ({ page, context }) => {
+  await setUpSite(page);
+  await addRange(page, 'A-1', 'A-2');
+  await open(page, '/setup');
+  await page.getByLabel('New area').fill('Pool');
+  await page.getByRole('button', { name: 'Add area' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Pool' })).toBeVisible();
+  await gotoAddLockers(page);
+  await page.getByLabel('Area', { exact: true }).selectOption({ label: 'Pool' });
+  await page.getByLabel('A range').check();
+  await page.getByLabel('From', { exact: true }).fill('P-1');
+  await page.getByLabel('To', { exact: true }).fill('P-3');
+  await page.getByRole('button', { name: 'Add lockers' }).click();
+  await expect(flash(page, '3 lockers added, P-1 to P-3.')).toBeVisible();
+
+  await startAudit(page, 'The whole site');
+  await expect(progress(page)).toHaveText('0 of 5 done · no issues');
+  const url = page.url();
+  // The first auditor takes the Science block, the second (another tab here) the Pool.
+  await page.getByLabel('Your part of the walk').selectOption({ label: 'Science block' });
+  await expect(progress(page)).toHaveText('0 of 2 done · no issues');
+  await expect(current(page)).toHaveText('Locker A-1');
+  const second = await context.newPage();
+  await open(second, url);
+  await second.getByLabel('Your part of the walk').selectOption({ label: 'Pool' });
+  await expect(progress(second)).toHaveText('0 of 3 done · no issues');
+  await expect(current(second)).toHaveText('Locker P-1');
+  expect(await checkA11y(second, 'a shared audit')).toEqual([]);
+
+  await asExpected(page);
+  await page.getByRole('button', { name: 'Lock fault', exact: true }).click();
+  await expect(progress(page)).toHaveText('2 of 2 done · 1 issue found');
+  for (let i = 0; i < 3; i += 1) await asExpected(second);
+  await expect(progress(second)).toHaveText('3 of 3 done · no issues');
+  // The whole audit counts both.
+  await second.getByLabel('Your part of the walk').selectOption({ label: 'Every area' });
+  await expect(progress(second)).toHaveText('5 of 5 done · 1 issue found');
+  await second.close();
 });
