@@ -232,7 +232,7 @@ pub async fn set(
     req: Request,
     next: Next,
 ) -> Response {
-    let secure = req.extensions().get::<crate::tls::Secure>().is_some();
+    let secure = req.extensions().get::<crate::tls::Secure>().is_some() && !is_localhost(&req);
     let mut res = next.run(req).await;
     let is_page = res
         .headers()
@@ -258,8 +258,9 @@ pub async fn set(
     // Stops browsers from guessing a type other than the one sent (e.g. running an
     // uploaded-looking file as script).
     out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    // Only over HTTPS: a browser ignores it over plain HTTP, and a server reached over plain
-    // HTTP (localhost) must stay reachable that way.
+    // Only over HTTPS, and not for `localhost`: a browser that noted it for `localhost`
+    // would refuse plain HTTP on every port of `localhost` for a year, and the server (and
+    // any other tool) runs there over plain HTTP. Browsers never note it for an address.
     if secure {
         out.insert(
             STRICT_TRANSPORT_SECURITY,
@@ -267,6 +268,20 @@ pub async fn set(
         );
     }
     res
+}
+
+/// Whether the request was made to `localhost` (or a name under it).
+fn is_localhost(req: &Request) -> bool {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())
+        .and_then(crate::tls::host_without_port)
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 #[cfg(test)]

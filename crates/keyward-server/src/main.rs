@@ -231,7 +231,8 @@ fn write_phone_guide(
     let Some(first) = hosts.first() else {
         return writeln!(
             out,
-            "The local certificate authority is in {} (SHA-256 {}); listen beyond localhost              (e.g. --addr 0.0.0.0:{}) for phones to reach this server.",
+            "The local certificate authority is in {} (SHA-256 {}); listen beyond localhost \
+             (e.g. --addr 0.0.0.0:{}) for phones to reach this server.",
             ca.dir.display(),
             ca.fingerprint,
             addr.port()

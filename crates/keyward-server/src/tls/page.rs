@@ -104,7 +104,8 @@ async fn show(State(page): State<Arc<CaPage>>, req: Request) -> Response {
 pub fn render(page: &CaPage, app: &str) -> String {
     let app = escape(app);
     let name = escape(&page.ca_name);
-    let fingerprint = escape(&page.fingerprint);
+    // Lines break between pairs only.
+    let fingerprint = escape(&page.fingerprint).replace(':', ":<wbr>");
     format!(
         r#"<!doctype html>
 <html lang="en-GB">
@@ -122,8 +123,6 @@ can use it over HTTPS: that is what lets Keyward work offline and use the camera
 labels. Each phone must trust the server's certificate authority once. It takes about a
 minute.</p>
 
-<p><a class="button" href="/ca.pem" download="keyward-ca.pem">Download the certificate</a></p>
-
 <p>Before you install it, check that its fingerprint matches the one the server printed
 when it started (ask whoever runs the server):</p>
 <p class="fingerprint"><span class="label">SHA-256 fingerprint of “{name}”:</span>
@@ -131,8 +130,9 @@ when it started (ask whoever runs the server):</p>
 
 <h2 id="android">Android</h2>
 <ol>
-<li>Tap <strong>Download the certificate</strong> above. If the phone says it cannot
-install it from here, that is expected: the file is saved to Downloads.</li>
+<li><a class="button" href="/ca.pem" download="keyward-ca.pem">Download the certificate for
+Android</a><br>If the phone says it cannot install it from here, that is expected: the file is
+saved to Downloads.</li>
 <li>Open <strong>Settings → Security → Encryption &amp; credentials → Install a certificate →
 CA certificate</strong>. On some phones it is under <strong>Security &amp; privacy → More
 security settings</strong>; searching Settings for “CA certificate” finds it.</li>
@@ -143,8 +143,8 @@ security settings</strong>; searching Settings for “CA certificate” finds it
 
 <h2 id="iphone">iPhone and iPad</h2>
 <ol>
-<li>Open this page in <strong>Safari</strong> and tap <strong>Download the
-certificate</strong> above, then <strong>Allow</strong> to download the profile.</li>
+<li>With this page open in <strong>Safari</strong>:<br><a class="button" href="/ca.pem">Download
+the profile for iPhone and iPad</a><br>then tap <strong>Allow</strong>.</li>
 <li>Open <strong>Settings → Profile Downloaded → Install</strong>, enter your passcode and
 tap <strong>Install</strong> again.</li>
 <li>Open <strong>Settings → General → About → Certificate Trust Settings</strong> and turn
@@ -153,7 +153,7 @@ on full trust for “{name}”.</li>
 </ol>
 
 <h2 id="computer">A computer</h2>
-<p>Install the same file as a trusted root certificate authority (on Windows, open it and
+<p>Install the <a href="/ca.pem" download="keyward-ca.pem">same file</a> as a trusted root certificate authority (on Windows, open it and
 choose <strong>Install Certificate → Local Machine → Trusted Root Certification
 Authorities</strong>; on a Mac, open it in Keychain Access and set it to
 <strong>Always Trust</strong>), then open <a href="{app}">{app}</a>.</p>
@@ -185,9 +185,9 @@ h1 { font-size: 1.6rem; line-height: 1.2; }
 h2 { font-size: 1.25rem; margin-top: 2rem; border-top: 1px solid #ccc; padding-top: 1rem; }
 a { color: #0b4f9e; }
 a:focus, .button:focus { outline: 3px solid #f5a623; outline-offset: 2px; }
-.button { display: inline-block; padding: 0.75rem 1.25rem; background: #0b4f9e; color: #fff;
+.button { display: inline-block; margin: 0.25rem 0; padding: 0.75rem 1.25rem; background: #0b4f9e; color: #fff;
   border-radius: 0.4rem; text-decoration: none; font-weight: 600; }
-.fingerprint code { display: block; word-break: break-all; font-size: 0.95rem;
+.fingerprint code { display: block; font-size: 0.95rem;
   background: #f3f3f3; padding: 0.5rem; border-radius: 0.25rem; }
 li { margin-bottom: 0.5rem; }
 @media (prefers-color-scheme: dark) {
