@@ -258,15 +258,7 @@ fn write_phone_guide(
     }
     if qr {
         let url = format!("https://{first}:{}/", addr.port());
-        if let Ok(code) = qrcode::QrCode::new(url.as_bytes()) {
-            use qrcode::render::unicode::Dense1x2;
-            // Light modules drawn, for a terminal with a dark background.
-            let text = code
-                .render::<Dense1x2>()
-                .dark_color(Dense1x2::Light)
-                .light_color(Dense1x2::Dark)
-                .quiet_zone(true)
-                .build();
+        if let Some(text) = local::terminal_qr(&url) {
             writeln!(out, "\nScan to open {url}:\n{text}")?;
         }
     }

@@ -724,3 +724,37 @@ fn the_binary_prints_the_phone_addresses_and_a_qr_code() {
         "the QR code is of the first address: {text}"
     );
 }
+
+/// The QR code printed for a phone reads back as the address, drawn as a terminal shows it
+/// (a full block light, a space dark, half blocks one of each).
+#[test]
+fn the_terminal_qr_code_reads_as_the_address() {
+    let url = "https://192.168.10.20:8080/";
+    let text = local::terminal_qr(url).unwrap();
+    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let scale = 4;
+    let width = rows.iter().map(Vec::len).max().unwrap() * scale;
+    let height = rows.len() * 2 * scale;
+    let light = |x: usize, y: usize| -> bool {
+        let (column, module_row) = (x / scale, y / scale);
+        let c = rows[module_row / 2].get(column).copied().unwrap_or(' ');
+        let top = module_row % 2 == 0;
+        match c {
+            '█' => true,
+            '▀' => top,
+            '▄' => !top,
+            _ => false,
+        }
+    };
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        if light(x, y) {
+            255
+        } else {
+            0
+        }
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "{text}");
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(content, url);
+}
