@@ -21,8 +21,13 @@ const USAGE: &str = "\
 Usage: cargo xtask <command>
 
 Commands:
-  run [--addr HOST:PORT]   build the PWA (release) and keyward-server, then serve it
-                           (default address 127.0.0.1:8080; data in ./data); Ctrl-C stops it
+  run [--addr HOST:PORT] [--http]
+                           build the PWA (release) and keyward-server, then serve it
+                           (default address 127.0.0.1:8080; data in ./data); Ctrl-C stops it.
+                           Beyond localhost (e.g. --addr 0.0.0.0:8080) it serves HTTPS with a
+                           certificate authority of its own (data/tls), plain HTTP on PORT+1
+                           redirecting to it, and prints the phone addresses, a QR code and
+                           the /ca page that installs the CA; --http serves plain HTTP instead
   test                     fmt, clippy (host and wasm), cargo test, release build with sizes,
                            browser tests (Playwright + Chromium) against a fresh server
   e2e [SPEC ...]           release build, fresh server, then only the named Playwright specs
@@ -54,7 +59,7 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Some("run") => parse_run_args(&args[1..]).and_then(|addr| cmd_run(&root, &addr)),
+        Some("run") => parse_run_args(&args[1..]).and_then(|run| cmd_run(&root, &run)),
         Some("test") => no_more_args("test", &args[1..]).and_then(|()| cmd_test(&root)),
         Some("bench") if args.get(1).is_some_and(|a| a == "abuse") => {
             no_more_args("bench abuse", &args[2..]).and_then(|()| cmd_bench_abuse(&root))
@@ -88,23 +93,75 @@ fn no_more_args(command: &str, rest: &[String]) -> Result<(), String> {
     }
 }
 
-/// `run [--addr HOST:PORT]` (also `--addr=HOST:PORT`).
-fn parse_run_args(rest: &[String]) -> Result<String, String> {
-    let mut addr = DEFAULT_ADDR.to_string();
+/// What `run` was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RunArgs {
+    addr: String,
+    /// `--http`: plain HTTP even beyond localhost.
+    plain: bool,
+}
+
+/// `run [--addr HOST:PORT] [--http]` (also `--addr=HOST:PORT`).
+fn parse_run_args(rest: &[String]) -> Result<RunArgs, String> {
+    let mut run = RunArgs {
+        addr: DEFAULT_ADDR.to_string(),
+        plain: false,
+    };
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         if arg == "--addr" {
-            addr = it
+            run.addr = it
                 .next()
                 .ok_or("`--addr` needs a value, e.g. --addr 127.0.0.1:8080")?
                 .clone();
         } else if let Some(value) = arg.strip_prefix("--addr=") {
-            addr = value.to_string();
+            run.addr = value.to_string();
+        } else if arg == "--http" {
+            run.plain = true;
         } else {
             return Err(format!("unknown argument `{arg}` for `run`\n\n{USAGE}"));
         }
     }
-    Ok(addr)
+    Ok(run)
+}
+
+/// `HOST:PORT` split; `[::1]:80` keeps its brackets.
+fn split_addr(addr: &str) -> Option<(&str, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    Some((host, port.parse().ok()?))
+}
+
+/// Whether `addr` listens on this computer alone (a browser there treats it as secure).
+fn is_loopback(addr: &str) -> bool {
+    let host = split_addr(addr).map_or(addr, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// keyward-server's arguments for `run`: beyond localhost (unless `--http`), HTTPS with the
+/// local CA, plain HTTP on the next port redirecting to it, and the QR code.
+fn server_args(run: &RunArgs) -> Vec<String> {
+    let mut args: Vec<String> = ["--dist", "dist", "--data", "data", "--addr", &run.addr]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if run.plain || is_loopback(&run.addr) {
+        return args;
+    }
+    args.extend(["--tls-local".to_string(), "--qr".to_string()]);
+    if let Some((host, port)) = split_addr(&run.addr) {
+        let redirect = match port {
+            0 => Some(0),
+            port => port.checked_add(1),
+        };
+        if let Some(redirect) = redirect {
+            args.extend(["--http-redirect".to_string(), format!("{host}:{redirect}")]);
+        }
+    }
+    args
 }
 
 /// Arguments after `bench` go to the bench script (a leading `--` is dropped).
@@ -149,17 +206,22 @@ fn server_program(root: &Path) -> PathBuf {
         .join(format!("{SERVER_BIN}{}", std::env::consts::EXE_SUFFIX))
 }
 
-fn cmd_run(root: &Path, addr: &str) -> Result<(), String> {
+fn cmd_run(root: &Path, run: &RunArgs) -> Result<(), String> {
     let mut steps = Steps::default();
     steps.run("ensure tools", || tools::ensure(root, tools::Needs::Build))?;
     steps.run("trunk build --release", || trunk_build(root))?;
     steps.run("build keyward-server", || build_server(root))?;
 
     let mut command = Command::new(server_program(root));
-    command
-        .args(["--dist", "dist", "--data", "data", "--addr", addr])
-        .current_dir(root);
+    let args = server_args(run);
+    command.args(&args).current_dir(root);
     println!("\n$ {}  (Ctrl-C to stop)", exec::describe(&command));
+    if args.iter().any(|a| a == "--tls-local") {
+        println!(
+            "Listening beyond this computer, so served over HTTPS (phones allow offline use and the camera only then), with a certificate authority of this server's own in data/tls. Install it on each phone from the /ca page below, then scan the QR code. `cargo xtask run --addr {} --http` serves plain HTTP instead.",
+            run.addr
+        );
+    }
     println!(
         "To put a site on this server, type the set-up code it prints below (\"Set-up code for a new site\") in the app's Sync page."
     );
@@ -383,19 +445,55 @@ mod tests {
         args.iter().map(|s| s.to_string()).collect()
     }
 
+    fn addr_of(args: &[&str]) -> String {
+        parse_run_args(&strings(args)).unwrap().addr
+    }
+
     #[test]
     fn run_args() {
-        assert_eq!(parse_run_args(&[]).unwrap(), DEFAULT_ADDR);
-        assert_eq!(
-            parse_run_args(&strings(&["--addr", "0.0.0.0:9000"])).unwrap(),
-            "0.0.0.0:9000"
-        );
-        assert_eq!(
-            parse_run_args(&strings(&["--addr=[::1]:80"])).unwrap(),
-            "[::1]:80"
+        assert_eq!(addr_of(&[]), DEFAULT_ADDR);
+        assert_eq!(addr_of(&["--addr", "0.0.0.0:9000"]), "0.0.0.0:9000");
+        assert_eq!(addr_of(&["--addr=[::1]:80"]), "[::1]:80");
+        assert!(!parse_run_args(&[]).unwrap().plain);
+        assert!(
+            parse_run_args(&strings(&["--http", "--addr", "0.0.0.0:1"]))
+                .unwrap()
+                .plain
         );
         assert!(parse_run_args(&strings(&["--addr"])).is_err());
         assert!(parse_run_args(&strings(&["--port", "1"])).is_err());
+    }
+
+    fn server_args_for(args: &[&str]) -> String {
+        server_args(&parse_run_args(&strings(args)).unwrap()).join(" ")
+    }
+
+    #[test]
+    fn beyond_localhost_is_https_with_the_local_ca() {
+        let plain = "--dist dist --data data --addr";
+        assert_eq!(server_args_for(&[]), format!("{plain} 127.0.0.1:8080"));
+        for local in ["localhost:8080", "127.0.0.2:80", "[::1]:8080"] {
+            assert_eq!(
+                server_args_for(&["--addr", local]),
+                format!("{plain} {local}")
+            );
+        }
+        assert_eq!(
+            server_args_for(&["--addr", "0.0.0.0:8080"]),
+            format!("{plain} 0.0.0.0:8080 --tls-local --qr --http-redirect 0.0.0.0:8081")
+        );
+        assert_eq!(
+            server_args_for(&["--addr", "[::]:0"]),
+            format!("{plain} [::]:0 --tls-local --qr --http-redirect [::]:0")
+        );
+        assert_eq!(
+            server_args_for(&["--addr", "192.168.1.20:65535"]),
+            format!("{plain} 192.168.1.20:65535 --tls-local --qr")
+        );
+        assert_eq!(
+            server_args_for(&["--addr", "0.0.0.0:8080", "--http"]),
+            format!("{plain} 0.0.0.0:8080")
+        );
     }
 
     #[test]

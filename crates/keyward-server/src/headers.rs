@@ -1,4 +1,5 @@
-//! The security headers sent with every answer, the content security policy first.
+//! The security headers sent with every answer, the content security policy first; over
+//! HTTPS, `Strict-Transport-Security` too.
 //!
 //! The policy allows only this origin's files: the app's wasm, JS, CSS, worker, manifest and
 //! icons. Trunk loads the app with an inline `<script type="module">` in `index.html`, which
@@ -16,7 +17,7 @@ use std::time::SystemTime;
 use axum::extract::{Request, State};
 use axum::http::header::{
     HeaderName, HeaderValue, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::middleware::Next;
 use axum::response::Response;
@@ -231,6 +232,7 @@ pub async fn set(
     req: Request,
     next: Next,
 ) -> Response {
+    let secure = req.extensions().get::<crate::tls::Secure>().is_some() && !is_localhost(&req);
     let mut res = next.run(req).await;
     let is_page = res
         .headers()
@@ -256,7 +258,30 @@ pub async fn set(
     // Stops browsers from guessing a type other than the one sent (e.g. running an
     // uploaded-looking file as script).
     out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // Only over HTTPS, and not for `localhost`: a browser that noted it for `localhost`
+    // would refuse plain HTTP on every port of `localhost` for a year, and the server (and
+    // any other tool) runs there over plain HTTP. Browsers never note it for an address.
+    if secure {
+        out.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(crate::tls::HSTS),
+        );
+    }
     res
+}
+
+/// Whether the request was made to `localhost` (or a name under it).
+fn is_localhost(req: &Request) -> bool {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())
+        .and_then(crate::tls::host_without_port)
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 #[cfg(test)]

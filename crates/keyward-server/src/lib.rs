@@ -13,6 +13,9 @@
 //! - [`serve`](mod@serve) is the serving loop: timeouts for headers, bodies,
 //!   idle connections, whole requests and unread answers, and a cap on open
 //!   connections; [`headers`] the security headers of every answer.
+//! - [`tls`] is HTTPS: a certificate from files (read again when they change) or from a
+//!   certificate authority of the server's own ([`tls::local`]) with its `/ca` page; the
+//!   plain-HTTP listener that only redirects.
 
 use std::future::Future;
 use std::io;
@@ -29,6 +32,7 @@ pub mod serve;
 pub mod settings;
 pub mod static_files;
 pub mod store;
+pub mod tls;
 
 pub use settings::Limits;
 pub use store::Store;
@@ -146,8 +150,18 @@ fn show(path: &Path) -> String {
 /// ([`serve::request_deadline`], [`serve::body_deadline`], from
 /// `config.limits`) and every answer gets the security headers of [`headers`].
 pub fn app(config: &Config, store: Store) -> Router {
+    app_with(config, store, None)
+}
+
+/// [`app`], with `extra` routes (the local CA's page) before the static files.
+pub fn app_with(config: &Config, store: Store, extra: Option<Router>) -> Router {
+    let routes = api::router(store);
+    let routes = match extra {
+        Some(extra) => routes.merge(extra),
+        None => routes,
+    };
     with_layers(
-        api::router(store).fallback_service(static_files::service(&config.dist)),
+        routes.fallback_service(static_files::service(&config.dist)),
         config,
     )
 }
@@ -200,4 +214,55 @@ where
         move || closer.close_streams(),
     )
     .await
+}
+
+/// How [`serve_https`] serves.
+#[derive(Debug, Clone)]
+pub struct Https {
+    /// The certificate and rustls's configuration.
+    pub tls: tls::Tls,
+    /// The local CA's page (`/ca`, `/ca.pem`), when the certificate is the local CA's.
+    pub ca_page: Option<std::sync::Arc<tls::page::CaPage>>,
+}
+
+/// Serves [`app`] over HTTPS on `listener` and, when `redirect` is given, plain HTTP on it
+/// that answers every request with a 308 to the HTTPS address (but the local CA's page),
+/// until `shutdown` resolves; then as [`serve()`].
+pub async fn serve_https<F>(
+    listener: TcpListener,
+    redirect: Option<TcpListener>,
+    https: Https,
+    config: &Config,
+    store: Store,
+    shutdown: F,
+) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    use futures_util::FutureExt;
+    let https_port = listener.local_addr()?.port();
+    let shutdown = shutdown.shared();
+    let page = https.ca_page.clone().map(tls::page::routes);
+    let closer = store.clone();
+    let secure = serve::run_with(
+        listener,
+        app_with(config, store, page.clone()),
+        Some(https.tls),
+        &config.limits,
+        shutdown.clone(),
+        move || closer.close_streams(),
+    );
+    let Some(redirect) = redirect else {
+        return secure.await;
+    };
+    let plain = serve::run_with(
+        redirect,
+        with_layers(tls::redirect_router(https_port, page), config),
+        None,
+        &config.limits,
+        shutdown,
+        || {},
+    );
+    let (secure, plain) = tokio::join!(secure, plain);
+    secure.and(plain)
 }

@@ -10,6 +10,12 @@
 //! setup-code --data DIR` prints a fresh one and exits). Then it prints
 //! `Keyward is running at http://<addr>/` once it is listening (tools may read it to learn
 //! the port when `--addr` uses port 0), and serves until SIGINT or SIGTERM.
+//!
+//! HTTPS: `--tls-cert`/`--tls-key` (a certificate you have), or `--tls-local` (a
+//! certificate authority of the server's own, for a network with no domain: the server then
+//! also prints the addresses a phone opens, the `/ca` page that installs the CA, and with
+//! `--qr` a QR code of the first address); `--http-redirect ADDR` adds a plain-HTTP listener
+//! that only redirects. The line then reads `https://`.
 
 use std::future::Future;
 use std::io::{self, Write};
@@ -18,9 +24,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use keyward_server::api::accounts::issue_setup_code;
-use keyward_server::settings::LimitFlags;
-use keyward_server::{serve, Config, Store};
+use keyward_server::settings::{LimitFlags, TlsFlags, TlsMode};
+use keyward_server::tls::local::{self, LocalCa};
+use keyward_server::tls::page::CaPage;
+use keyward_server::tls::Tls;
+use keyward_server::{serve, serve_https, Config, Https, Store};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// How often the local CA mode looks for new addresses (and an expiring certificate).
+const LOCAL_RENEW_EVERY: Duration = Duration::from_secs(600);
 
 /// Serves the built Keyward PWA (trunk's output folder).
 #[derive(Debug, Parser)]
@@ -51,6 +65,9 @@ struct Args {
     // --- Limits: every field of `Limits`, defaults from `Limits::default()` -------------
     #[command(flatten)]
     limits: LimitFlags,
+    // --- HTTPS ---------------------------------------------------------------------------
+    #[command(flatten)]
+    tls: TlsFlags,
     #[command(subcommand)]
     command: Option<Subcommand>,
 }
@@ -100,24 +117,175 @@ async fn run(args: Args) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let mode = args.tls.mode();
+    if mode == TlsMode::Off && args.tls.http_redirect.is_some() {
+        return Err(
+            "--http-redirect needs HTTPS: give --tls-cert and --tls-key, or --tls-local".into(),
+        );
+    }
+    let mut local_ca = None;
+    let https = match &mode {
+        TlsMode::Off => None,
+        TlsMode::Files { cert, key } => Some(Https {
+            tls: Tls::from_files(cert, key).map_err(|e| e.to_string())?,
+            ca_page: None,
+        }),
+        TlsMode::Local { names } => {
+            let ca = local::ensure(&config.data, &local::machine_names(names))
+                .map_err(|e| e.to_string())?;
+            let tls =
+                Tls::from_files(&ca.server_cert(), &ca.server_key()).map_err(|e| e.to_string())?;
+            let ca_page = Some(CaPage::new(&ca, addr.port()));
+            local_ca = Some(ca);
+            Some(Https { tls, ca_page })
+        }
+    };
+    let redirect = match &args.tls.http_redirect {
+        Some(at) => Some(
+            TcpListener::bind(at.as_str())
+                .await
+                .map_err(|e| format!("cannot listen on {at} (--http-redirect): {e}"))?,
+        ),
+        None => None,
+    };
+    let redirect_addr = redirect.as_ref().and_then(|l| l.local_addr().ok());
     // Installed before announcing, so a signal sent as soon as the line is read
     // shuts down gracefully instead of killing the process.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot watch for signals: {e}"))?;
 
     // Flushed explicitly: stdout is block-buffered when it is a pipe, and the
     // reader is waiting for this line.
+    let scheme = if https.is_some() { "https" } else { "http" };
     let mut out = io::stdout().lock();
     writeln!(out, "{setup_line}")
-        .and_then(|()| writeln!(out, "Keyward is running at http://{addr}/"))
+        .and_then(|()| writeln!(out, "Keyward is running at {scheme}://{addr}/"))
+        .and_then(|()| match &redirect_addr {
+            Some(plain) => writeln!(out, "Plain HTTP at http://{plain}/ redirects to HTTPS"),
+            None => Ok(()),
+        })
+        .and_then(|()| match &local_ca {
+            Some(ca) => write_phone_guide(&mut out, ca, addr, redirect_addr, args.tls.qr),
+            None => Ok(()),
+        })
         .and_then(|()| out.flush())
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
 
-    let served = serve(listener, &config, store.clone(), shutdown)
-        .await
-        .map_err(|e| format!("server error: {e}"));
+    if let TlsMode::Local { names } = mode {
+        tokio::spawn(renew_local(config.data.clone(), names));
+    }
+    let served = match https {
+        None => serve(listener, &config, store.clone(), shutdown).await,
+        Some(https) => {
+            serve_https(listener, redirect, https, &config, store.clone(), shutdown).await
+        }
+    }
+    .map_err(|e| format!("server error: {e}"));
     store.close().await;
     served
+}
+
+/// `host` as it goes in a URL: an IPv6 address in brackets.
+fn url_host(host: &str) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+        _ => host.to_string(),
+    }
+}
+
+/// The hosts a phone on the network may open: the bound address, or when bound to every
+/// address, the machine's addresses of that family (IPv4 first) and `<host name>.local`.
+/// None when bound to loopback.
+fn phone_hosts(bound: IpAddr) -> Vec<String> {
+    if bound.is_loopback() {
+        return Vec::new();
+    }
+    if !bound.is_unspecified() {
+        return vec![url_host(&bound.to_string())];
+    }
+    let mut hosts: Vec<String> = local::interface_addresses()
+        .into_iter()
+        .filter(|ip| bound.is_ipv6() || ip.is_ipv4())
+        .map(|ip| url_host(&ip.to_string()))
+        .collect();
+    if let Some(host) = local::host_name() {
+        hosts.push(if host.ends_with(".local") {
+            host
+        } else {
+            format!("{host}.local")
+        });
+    }
+    hosts
+}
+
+/// Where to open Keyward on a phone, where to install the CA first, its fingerprint, and
+/// with `qr` a QR code of the first address.
+fn write_phone_guide(
+    out: &mut impl Write,
+    ca: &LocalCa,
+    addr: SocketAddr,
+    redirect: Option<SocketAddr>,
+    qr: bool,
+) -> io::Result<()> {
+    let hosts = phone_hosts(addr.ip());
+    let Some(first) = hosts.first() else {
+        return writeln!(
+            out,
+            "The local certificate authority is in {} (SHA-256 {}); listen beyond localhost \
+             (e.g. --addr 0.0.0.0:{}) for phones to reach this server.",
+            ca.dir.display(),
+            ca.fingerprint,
+            addr.port()
+        );
+    };
+    let page = match redirect {
+        Some(plain) => format!("http://{first}:{}/ca", plain.port()),
+        None => format!("https://{first}:{}/ca", addr.port()),
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "On each phone, first install this server's certificate authority: open {page}"
+    )?;
+    writeln!(
+        out,
+        "  and check its SHA-256 fingerprint is {}",
+        ca.fingerprint
+    )?;
+    writeln!(out, "Then open Keyward on a phone on this network at:")?;
+    for host in &hosts {
+        writeln!(out, "  https://{host}:{}/", addr.port())?;
+    }
+    if qr {
+        let url = format!("https://{first}:{}/", addr.port());
+        if let Some(text) = local::terminal_qr(&url) {
+            writeln!(out, "\nScan to open {url}:\n{text}")?;
+        }
+    }
+    writeln!(out)
+}
+
+/// The local CA mode: looks every [`LOCAL_RENEW_EVERY`] for changed addresses or an
+/// expiring certificate and makes the server certificate again (the serving loop reads the
+/// new files as the next connections arrive).
+async fn renew_local(data: PathBuf, extra: Vec<String>) {
+    loop {
+        tokio::time::sleep(LOCAL_RENEW_EVERY).await;
+        let (data, extra) = (data.clone(), extra.clone());
+        let made = tokio::task::spawn_blocking(move || {
+            local::ensure(&data, &local::machine_names(&extra))
+        })
+        .await;
+        match made {
+            Ok(Ok(ca)) if ca.made_server => eprintln!(
+                "keyward-server: made a new server certificate for {}",
+                ca.names.join(", ")
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("keyward-server: {e}"),
+            Err(e) => eprintln!("keyward-server: the certificate check stopped: {e}"),
+        }
+    }
 }
 
 /// Issues a set-up code (`chosen`, or a random one) and says it in one line.

@@ -21,6 +21,11 @@
 //!
 //! Each connection's requests carry `axum::extract::ConnectInfo<SocketAddr>`, the client's
 //! address, in their extensions.
+//!
+//! Over HTTPS ([`run_with`] given a [`Tls`]) each accepted connection is wrapped in the TLS
+//! handshake inside the same loop, so the cap and every timeout still apply: the handshake
+//! must finish within [`Limits::header_timeout`] (a client that opens a socket and never
+//! completes it is dropped), and its requests carry [`Secure`] as well.
 
 use std::future::Future;
 use std::io;
@@ -51,6 +56,7 @@ use tower::ServiceExt;
 
 use crate::api::ApiError;
 use crate::settings::Limits;
+use crate::tls::{Secure, Tls};
 
 /// Paths whose answers may last as long as the client listens: never cut by
 /// [`Limits::request_timeout`].
@@ -91,6 +97,23 @@ pub async fn run<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    run_with(listener, router, None, limits, shutdown, on_shutdown).await
+}
+
+/// As [`run`], over HTTPS when `tls` is given: each connection's TLS handshake must finish
+/// within [`Limits::header_timeout`], and the certificate files are checked for a change
+/// (at most once a second) as connections arrive.
+pub async fn run_with<F>(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<Tls>,
+    limits: &Limits,
+    shutdown: F,
+    on_shutdown: impl FnOnce(),
+) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     let cap = connection_cap(limits.max_connections);
     let permits = Arc::new(Semaphore::new(cap));
     let graceful = GracefulShutdown::new();
@@ -103,6 +126,10 @@ where
         // connections sending endless headers hold.
         .max_buf_size(READ_BUFFER);
     let send_timeout = limits.send_timeout;
+    let handshake_timeout = limits.header_timeout;
+    let acceptor = tls
+        .as_ref()
+        .map(|tls| tokio_rustls::TlsAcceptor::from(tls.config.clone()));
 
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -126,18 +153,41 @@ where
             },
         };
         let _ = stream.set_nodelay(true);
+        let secure = tls.is_some();
         let service = router
             .clone()
             .map_request(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(remote));
+                if secure {
+                    req.extensions_mut().insert(Secure);
+                }
                 req
             });
-        let io = TokioIo::new(SendDeadline::new(stream, send_timeout));
-        let connection =
-            graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
+        let service = TowerToHyperService::new(service);
+        let stream = SendDeadline::new(stream, send_timeout);
+        let (Some(tls), Some(acceptor)) = (&tls, &acceptor) else {
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                // Errors are the client's doing (timeouts, resets, bad requests): nothing to log.
+                let _ = connection.await;
+                drop(permit);
+            });
+            continue;
+        };
+        let certificates = tls.certificates.clone();
+        let acceptor = acceptor.clone();
+        let watcher = graceful.watcher();
+        let http = http.clone();
         tokio::spawn(async move {
-            // Errors are the client's doing (timeouts, resets, bad requests): nothing to log.
-            let _ = connection.await;
+            certificates.check();
+            let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await;
+            // A handshake too slow or failed (a client that does not trust the certificate
+            // says so here): the client's doing, nothing to log.
+            if let Ok(Ok(stream)) = handshake {
+                let _ = watcher
+                    .watch(http.serve_connection(TokioIo::new(stream), service))
+                    .await;
+            }
             drop(permit);
         });
     }

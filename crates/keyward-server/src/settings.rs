@@ -5,6 +5,7 @@
 //! each as a command-line flag (and a `KEYWARD_…` environment variable); tests set small
 //! values to show a limit holds without exhausting the machine.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The server's limits. [`Limits::default`] is what `keyward-server` runs with.
@@ -196,6 +197,78 @@ impl From<LimitFlags> for Limits {
     }
 }
 
+/// How the server speaks HTTPS: the `--tls-…` flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsFlags {
+    /// Serve HTTPS with this certificate (PEM: the server's certificate, then any
+    /// intermediates). Read again when the file changes, so a renewed certificate needs no
+    /// restart.
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "KEYWARD_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_local"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM), read again when the file changes.
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "KEYWARD_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS on a network with no domain: make, once, a certificate authority of this
+    /// server's own (in <data>/tls) and a certificate it signs for this machine's names and
+    /// addresses; phones install the CA from the page /ca.
+    #[arg(long, env = "KEYWARD_TLS_LOCAL")]
+    pub tls_local: bool,
+    /// Another name or address the --tls-local certificate holds (repeat, or separate with
+    /// commas).
+    #[arg(
+        long = "tls-name",
+        value_name = "NAME",
+        env = "KEYWARD_TLS_NAMES",
+        value_delimiter = ',',
+        requires = "tls_local"
+    )]
+    pub tls_names: Vec<String>,
+    /// With HTTPS, also listen for plain HTTP on this address (HOST:PORT): every request is
+    /// sent on to the same page over HTTPS, but the /ca page of --tls-local.
+    #[arg(long, value_name = "ADDR", env = "KEYWARD_HTTP_REDIRECT")]
+    pub http_redirect: Option<String>,
+    /// With --tls-local, print a QR code of the first HTTPS address for a phone to scan.
+    #[arg(long)]
+    pub qr: bool,
+}
+
+/// Where the certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain HTTP.
+    Off,
+    /// `--tls-cert` and `--tls-key`.
+    Files { cert: PathBuf, key: PathBuf },
+    /// `--tls-local`, with the extra names.
+    Local { names: Vec<String> },
+}
+
+impl TlsFlags {
+    pub fn mode(&self) -> TlsMode {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => TlsMode::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ if self.tls_local => TlsMode::Local {
+                names: self.tls_names.clone(),
+            },
+            _ => TlsMode::Off,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, Parser};
@@ -217,6 +290,43 @@ mod tests {
             .unwrap();
         let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap();
         cli.limits.into()
+    }
+
+    #[derive(Debug, Parser)]
+    struct TlsCli {
+        #[command(flatten)]
+        tls: TlsFlags,
+    }
+
+    fn parse_tls(args: &[&str]) -> Result<TlsMode, clap::Error> {
+        let matches = TlsCli::command()
+            .mut_args(|arg| arg.env(None::<&str>))
+            .try_get_matches_from(std::iter::once("keyward-server").chain(args.iter().copied()))?;
+        let cli = <TlsCli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+        Ok(cli.tls.mode())
+    }
+
+    #[test]
+    fn tls_flags_choose_the_mode() {
+        assert_eq!(parse_tls(&[]).unwrap(), TlsMode::Off);
+        assert_eq!(
+            parse_tls(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap(),
+            TlsMode::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }
+        );
+        assert_eq!(
+            parse_tls(&["--tls-local", "--tls-name", "keys.school", "--tls-name=a,b"]).unwrap(),
+            TlsMode::Local {
+                names: vec!["keys.school".into(), "a".into(), "b".into()]
+            }
+        );
+        // A certificate without its key, both modes at once, names without the local mode.
+        assert!(parse_tls(&["--tls-cert", "c.pem"]).is_err());
+        assert!(parse_tls(&["--tls-key", "k.pem"]).is_err());
+        assert!(parse_tls(&["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-local"]).is_err());
+        assert!(parse_tls(&["--tls-name", "x"]).is_err());
     }
 
     #[test]
