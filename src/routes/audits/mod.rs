@@ -167,6 +167,7 @@ pub fn AuditsPage() -> impl IntoView {
             <ul class="rows">{move || list(completed.get(), true)}</ul>
         </section>
         <TermDates/>
+        <WalkingOrder/>
     }
 }
 
@@ -351,5 +352,100 @@ fn TermDates() -> impl IntoView {
                 <Submit form label="Add term" action=Action::SetUpSite/>
             </form>
         </section>
+    }
+}
+
+/// An area's walking order: the locker numbers in the order the auditor walks them; those left
+/// out follow in number order.
+#[component]
+fn WalkingOrder() -> impl IntoView {
+    let state = use_app();
+    let form = FormState::new();
+    let area = RwSignal::new(None::<AreaId>);
+    let typed = RwSignal::new(String::new());
+    let areas = Memo::new(move |_| {
+        state.site().map_or_else(Vec::new, |s| {
+            state.register.with(|r| {
+                r.areas_of(s)
+                    .into_iter()
+                    .map(|a| (a.id, a.name.clone()))
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    let chosen = move || {
+        area.get()
+            .or_else(|| areas.with(|a| a.first().map(|a| a.0)))
+    };
+    // The saved order, as numbers.
+    let saved = Memo::new(move |_| {
+        let Some(area) = chosen() else {
+            return Vec::new();
+        };
+        state.register.with(|r| {
+            r.audit_route(area)
+                .iter()
+                .filter_map(|id| r.locker(*id).map(|l| l.number.clone()))
+                .collect::<Vec<_>>()
+        })
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(site), Some(area)) = (state.site(), chosen()) else {
+            return;
+        };
+        let text = typed.get_untracked();
+        let numbers: Vec<&str> = text
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if numbers.is_empty() {
+            form.fail("Type the locker numbers in the order you walk them, for example A-003, A-001, A-002.");
+            return;
+        }
+        let found: Result<Vec<_>, String> = state.register.with_untracked(|r| {
+            numbers
+                .iter()
+                .map(|n| {
+                    r.locker_by_number(site, n)
+                        .filter(|l| l.area == area)
+                        .map(|l| l.id)
+                        .ok_or_else(|| (*n).to_string())
+                })
+                .collect()
+        });
+        match found {
+            Err(n) => form.fail(format!(
+                "No locker “{n}” in this area. Check the numbers: each must be a locker of the area chosen."
+            )),
+            Ok(lockers) => form.run(Command::SetAuditRoute { area, lockers }, move |_| {
+                typed.set(String::new());
+                state.flash.set(Some("Walking order saved.".into()));
+            }),
+        }
+    };
+    view! {
+        <form class="card" on:submit=submit novalidate aria-labelledby="walking-order">
+            <h2 id="walking-order">"Walking order"</h2>
+            <p class="hint">"Audits list an area's lockers in number order, unless you save the order you walk them in."</p>
+            <Show when=move || areas.with(|a| a.len() > 1)>
+                <label for="route-area">"Area"</label>
+                <select id="route-area" on:change=move |ev| area.set(AreaId::parse(&event_target_value(&ev)))>
+                    {move || areas.get().into_iter().map(|(id, name)| view! {
+                        <option value=id.to_string() selected=move || chosen() == Some(id)>{name}</option>
+                    }).collect_view()}
+                </select>
+            </Show>
+            <p class="meta wrap">{move || saved.with(|s| if s.is_empty() {
+                "Now: number order.".to_string()
+            } else {
+                format!("Now: {}, then the rest in number order.", s.join(", "))
+            })}</p>
+            <label for="route-numbers">"Locker numbers in walking order"</label>
+            <p class="hint" id="route-numbers-hint">"Separate them with commas, spaces or new lines. Lockers you leave out follow in number order."</p>
+            <textarea id="route-numbers" rows="3" autocapitalize="characters" aria-describedby="route-numbers-hint" bind:value=typed></textarea>
+            <FormError form/>
+            <Submit form label="Save walking order" action=Action::Audit/>
+        </form>
     }
 }

@@ -217,6 +217,20 @@ test('on a phone: a range audited by tapping, the due list, term dates and the c
   expect(await checkA11y(page, 'audits list')).toEqual([]);
   await screenshots(page, 'audits-list');
 
+  // A walking order for the area: the named lockers first, the rest in number order.
+  const order = page.getByRole('form', { name: 'Walking order' });
+  await order.getByLabel('Locker numbers in walking order').fill('b-4, B-2  X-9');
+  await order.getByRole('button', { name: 'Save walking order' }).click();
+  await expect(order.getByRole('alert')).toContainText('No locker “X-9” in this area.');
+  await order.getByLabel('Locker numbers in walking order').fill('b-4, B-2');
+  await order.getByRole('button', { name: 'Save walking order' }).click();
+  await expect(flash(page, 'Walking order saved.')).toBeVisible();
+  await expect(order).toContainText('Now: B-4, B-2, then the rest in number order.');
+  await startAudit(page, 'One area');
+  await expect(page.locator('.audit-lockers li')).toHaveText([/^B-4/, /^B-2/, /^B-1/, /^B-3/]);
+  await expect(current(page)).toHaveText('Locker B-4');
+  await open(page, '/audits');
+
   await page.getByRole('link', { name: "Manager's view: charts" }).click();
   await expect(page.getByRole('heading', { name: "Manager's view", level: 1 })).toBeVisible();
   for (const title of ['Lost or stolen keys per month', 'Loans overdue at the end of each week', 'Audit completion']) {
