@@ -35,6 +35,7 @@ fn field_words(field: PolicyField, p: &Policy) -> String {
         PolicyField::LostKeyChargePence if p.lost_key_charge_pence == 0 => "No charge".into(),
         PolicyField::LostKeyChargePence => pounds(p.lost_key_charge_pence),
         PolicyField::MasterNeedsWitness => yes_no(p.master_needs_witness),
+        PolicyField::CopiesNeedOrder => yes_no(p.copies_need_order),
         PolicyField::FaultFlag => format!(
             "{} fault{} in {}",
             p.fault_flag.faults,
@@ -81,6 +82,7 @@ fn field_text(field: PolicyField, p: &Policy) -> (String, String) {
             (format!("{}.{:02}", pence / 100, pence % 100), String::new())
         }
         PolicyField::MasterNeedsWitness => (yes(p.master_needs_witness), String::new()),
+        PolicyField::CopiesNeedOrder => (yes(p.copies_need_order), String::new()),
         PolicyField::FaultFlag => (
             p.fault_flag.faults.to_string(),
             p.fault_flag.days.to_string(),
@@ -152,6 +154,7 @@ fn parse_field(
             })?)
         }
         PolicyField::MasterNeedsWitness => o.master_needs_witness = Some(a == "yes"),
+        PolicyField::CopiesNeedOrder => o.copies_need_order = Some(a == "yes"),
         PolicyField::FaultFlag => {
             o.fault_flag = Some(FaultFlag {
                 faults: whole(a, "the number of faults that flag a lock", "3")?,
@@ -199,6 +202,9 @@ fn set_in(p: &mut Policy, o: &PolicyOverrides) {
     if let Some(v) = o.taker_confirms {
         p.taker_confirms = v;
     }
+    if let Some(v) = o.copies_need_order {
+        p.copies_need_order = v;
+    }
 }
 
 fn slug(field: PolicyField) -> &'static str {
@@ -212,6 +218,7 @@ fn slug(field: PolicyField) -> &'static str {
         PolicyField::MasterNeedsWitness => "witness",
         PolicyField::FaultFlag => "faults",
         PolicyField::TakerConfirms => "confirm",
+        PolicyField::CopiesNeedOrder => "copies",
     }
 }
 
@@ -261,7 +268,9 @@ fn FieldInput(
             }
             .into_any()
         }
-        PolicyField::LostKeyForcesLockChange | PolicyField::MasterNeedsWitness => view! {
+        PolicyField::LostKeyForcesLockChange
+        | PolicyField::MasterNeedsWitness
+        | PolicyField::CopiesNeedOrder => view! {
             <label class="choice">
                 <input type="checkbox" prop:checked=move || a.get() == "yes"
                     on:change=move |ev| a.set(if event_target_checked(&ev) { "yes".into() } else { "no".into() })/>

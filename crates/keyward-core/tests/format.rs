@@ -47,6 +47,12 @@ const FIXTURES: &[(&str, &str)] = &[
         include_str!("fixtures/events-v1-audit.jsonl"),
         "events-v1-audit.expected.txt",
     ),
+    // Copies of a key need a replacement order (`Policy::copies_need_order`,
+    // `PolicyField::CopiesNeedOrder`): set for the site, overridden and cleared for an area.
+    (
+        include_str!("fixtures/events-v1-copies.jsonl"),
+        "events-v1-copies.expected.txt",
+    ),
 ];
 
 /// Every `Change` variant by name. No wildcard: a new variant stops the build here until it is
@@ -172,7 +178,9 @@ fn loan_line(loan: &Loan) -> String {
 /// A policy as `{:?}` shows it, without the settings added later while they hold their
 /// default, so logs from before them read as they did.
 fn policy_line(policy: Policy) -> String {
-    format!("{policy:?}").replace(", taker_confirms: NameOrSignature", "")
+    format!("{policy:?}")
+        .replace(", taker_confirms: NameOrSignature", "")
+        .replace(", copies_need_order: false", "")
 }
 
 /// The register as its queries show it, in a stable order.
@@ -192,7 +200,9 @@ fn summary(r: &Register) -> String {
             let _ = writeln!(out, "  area {}", area.name);
             let overrides = r.area_overrides(area.id);
             if !overrides.is_empty() {
-                let overrides = format!("{overrides:?}").replace(", taker_confirms: None", "");
+                let overrides = format!("{overrides:?}")
+                    .replace(", taker_confirms: None", "")
+                    .replace(", copies_need_order: None", "");
                 let _ = writeln!(out, "    overrides {overrides}");
                 let _ = writeln!(
                     out,

@@ -2,7 +2,8 @@
 // site's 20 lockers, by tapping and by scanning labels; one key missing, one key tag found at
 // the wrong locker, one finding undone, offline from midway; completed; the report shows
 // exactly those findings, on screen, in its CSV and in the printed PDF (pdftotext). On a phone
-// (390×844): a person recorded as left, a range audited by tapping, its report, the due list
+// (390×844): a person recorded as left, a copy of a key added by hand where the area asks for
+// replacement orders, a range audited by tapping, its report, the due list
 // and term dates, and the manager's charts. Two auditors sharing a site's audit, an area each.
 // axe on every new screen.
 
@@ -179,6 +180,21 @@ test('on a phone: a range audited by tapping, the due list, term dates and the c
   await expect(flash(page, 'Recorded as left on 30/11/2026.')).toBeVisible();
   await expect(page.getByText('Left the site on 30/11/2026.')).toBeVisible();
   expect(await checkA11y(page, 'a person who left')).toEqual([]);
+  // The area asks for a replacement order for every copy of a key; B-3 gets a copy by hand.
+  await nav(page, 'Set-up').click();
+  await page.getByRole('link', { name: 'Policies', exact: true }).click();
+  const copies = page.getByRole('form', { name: 'Copies of a key need a replacement order' });
+  await expect(copies).toContainText('Inherited from the site: No');
+  await copies.getByLabel('Copies of a key need a replacement order').check();
+  await copies.getByRole('button', { name: 'Set for this area' }).click();
+  await expect(copies).toContainText('Set for this area: Yes');
+  const [original] = (await fitLockWithKeys(page, 'B-3', 'K303', 1)).tags;
+  await page.getByLabel('How many').fill('1');
+  await page.getByRole('button', { name: 'Add keys' }).click();
+  await expect(flash(page, '1 key added, each with its own tag.')).toBeVisible();
+  const copy = (await page.getByRole('link', { name: /^Issue key / }).allTextContents())
+    .map((t) => t.replace('Issue key ', '').trim())
+    .find((t) => t !== original);
   await startAudit(page, 'A range of lockers in an area', async () => {
     await page.getByLabel('From locker').fill('b-2');
     await page.getByLabel('To locker').fill('B-4');
@@ -198,6 +214,10 @@ test('on a phone: a range audited by tapping, the due list, term dates and the c
   const report = page.locator('.audit-report');
   await expect(report).toContainText('3 of 3 Lockers checked');
   await expect(report.locator('.report-part').filter({ hasText: 'Findings (0)' })).toContainText('None.');
+  const mismatch = report.locator('.report-part').filter({ hasText: 'Replacement keys that do not match the register (1)' });
+  await expect(mismatch.locator('tbody tr')).toHaveText([
+    new RegExp(`B-3\\s*Key ${copy} added as a copy on \\d\\d/\\d\\d/\\d{4} with no replacement order; this area's policy asks for one`),
+  ]);
   expect(await checkA11y(page, 'audit report, phone')).toEqual([]);
 
   // The audits list: the completed one, the due list (a range does not count for its area),

@@ -8,6 +8,7 @@ use crate::ids::{KeyId, LockId, LockerId, TagId};
 use crate::model::{Key, KeyKind, KeyState, LockKind, Locker};
 use crate::normalise::tidy;
 use crate::timeline::What;
+use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
 /// The most keys one "add keys" may create.
@@ -80,6 +81,8 @@ impl Register {
         }
     }
 
+    /// Keys added other than by a replacement order; those added to a lock that had keys
+    /// already are copies ([`Register::unordered_copy`]).
     pub(super) fn apply_keys_added(
         &mut self,
         event: &Event,
@@ -88,7 +91,13 @@ impl Register {
         storage: &Option<String>,
         keys: &[NewKey],
     ) {
+        let copies = self.lock(lock).is_some_and(|l| !l.keys.is_empty());
         if let Some((locker, added)) = self.add_keys(lock, kind, storage, keys) {
+            if copies {
+                for key in &added {
+                    self.unordered_copies.insert(*key, event.at);
+                }
+            }
             self.log(locker, event, What::KeysAdded { keys: added });
         }
     }
@@ -225,5 +234,12 @@ impl Register {
             .and_then(|lock| self.lock(lock))
             .map(|lock| lock.keys.iter().filter_map(|k| self.keys.get(k)).collect())
             .unwrap_or_default()
+    }
+}
+
+impl Register {
+    /// When a key was added as a copy without a replacement order, if it was.
+    pub fn unordered_copy(&self, key: KeyId) -> Option<DateTime<Utc>> {
+        self.unordered_copies.get(&key).copied()
     }
 }

@@ -53,6 +53,7 @@ use crate::ids::{
 use crate::label::LabelRef;
 use crate::model::{Area, Key, Loan, Lock, Locker, LostCase, Order, Person, Site, Supplier};
 use crate::timeline::{Entry, What};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How a change fits the register as it stands: the one judgement both the fold and the
@@ -112,6 +113,9 @@ pub struct Register {
     routes: BTreeMap<AreaId, Vec<LockerId>>,
     /// Each site's term dates, in order.
     terms: BTreeMap<SiteId, Vec<Term>>,
+    /// Keys added as copies (to a lock that had keys already) other than by receiving a
+    /// replacement order, and when: the audit report's copies without an order.
+    unordered_copies: BTreeMap<KeyId, DateTime<Utc>>,
 }
 
 impl Register {

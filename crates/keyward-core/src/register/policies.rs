@@ -161,6 +161,14 @@ pub struct Policy {
     /// policies stored before it, and left out while it holds its default).
     #[serde(default, skip_serializing_if = "TakerConfirms::is_default")]
     pub taker_confirms: TakerConfirms,
+    /// A copy of a key is made only through a replacement order: a copy added without one is a
+    /// mismatch in the audit report (added later, like `taker_confirms`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub copies_need_order: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for Policy {
@@ -181,6 +189,7 @@ impl Default for Policy {
                 days: 90,
             },
             taker_confirms: TakerConfirms::NameOrSignature,
+            copies_need_order: false,
         }
     }
 }
@@ -206,6 +215,8 @@ pub struct PolicyOverrides {
     pub fault_flag: Option<FaultFlag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taker_confirms: Option<TakerConfirms>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies_need_order: Option<bool>,
 }
 
 /// One setting of a policy, to clear an area's override of it.
@@ -221,10 +232,11 @@ pub enum PolicyField {
     MasterNeedsWitness,
     FaultFlag,
     TakerConfirms,
+    CopiesNeedOrder,
 }
 
 impl PolicyField {
-    pub const ALL: [PolicyField; 9] = [
+    pub const ALL: [PolicyField; 10] = [
         PolicyField::Risk,
         PolicyField::Audit,
         PolicyField::DefaultLoanDays,
@@ -234,6 +246,7 @@ impl PolicyField {
         PolicyField::MasterNeedsWitness,
         PolicyField::FaultFlag,
         PolicyField::TakerConfirms,
+        PolicyField::CopiesNeedOrder,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -246,6 +259,7 @@ impl PolicyField {
             PolicyField::MasterNeedsWitness => "Master-key sign-out needs a witness",
             PolicyField::FaultFlag => "Faults that flag a lock",
             PolicyField::TakerConfirms => "How the person taking a key confirms it",
+            PolicyField::CopiesNeedOrder => "Copies of a key need a replacement order",
         }
     }
 }
@@ -263,6 +277,7 @@ impl PolicyOverrides {
             self.master_needs_witness.is_some(),
             self.fault_flag.is_some(),
             self.taker_confirms.is_some(),
+            self.copies_need_order.is_some(),
         ];
         PolicyField::ALL
             .into_iter()
@@ -289,7 +304,8 @@ impl PolicyOverrides {
             lost_key_charge_pence,
             master_needs_witness,
             fault_flag,
-            taker_confirms
+            taker_confirms,
+            copies_need_order
         );
         self
     }
@@ -305,6 +321,7 @@ impl PolicyOverrides {
             PolicyField::MasterNeedsWitness => self.master_needs_witness = None,
             PolicyField::FaultFlag => self.fault_flag = None,
             PolicyField::TakerConfirms => self.taker_confirms = None,
+            PolicyField::CopiesNeedOrder => self.copies_need_order = None,
         }
     }
 }
@@ -327,6 +344,7 @@ impl Policy {
             master_needs_witness: o.master_needs_witness.unwrap_or(self.master_needs_witness),
             fault_flag: o.fault_flag.unwrap_or(self.fault_flag),
             taker_confirms: o.taker_confirms.unwrap_or(self.taker_confirms),
+            copies_need_order: o.copies_need_order.unwrap_or(self.copies_need_order),
         };
         p.default_loan_days = p.default_loan_days.min(p.max_loan_days);
         p
@@ -344,6 +362,7 @@ impl Policy {
             master_needs_witness: Some(self.master_needs_witness),
             fault_flag: Some(self.fault_flag),
             taker_confirms: Some(self.taker_confirms),
+            copies_need_order: Some(self.copies_need_order),
         })?;
         consistent(self)
     }

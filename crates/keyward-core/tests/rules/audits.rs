@@ -1493,3 +1493,73 @@ fn an_audit_or_finding_in_a_file_of_unsynced_changes_is_not_recorded_twice() {
         );
     }
 }
+
+/// The report of a whole-site audit made now.
+fn report_now(h: &mut Harness, site: SiteId) -> AuditReport {
+    let audit = start(h, site, AuditScope::Site);
+    h.ok(Command::CompleteAudit { audit });
+    h.register
+        .audit(audit)
+        .unwrap()
+        .completed
+        .clone()
+        .unwrap()
+        .report
+}
+
+#[test]
+fn copies_added_without_an_order_are_a_mismatch_where_the_policy_asks_for_orders() {
+    let mut h = Harness::new(77);
+    let (site, area) = h.site("Northgate School");
+    let (copied, ordered) = (h.locker(site, area, "A1"), h.locker(site, area, "A2"));
+    let first = h.lock_with_keys(copied, 1);
+    let lock = h.register.key(first[0]).unwrap().lock;
+    // A second key added by hand is a copy; the first keys of a lock are not.
+    let copy = keys(&mut h, lock, KeyKind::User, 1);
+    let copy_tag = copy[0].tag.to_string();
+    assert!(h.register.unordered_copy(first[0]).is_none());
+    assert!(h.register.unordered_copy(copy[0].id).is_some());
+    // Copies that came by a replacement order are not.
+    let other = h.lock_with_keys(ordered, 1);
+    let other_lock = h.register.key(other[0]).unwrap().lock;
+    let supplier = h.supplier(site, "Keys R Us");
+    let order = h.order(supplier, vec![(other_lock, KeyKind::User, 1)], None);
+    h.ok(Command::ReceiveOrder {
+        order,
+        quantities: vec![1],
+    });
+    let mismatches = |r: &AuditReport| -> Vec<String> {
+        r.mismatches
+            .iter()
+            .map(|m| format!("{}: {}", m.number, m.words))
+            .collect()
+    };
+
+    // No such policy: nothing to report.
+    assert_eq!(mismatches(&report_now(&mut h, site)), Vec::<String>::new());
+
+    // The area asks for orders: the copy added by hand is reported, once.
+    h.ok(Command::SetAreaPolicy {
+        area,
+        set: PolicyOverrides {
+            copies_need_order: Some(true),
+            ..Default::default()
+        },
+        clear: vec![],
+    });
+    assert!(h.register.policy_for_locker(copied).copies_need_order);
+    let today = keyward_core::format::uk_date(h.today());
+    assert_eq!(
+        mismatches(&report_now(&mut h, site)),
+        [format!(
+            "A1: Key {copy_tag} added as a copy on {today} with no replacement order; this area's policy asks for one"
+        )]
+    );
+    // The policy set aside again: not reported.
+    h.ok(Command::SetAreaPolicy {
+        area,
+        set: PolicyOverrides::default(),
+        clear: vec![PolicyField::CopiesNeedOrder],
+    });
+    assert!(mismatches(&report_now(&mut h, site)).is_empty());
+}

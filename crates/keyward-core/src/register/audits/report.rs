@@ -109,7 +109,8 @@ pub struct ReportProblem {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportMismatch {
-    pub order: OrderId,
+    /// The order it concerns; none for a copy added without one.
+    pub order: Option<OrderId>,
     pub number: String,
     /// What does not match, in a sentence.
     pub words: String,
@@ -406,7 +407,7 @@ impl Register {
                 let received = counted.get(&line.lock).copied().unwrap_or(0);
                 if first_line && recorded < received {
                     list.push(ReportMismatch {
-                        order: o.id,
+                        order: Some(o.id),
                         number: locker.number.clone(),
                         words: format!(
                             "Order of {}: {received} keys received but {recorded} recorded in the register",
@@ -416,7 +417,7 @@ impl Register {
                 }
                 if o.received[i] > 0 && !codes.contains(line.code.as_str()) {
                     list.push(ReportMismatch {
-                        order: o.id,
+                        order: Some(o.id),
                         number: locker.number.clone(),
                         words: format!(
                             "Order of {}: {} keys cut to a code no lock has now (the lock was changed)",
@@ -425,6 +426,29 @@ impl Register {
                         ),
                     });
                 }
+            }
+        }
+        // Copies added without an order, at lockers whose area's policy asks for one.
+        for locker in in_scope.iter().filter_map(|l| self.locker(*l)) {
+            if !self.policy_for_locker(locker.id).copies_need_order {
+                continue;
+            }
+            for key in self.keys_of_locker(locker.id) {
+                let Some(at) = self.unordered_copy(key.id) else {
+                    continue;
+                };
+                if key.state == crate::model::KeyState::Retired {
+                    continue;
+                }
+                list.push(ReportMismatch {
+                    order: None,
+                    number: locker.number.clone(),
+                    words: format!(
+                        "Key {} added as a copy on {} with no replacement order; this area's policy asks for one",
+                        key.tag,
+                        uk_date(at.date_naive())
+                    ),
+                });
             }
         }
         list
