@@ -1,6 +1,7 @@
 // Sync: two devices (two browser contexts, each with its own IndexedDB) on one site through
 // keyward-server. Both go offline and issue the same key; back online each shows the
 // conflict; deciding it on one makes both agree. An offline issue on one reaches the other.
+// Two auditors offline recording one locker differently: a conflict, decided once for both.
 
 import { test, expect } from '@playwright/test';
 import {
@@ -215,6 +216,76 @@ test('two devices stay in agreement through offline work and a conflict', async 
   await openRegister(b);
   await expect(registerCount(b)).toHaveText('10 lockers');
 
+  await one.close();
+  await two.close();
+});
+
+test('two auditors offline record a locker differently: a conflict, decided once for both', async ({ browser }) => {
+  test.setTimeout(180_000);
+  const admin = `au-${suffix}`;
+  const auditor = `ad-${suffix}`;
+  const one = await browser.newContext();
+  const two = await browser.newContext();
+  const a = await one.newPage();
+  const b = await two.newPage();
+  await setUpSite(a, { site: 'Eastgate School' });
+  await addRange(a, 'E-1', 'E-3');
+  await open(a, '/sync');
+  await a.getByLabel('Your name').fill('Pat Caretaker');
+  await a.getByLabel('Username').last().fill(admin);
+  await a.getByLabel('Choose a password').fill(PASSWORD);
+  await a.getByLabel('Set-up code').fill(setupCode());
+  await a.getByRole('button', { name: 'Put the site on the server' }).click();
+  await waitSynced(a);
+  await addUser(a, { name: 'Alex Auditor', username: auditor, role: 'auditor' });
+
+  // A starts the audit of the whole site; B signs in and opens it from the audits list.
+  await open(a, '/audits');
+  await a.getByRole('button', { name: 'Start audit' }).click();
+  await expect(a.getByRole('heading', { name: 'Audit: Whole site', level: 1 })).toBeVisible();
+  await waitSynced(a);
+  await open(b, '/');
+  await b.getByRole('link', { name: 'Sign in to a site' }).click();
+  await b.getByLabel('Username').fill(auditor);
+  await b.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await b.getByRole('button', { name: 'Sign in' }).click();
+  await waitSynced(b);
+  await open(b, '/audits');
+  await b.getByRole('link', { name: /Whole site/ }).click();
+  await expect(b.locator('#audit-locker')).toHaveText('Locker E-1');
+
+  // Both offline, both at E-1: "As expected" on A, "Key missing" on B.
+  await one.setOffline(true);
+  await two.setOffline(true);
+  await a.getByRole('button', { name: 'As expected', exact: true }).click();
+  await expect(a.locator('.audit-progress')).toHaveText('1 of 3 done · no issues');
+  await b.getByRole('button', { name: 'Key missing', exact: true }).click();
+  await expect(b.locator('.audit-progress')).toHaveText('1 of 3 done · 1 issue found');
+
+  await one.setOffline(false);
+  await waitSynced(a);
+  await two.setOffline(false);
+  await expect(conflictChip(a)).toHaveText('1 conflict', { timeout: 20_000 });
+  await expect(conflictChip(b)).toHaveText('1 conflict', { timeout: 20_000 });
+  // The audit says so, and takes no new finding at E-1 until it is decided.
+  await expect(a.getByText('1 locker was recorded differently by two auditors.')).toBeVisible();
+  await a.getByRole('button', { name: /^E-1/ }).click();
+  await expect(a.getByRole('button', { name: 'As expected', exact: true })).toHaveCount(0);
+
+  // Decided on A: the key is missing.
+  await conflictChip(a).click();
+  await expect(a.getByRole('heading', { name: 'Locker E-1 was recorded differently by two auditors' })).toBeVisible();
+  await checkA11y(a, 'conflicts inbox, audit findings');
+  await a.getByLabel(/^“Key missing” \(.*\) is right$/).check();
+  await a.getByRole('button', { name: 'Decide' }).click();
+  await expect(flash(a, 'Conflict decided.')).toBeVisible();
+  await expect(conflictChip(b)).toHaveCount(0, { timeout: 20_000 });
+  for (const page of [a, b]) {
+    await open(page, '/audits');
+    await page.getByRole('link', { name: /Whole site/ }).click();
+    await expect(page.locator('.audit-progress')).toHaveText('1 of 3 done · 1 issue found');
+    await expect(page.getByRole('button', { name: /^E-1/ })).toContainText('Key missing');
+  }
   await one.close();
   await two.close();
 });
