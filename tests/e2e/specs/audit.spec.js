@@ -21,6 +21,7 @@ import {
   fitLockWithKeys,
   flash,
   gotoAddLockers,
+  issuableTags,
   nav,
   open,
   openLocker,
@@ -192,9 +193,8 @@ test('on a phone: a range audited by tapping, the due list, term dates and the c
   await page.getByLabel('How many').fill('1');
   await page.getByRole('button', { name: 'Add keys' }).click();
   await expect(flash(page, '1 key added, each with its own tag.')).toBeVisible();
-  const copy = (await page.getByRole('link', { name: /^Issue key / }).allTextContents())
-    .map((t) => t.replace('Issue key ', '').trim())
-    .find((t) => t !== original);
+  await expect(page.getByRole('link', { name: /^Issue key / })).toHaveCount(2);
+  const copy = (await issuableTags(page)).find((t) => t !== original);
   await startAudit(page, 'A range of lockers in an area', async () => {
     await page.getByLabel('From locker').fill('b-2');
     await page.getByLabel('To locker').fill('B-4');
