@@ -195,6 +195,12 @@ test('on a phone: a range audited by tapping, the due list, term dates and the c
   await expect(flash(page, '1 key added, each with its own tag.')).toBeVisible();
   await expect(page.getByRole('link', { name: /^Issue key / })).toHaveCount(2);
   const copy = (await issuableTags(page)).find((t) => t !== original);
+  // Two faults on its lock, for the manager's chart.
+  for (const kind of ['Jammed', 'Broken']) {
+    await page.getByLabel(kind, { exact: true }).check();
+    await page.getByRole('button', { name: 'Record fault' }).click();
+    await expect(flash(page, `Fault recorded: ${kind.toLowerCase()}.`)).toBeVisible();
+  }
   await startAudit(page, 'A range of lockers in an area', async () => {
     await page.getByLabel('From locker').fill('b-2');
     await page.getByLabel('To locker').fill('B-4');
@@ -258,6 +264,13 @@ test('on a phone: a range audited by tapping, the due list, term dates and the c
   }
   await expect(page.getByText('0 of 1 areas audited on time')).toBeVisible();
   await expect(page.getByRole('figure', { name: 'Lost or stolen keys per month' })).toContainText('No keys in this time.');
+  const faults = page.getByRole('figure', { name: 'Lock faults per area, last 12 months' });
+  await expect(faults).toContainText('2 faults in all');
+  await expect(faults.locator('svg rect.bar')).toHaveCount(1);
+  const bar = await faults.locator('svg rect.bar').boundingBox();
+  expect(bar.width).toBeGreaterThan(100);
+  await faults.getByText('Show as a table').click();
+  await expect(faults.locator('tbody tr')).toHaveText([/Science block\s*2/]);
   expect(await checkA11y(page, 'dashboard')).toEqual([]);
   await screenshots(page, 'dashboard');
 });
