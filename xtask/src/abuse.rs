@@ -56,7 +56,7 @@ pub fn bench(root: &Path) -> Result<(), String> {
     let dist = dist_folder(root, &data)?;
     // Inherited by the server: the set-up code it will ask for.
     std::env::set_var("KEYWARD_SETUP_CODE", SETUP_CODE);
-    let server = Server::start(&program, &dist, &data.join("data"))?;
+    let server = Server::start(&program, Some(&dist), &data.join("data"))?;
     let result = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

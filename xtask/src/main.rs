@@ -6,6 +6,7 @@
 
 mod abuse;
 mod exec;
+mod one_binary;
 mod server;
 mod sizes;
 mod tools;
@@ -22,14 +23,15 @@ Usage: cargo xtask <command>
 
 Commands:
   run [--addr HOST:PORT] [--http]
-                           build the PWA (release) and keyward-server, then serve it
+                           build the PWA (release) and a release keyward-server carrying
+                           it (one binary: target/release/keyward-server), then serve it
                            (default address 127.0.0.1:8080; data in ./data); Ctrl-C stops it.
                            Beyond localhost (e.g. --addr 0.0.0.0:8080) it serves HTTPS with a
                            certificate authority of its own (data/tls), plain HTTP on PORT+1
                            redirecting to it, and prints the phone addresses, a QR code and
                            the /ca page that installs the CA; --http serves plain HTTP instead
   test                     fmt, clippy (host and wasm), cargo test, release build with sizes,
-                           browser tests (Playwright + Chromium) against a fresh server
+                           the one binary serving every file of the build alone, browser tests (Playwright + Chromium) against a fresh server
   e2e [SPEC ...]           release build, fresh server, then only the named Playwright specs
                            (e.g. `cargo xtask e2e lost-key`); all of them when none is named
   bench [-- ARGS]          release build, fresh server, `node bench/register.mjs ARGS` in tests/e2e,
@@ -144,7 +146,7 @@ fn is_loopback(addr: &str) -> bool {
 /// keyward-server's arguments for `run`: beyond localhost (unless `--http`), HTTPS with the
 /// local CA, plain HTTP on the next port redirecting to it, and the QR code.
 fn server_args(run: &RunArgs) -> Vec<String> {
-    let mut args: Vec<String> = ["--dist", "dist", "--data", "data", "--addr", &run.addr]
+    let mut args: Vec<String> = ["--data", "data", "--addr", &run.addr]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -210,9 +212,11 @@ fn cmd_run(root: &Path, run: &RunArgs) -> Result<(), String> {
     let mut steps = Steps::default();
     steps.run("ensure tools", || tools::ensure(root, tools::Needs::Build))?;
     steps.run("trunk build --release", || trunk_build(root))?;
-    steps.run("build keyward-server", || build_server(root))?;
+    steps.run("build keyward-server (release, app inside)", || {
+        one_binary::build(root)
+    })?;
 
-    let mut command = Command::new(server_program(root));
+    let mut command = Command::new(one_binary::program(root));
     let args = server_args(run);
     command.args(&args).current_dir(root);
     println!("\n$ {}  (Ctrl-C to stop)", exec::describe(&command));
@@ -295,6 +299,10 @@ fn test_steps(root: &Path, steps: &mut Steps, counts: &mut TestCounts) -> Result
         print!("{}", sizes::table(&rows));
         Ok(())
     })?;
+    steps.run("build keyward-server (release, app inside)", || {
+        one_binary::build(root)
+    })?;
+    steps.run("one binary serves the app", || one_binary::check(root))?;
     steps.run("build keyward-server", || build_server(root))?;
     steps.run("browser tests (playwright)", || {
         with_server(root, |server| {
@@ -422,7 +430,7 @@ fn with_server(
     body: impl FnOnce(&Server) -> Result<(), String>,
 ) -> Result<(), String> {
     let data = server::fresh_data_dir()?;
-    let server = Server::start(&server_program(root), &root.join("dist"), &data)?;
+    let server = Server::start(&server_program(root), Some(&root.join("dist")), &data)?;
     let result = body(&server);
     server.stop();
     match result {
@@ -470,7 +478,7 @@ mod tests {
 
     #[test]
     fn beyond_localhost_is_https_with_the_local_ca() {
-        let plain = "--dist dist --data data --addr";
+        let plain = "--data data --addr";
         assert_eq!(server_args_for(&[]), format!("{plain} 127.0.0.1:8080"));
         for local in ["localhost:8080", "127.0.0.2:80", "[::1]:8080"] {
             assert_eq!(

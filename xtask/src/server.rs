@@ -77,30 +77,37 @@ fn lossy(path: &Path) -> String {
 }
 
 impl Server {
-    /// Starts `program --dist <dist> --data <data> --addr 127.0.0.1:0` with a set-up code in
+    /// Starts `program --dist <dist> --data <data> --addr 127.0.0.1:0` (without `--dist` when
+    /// `dist` is `None`: the app built into the binary, run from inside `data` so that no
+    /// `dist` folder nearby can stand in for it) with a set-up code in
     /// `KEYWARD_SETUP_CODE` (this process's own, if it has one, e.g. the abuse bench's; else a
     /// fresh random one), and waits for the stdout line that gives its address,
     /// `Keyward is running at http://HOST:PORT/` (lines before it are echoed).
-    pub fn start(program: &Path, dist: &Path, data: &Path) -> Result<Server, String> {
+    pub fn start(program: &Path, dist: Option<&Path>, data: &Path) -> Result<Server, String> {
         let setup_code = std::env::var(SETUP_CODE_VAR)
             .ok()
             .filter(|code| !code.trim().is_empty())
             .unwrap_or_else(random_setup_code);
         let argv = |addr: &str| {
-            vec![
-                lossy(&absolute(program)),
-                "--dist".to_string(),
-                lossy(&absolute(dist)),
+            let mut argv = vec![lossy(&absolute(program))];
+            if let Some(dist) = dist {
+                argv.extend(["--dist".to_string(), lossy(&absolute(dist))]);
+            }
+            argv.extend([
                 "--data".to_string(),
                 lossy(&absolute(data)),
                 "--addr".to_string(),
                 addr.to_string(),
-            ]
+            ]);
+            argv
         };
         let first = argv("127.0.0.1:0");
         let mut command = Command::new(&first[0]);
+        std::fs::create_dir_all(data)
+            .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
         command
             .args(&first[1..])
+            .current_dir(data)
             .env(SETUP_CODE_VAR, &setup_code)
             .stdout(Stdio::piped());
         println!("$ {SETUP_CODE_VAR}={setup_code} {}", describe(&command));
@@ -378,7 +385,7 @@ mod tests {
             &dir,
             "echo 'Keyward is running at http://127.0.0.1:45678/'\nexec sleep 30",
         );
-        let server = Server::start(&program, Path::new("dist"), &dir).unwrap();
+        let server = Server::start(&program, Some(Path::new("dist")), &dir).unwrap();
         assert_eq!(server.url, "http://127.0.0.1:45678/");
         assert_eq!(server.addr, "127.0.0.1:45678");
         let cmd = server.restart_command();
@@ -414,7 +421,7 @@ mod tests {
             &dir,
             "echo \"Set-up code for a new site (valid 24 hours, once): $KEYWARD_SETUP_CODE\"\necho 'Keyward is running at http://127.0.0.1:45679/'\nexec sleep 30",
         );
-        let server = Server::start(&program, Path::new("dist"), &dir).unwrap();
+        let server = Server::start(&program, Some(Path::new("dist")), &dir).unwrap();
         assert_eq!(server.addr, "127.0.0.1:45679");
         server.stop();
         std::fs::remove_dir_all(&dir).unwrap();
@@ -424,7 +431,7 @@ mod tests {
     fn server_that_exits_without_an_address_is_an_error() {
         let dir = fresh_data_dir().unwrap();
         let program = stand_in_server(&dir, "echo 'oops' >&2\nexit 3");
-        let err = Server::start(&program, Path::new("dist"), &dir)
+        let err = Server::start(&program, Some(Path::new("dist")), &dir)
             .err()
             .unwrap();
         assert!(err.contains("exited"), "{err}");

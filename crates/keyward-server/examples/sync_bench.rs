@@ -249,7 +249,7 @@ async fn through_server(db: &Db, recorded: &Recorded) -> Duration {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<!doctype html>").unwrap();
     let config = Config {
-        dist: dist.path().to_owned(),
+        app: keyward_server::AppFiles::Folder(dist.path().to_owned()),
         data: dist.path().join("data"),
         database_url: Some(db.url.clone()),
         limits: Default::default(),

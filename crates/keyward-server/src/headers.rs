@@ -25,6 +25,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::app_files::AppFiles;
+
 /// `Permissions-Policy`: the camera for the scanner, nothing else.
 pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolocation=(), payment=()";
 
@@ -157,10 +159,11 @@ fn has_attribute(attributes: &str, name: &str) -> bool {
     }
 }
 
-/// The security headers for one `dist` folder, the policy following its `index.html`.
+/// The security headers for the app's files, the policy following its `index.html`.
 #[derive(Debug)]
 pub struct SecurityHeaders {
-    index: PathBuf,
+    /// The page to follow when it is a file (files in memory never change).
+    index: Option<PathBuf>,
     current: Mutex<Current>,
 }
 
@@ -172,11 +175,17 @@ struct Current {
 }
 
 impl SecurityHeaders {
-    /// Reads `dist/index.html` now. A missing or unreadable page gives the policy without
+    /// Reads `index.html` now. A missing or unreadable page gives the policy without
     /// hashes (the server refuses to start without one anyway: [`crate::Config::prepare`]).
-    pub fn new(dist: &Path) -> Arc<Self> {
-        let index = dist.join("index.html");
-        let (stamp, policy) = read_policy(&index);
+    pub fn new(app: &AppFiles) -> Arc<Self> {
+        let (index, stamp, policy) = match app {
+            AppFiles::Folder(dist) => {
+                let index = dist.join("index.html");
+                let (stamp, policy) = read_policy(&index);
+                (Some(index), stamp, policy)
+            }
+            AppFiles::Memory(_) => (None, None, policy_value(&app.index_html())),
+        };
         Arc::new(SecurityHeaders {
             index,
             current: Mutex::new(Current { stamp, policy }),
@@ -190,11 +199,14 @@ impl SecurityHeaders {
 
     /// Makes the policy again if `index.html` changed since it was made.
     pub async fn refresh(&self) {
-        let stamp = stamp_of(&self.index).await;
+        let Some(index) = &self.index else {
+            return;
+        };
+        let stamp = stamp_of(index).await;
         if stamp.is_some() && stamp == self.lock().stamp {
             return;
         }
-        let index = self.index.clone();
+        let index = index.clone();
         let Ok((stamp, policy)) = tokio::task::spawn_blocking(move || read_policy(&index)).await
         else {
             return;
@@ -219,9 +231,11 @@ fn read_policy(index: &Path) -> (Option<(SystemTime, u64)>, HeaderValue) {
         .ok()
         .and_then(|m| Some((m.modified().ok()?, m.len())));
     let html = std::fs::read_to_string(index).unwrap_or_default();
-    let policy = HeaderValue::from_str(&policy_for_page(&html))
-        .expect("a policy is ASCII: directives and base64");
-    (stamp, policy)
+    (stamp, policy_value(&html))
+}
+
+fn policy_value(html: &str) -> HeaderValue {
+    HeaderValue::from_str(&policy_for_page(html)).expect("a policy is ASCII: directives and base64")
 }
 
 /// Middleware: sets the security headers on every answer (after the app made it, so errors,

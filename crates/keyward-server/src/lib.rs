@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 pub mod api;
+pub mod app_files;
 pub mod headers;
 pub mod serve;
 pub mod settings;
@@ -34,6 +35,7 @@ pub mod static_files;
 pub mod store;
 pub mod tls;
 
+pub use app_files::AppFiles;
 pub use settings::Limits;
 pub use store::Store;
 
@@ -43,8 +45,9 @@ pub const SQLITE_FILE: &str = "keyward.db";
 /// Where the server finds its files and keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Trunk's output folder; must contain `index.html`.
-    pub dist: PathBuf,
+    /// The app's files: trunk's output folder, or those built into the binary; there must
+    /// be an `index.html`.
+    pub app: AppFiles,
     /// Folder for server-side state: the SQLite file [`SQLITE_FILE`] unless
     /// `database_url` names another database.
     pub data: PathBuf,
@@ -60,9 +63,9 @@ impl Config {
     /// Done before binding so that a missing build is reported as a clear
     /// message instead of a server that answers every request with 404.
     pub fn prepare(&self) -> Result<(), StartError> {
-        if !self.dist.join("index.html").is_file() {
+        if !self.app.has_index() {
             return Err(StartError::PwaNotBuilt {
-                dist: self.dist.clone(),
+                app: self.app.describe(),
             });
         }
         std::fs::create_dir_all(&self.data).map_err(|source| StartError::DataDir {
@@ -95,8 +98,8 @@ impl Config {
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
-    /// `dist` has no `index.html`: the PWA was not built (or `--dist` is wrong).
-    PwaNotBuilt { dist: PathBuf },
+    /// There is no `index.html`: the PWA was not built (or `--dist` is wrong).
+    PwaNotBuilt { app: String },
     /// The data folder could not be created.
     DataDir { data: PathBuf, source: io::Error },
     /// The database could not be opened or migrated.
@@ -106,11 +109,10 @@ pub enum StartError {
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartError::PwaNotBuilt { dist } => write!(
+            StartError::PwaNotBuilt { app } => write!(
                 f,
-                "no index.html in {}: build the PWA first (`cargo xtask run` builds it), \
-                 or point --dist at trunk's output folder",
-                show(dist)
+                "no index.html in {app}: build the PWA first (`cargo xtask run` builds it), \
+                 or point --dist at trunk's output folder"
             ),
             StartError::DataDir { data, source } => {
                 write!(f, "cannot create the data folder {}: {source}", show(data))
@@ -134,7 +136,7 @@ impl std::error::Error for StartError {
 
 /// Quotes a path for messages; an absolute path helps when the relative default
 /// (`dist`) was resolved against an unexpected working directory.
-fn show(path: &Path) -> String {
+pub(crate) fn show(path: &Path) -> String {
     match std::path::absolute(path) {
         Ok(abs) => format!("`{}`", abs.display()),
         Err(_) => format!("`{}`", path.display()),
@@ -161,13 +163,13 @@ pub fn app_with(config: &Config, store: Store, extra: Option<Router>) -> Router 
         None => routes,
     };
     with_layers(
-        routes.fallback_service(static_files::service(&config.dist)),
+        routes.fallback_service(static_files::service(&config.app)),
         config,
     )
 }
 
 /// `routes` wrapped in the layers [`app`] has: deadlines, compression and security
-/// headers (the policy from `config.dist`'s `index.html`).
+/// headers (the policy from `config.app`'s `index.html`).
 pub fn with_layers(routes: Router, config: &Config) -> Router {
     let limits = &config.limits;
     routes
@@ -184,7 +186,7 @@ pub fn with_layers(routes: Router, config: &Config) -> Router {
         // Brotli is chosen over gzip when the client accepts both.
         .layer(CompressionLayer::new())
         .layer(from_fn_with_state(
-            headers::SecurityHeaders::new(&config.dist),
+            headers::SecurityHeaders::new(&config.app),
             headers::set,
         ))
 }

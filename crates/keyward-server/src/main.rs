@@ -28,7 +28,7 @@ use keyward_server::settings::{LimitFlags, TlsFlags, TlsMode};
 use keyward_server::tls::local::{self, LocalCa};
 use keyward_server::tls::page::CaPage;
 use keyward_server::tls::Tls;
-use keyward_server::{serve, serve_https, Config, Https, Store};
+use keyward_server::{serve, serve_https, AppFiles, Config, Https, Store};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -40,9 +40,10 @@ const LOCAL_RENEW_EVERY: Duration = Duration::from_secs(600);
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Trunk's output folder, containing index.html.
-    #[arg(long, value_name = "DIR", default_value = "dist")]
-    dist: PathBuf,
+    /// Trunk's output folder, containing index.html. Without it, the app built into this
+    /// binary (a release built with the `embed` feature), else the folder `dist`.
+    #[arg(long, value_name = "DIR")]
+    dist: Option<PathBuf>,
     /// Address to listen on, HOST:PORT (a host name is resolved); port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     addr: String,
@@ -102,7 +103,7 @@ async fn run(args: Args) -> Result<(), String> {
         return print_setup_code(data, database_url).await;
     }
     let config = Config {
-        dist: args.dist,
+        app: app_files(args.dist),
         data: args.data,
         database_url: args.database_url,
         limits: args.limits.into(),
@@ -183,6 +184,14 @@ async fn run(args: Args) -> Result<(), String> {
     .map_err(|e| format!("server error: {e}"));
     store.close().await;
     served
+}
+
+/// `--dist`'s folder when given, else the app built into the binary, else `dist`.
+fn app_files(dist: Option<PathBuf>) -> AppFiles {
+    match dist {
+        Some(dir) => AppFiles::Folder(dir),
+        None => AppFiles::built_in().unwrap_or_else(|| AppFiles::Folder(PathBuf::from("dist"))),
+    }
 }
 
 /// `host` as it goes in a URL: an IPv6 address in brackets.
@@ -309,7 +318,7 @@ async fn print_setup_code(data: PathBuf, database_url: Option<String>) -> Result
     std::fs::create_dir_all(&data)
         .map_err(|e| format!("cannot create the data folder {}: {e}", data.display()))?;
     let config = Config {
-        dist: PathBuf::new(),
+        app: AppFiles::Folder(PathBuf::new()),
         data,
         database_url,
         limits: Default::default(),

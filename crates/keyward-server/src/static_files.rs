@@ -24,16 +24,21 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
-use axum::http::{StatusCode, Uri};
+use axum::http::header::{
+    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use tower::{Service, ServiceExt};
 use tower_http::services::{ServeDir, ServeFile};
+
+use crate::app_files::{AppFiles, File, Files};
 
 /// Must be revalidated on every use (a cheap 304 thanks to `Last-Modified`).
 pub const NO_CACHE: &str = "no-cache";
@@ -44,9 +49,20 @@ pub const SHORT: &str = "public, max-age=3600";
 
 /// The static-file service, meant as the app router's fallback.
 ///
-/// Answers every method: `GET`/`HEAD` are served, others get 405 from
-/// `ServeDir`; anything under `/api` gets 404 without touching the disk.
-pub fn service(dist: &Path) -> MethodRouter {
+/// Answers every method: `GET`/`HEAD` are served, others get 405; anything under
+/// `/api` gets 404 without touching the disk.
+pub fn service(app: &AppFiles) -> MethodRouter {
+    match app {
+        AppFiles::Folder(dist) => folder_service(dist),
+        AppFiles::Memory(files) => {
+            let files = files.clone();
+            any(move |req: Request| serve_memory(files.clone(), req))
+        }
+    }
+}
+
+/// Files from a folder, through `ServeDir`.
+fn folder_service(dist: &Path) -> MethodRouter {
     let fallback = SpaFallback {
         index: ServeFile::new(dist.join("index.html")),
     };
@@ -82,6 +98,77 @@ async fn serve(files: ServeDir<SpaFallback>, fallback: SpaFallback, mut req: Req
         let value = cache_control(&path, res.status());
         res.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    res
+}
+
+/// Files held in memory, by the same rules as a folder: a file, a folder's `index.html`,
+/// the SPA's `index.html` for a client route, else 404; `If-None-Match` answered with 304.
+async fn serve_memory(files: Arc<Files>, req: Request) -> Response {
+    let mut res = memory_response(&files, &req);
+    if !res.headers().contains_key(CACHE_CONTROL) {
+        let value = cache_control(req.uri().path(), res.status());
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    res
+}
+
+fn memory_response(files: &Files, req: &Request) -> Response {
+    let uri = single_leading_slash(req.uri()).unwrap_or_else(|| req.uri().clone());
+    let path = uri.path();
+    if is_api(path) {
+        return not_found();
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let mut res = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        res.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET,HEAD"));
+        return res;
+    }
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let mut name = decoded.trim_start_matches('/').to_string();
+    if name.is_empty() || name.ends_with('/') {
+        name.push_str("index.html");
+    }
+    let (file, cache) = match files.get(&name) {
+        Some(file) => (file, cache_control(path, StatusCode::OK)),
+        None if is_client_route(path) => match files.get("index.html") {
+            Some(index) => (index, NO_CACHE),
+            None => return not_found(),
+        },
+        None => return not_found(),
+    };
+    memory_answer(file, cache, req)
+}
+
+fn memory_answer(file: &File, cache: &'static str, req: &Request) -> Response {
+    let fresh = req
+        .headers()
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| matches!(tag.trim(), "*") || tag.trim() == file.etag);
+    let (status, body) = if fresh {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else if req.method() == Method::HEAD {
+        (StatusCode::OK, Body::empty())
+    } else {
+        (StatusCode::OK, Body::from(file.data.clone()))
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    let headers = res.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(etag) = HeaderValue::from_str(&file.etag) {
+        headers.insert(ETAG, etag);
+    }
+    if status == StatusCode::OK {
+        if let Ok(mime) = HeaderValue::from_str(&file.mime) {
+            headers.insert(CONTENT_TYPE, mime);
+        }
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(file.data.len()));
     }
     res
 }

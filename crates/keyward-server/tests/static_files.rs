@@ -2,13 +2,15 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use keyward_server::{app, serve, Config, StartError};
+use keyward_server::app_files::Files;
+use keyward_server::{app, serve, AppFiles, Config, StartError};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -69,8 +71,18 @@ impl Dist {
     }
 
     fn config(&self) -> Config {
+        self.config_for(AppFiles::Folder(self.path().to_owned()))
+    }
+
+    /// The same files read into memory, as the binary carries them.
+    fn memory_config(&self) -> Config {
+        let files = Files::read_folder(self.path()).unwrap();
+        self.config_for(AppFiles::Memory(Arc::new(files)))
+    }
+
+    fn config_for(&self, app: AppFiles) -> Config {
         Config {
-            dist: self.path().to_owned(),
+            app,
             data: self.path().join("data"),
             database_url: None,
             limits: Default::default(),
@@ -79,7 +91,11 @@ impl Dist {
 
     /// The whole app, over a fresh SQLite file in the dist's `data` folder.
     async fn app(&self) -> Router {
-        let config = self.config();
+        Self::app_of(self.config()).await
+    }
+
+    /// The whole app serving `config`'s files.
+    async fn app_of(config: Config) -> Router {
         config.prepare().unwrap();
         let store = config.open_store().await.unwrap();
         app(&config, store)
@@ -107,6 +123,24 @@ impl Reply {
 
     fn content_encoding(&self) -> Option<&str> {
         self.header(header::CONTENT_ENCODING)
+    }
+
+    /// The body as sent before compression (compressed streams may be framed differently).
+    fn decoded(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.body.is_empty() {
+            return out;
+        }
+        match self.content_encoding() {
+            Some("br") => brotli_decompressor::Decompressor::new(&self.body[..], 4096)
+                .read_to_end(&mut out)
+                .unwrap(),
+            Some("gzip") => flate2::read::GzDecoder::new(&self.body[..])
+                .read_to_end(&mut out)
+                .unwrap(),
+            _ => return self.body.clone(),
+        };
+        out
     }
 }
 
@@ -388,7 +422,7 @@ async fn other_methods_are_not_allowed() {
 fn prepare_requires_a_built_pwa_and_creates_the_data_folder() {
     let empty = tempfile::tempdir().unwrap();
     let config = Config {
-        dist: empty.path().join("dist"),
+        app: AppFiles::Folder(empty.path().join("dist")),
         data: empty.path().join("data"),
         database_url: None,
         limits: Default::default(),
@@ -405,7 +439,7 @@ fn prepare_requires_a_built_pwa_and_creates_the_data_folder() {
 
     let dist = Dist::new();
     let config = Config {
-        dist: dist.path().to_owned(),
+        app: AppFiles::Folder(dist.path().to_owned()),
         data: dist.path().join("state/data"),
         database_url: None,
         limits: Default::default(),
@@ -598,4 +632,91 @@ async fn policy_allows_the_pages_inline_script_by_hash() {
         reply.header(header::CONTENT_SECURITY_POLICY),
         Some(expected_policy(&hash(&second)).as_str())
     );
+}
+
+/// The files built into the binary are served exactly as the same files in a folder: every
+/// path (files, a folder, client routes, missing files, the API), method and encoding gives
+/// the same status, headers that matter and body.
+#[tokio::test]
+async fn files_in_memory_are_served_as_the_folder_serves_them() {
+    let dist = Dist::new();
+    std::fs::create_dir_all(dist.path().join("x")).unwrap();
+    std::fs::write(dist.path().join("icon-192.png"), png_bytes()).unwrap();
+    let folder = Dist::app_of(dist.config()).await;
+    let memory = Dist::app_of(dist.memory_config()).await;
+    let paths = [
+        "/".to_string(),
+        "/index.html".to_string(),
+        "/sw.js".to_string(),
+        "/manifest.webmanifest".to_string(),
+        wasm_path(),
+        format!("/keyward-{HASH}.js"),
+        format!("/style-{HASH}.css"),
+        "/snippets/keyward-core-0a1b2c3d4e5f6789/inline0.js".to_string(),
+        "/icon-192.png".to_string(),
+        "/lockers/abc/issue".to_string(),
+        "/people/".to_string(),
+        "/x".to_string(),
+        "//evil.example/".to_string(),
+        "/missing.js".to_string(),
+        "/api/nothing-here".to_string(),
+        "/%6Banifest.webmanifest".to_string(),
+    ];
+    let compared = [
+        header::CONTENT_TYPE,
+        header::CACHE_CONTROL,
+        header::CONTENT_ENCODING,
+        header::CONTENT_SECURITY_POLICY,
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::LOCATION,
+    ];
+    for path in &paths {
+        for method in [Method::GET, Method::HEAD, Method::POST] {
+            for accept in [None, Some("br"), Some("gzip, deflate, br, zstd")] {
+                let a = request(folder.clone(), method.clone(), path, accept).await;
+                let b = request(memory.clone(), method.clone(), path, accept).await;
+                let what = format!("{method} {path} accepting {accept:?}");
+                assert_eq!(a.status, b.status, "{what}");
+                for name in &compared {
+                    assert_eq!(
+                        a.header(name.clone()),
+                        b.header(name.clone()),
+                        "{name} of {what}"
+                    );
+                }
+                assert_eq!(a.decoded(), b.decoded(), "body of {what}");
+            }
+        }
+    }
+}
+
+/// Files in memory carry a strong `ETag`: a browser revalidating `sw.js` or the page gets
+/// a 304 with no body while nothing changed.
+#[tokio::test]
+async fn files_in_memory_answer_revalidation_with_304() {
+    let dist = Dist::new();
+    let memory = Dist::app_of(dist.memory_config()).await;
+    let first = request(memory.clone(), Method::GET, "/sw.js", None).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let etag = first.header(header::ETAG).unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+    let again = |tag: &str| {
+        Request::builder()
+            .uri("/sw.js")
+            .header(header::IF_NONE_MATCH, tag)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = memory.clone().oneshot(again(&etag)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(res.headers()[header::CACHE_CONTROL], NO_CACHE);
+    assert!(res
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .is_empty());
+    let res = memory.oneshot(again("\"0000\"")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }

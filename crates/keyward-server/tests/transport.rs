@@ -60,7 +60,7 @@ impl Site {
 
     fn config(&self) -> Config {
         Config {
-            dist: self.dir.path().join("dist"),
+            app: keyward_server::AppFiles::Folder(self.dir.path().join("dist")),
             data: self.dir.path().join("data"),
             database_url: None,
             limits: self.limits.clone(),
@@ -458,7 +458,14 @@ async fn a_client_that_stops_reading_is_dropped() {
     let big: Vec<u8> = (0..BIG as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    std::fs::write(site.config().dist.join("big-0123456789abcdef.bin"), big).unwrap();
+    std::fs::write(
+        site.dir
+            .path()
+            .join("dist")
+            .join("big-0123456789abcdef.bin"),
+        big,
+    )
+    .unwrap();
     let server = start_app(&site).await;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();

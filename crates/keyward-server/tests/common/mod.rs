@@ -104,7 +104,7 @@ impl TestDb {
 
     pub fn config(&self) -> Config {
         Config {
-            dist: self.dir.path().join("dist"),
+            app: keyward_server::AppFiles::Folder(self.dir.path().join("dist")),
             data: self.dir.path().join("data"),
             database_url: Some(self.url.clone()),
             limits: Default::default(),
