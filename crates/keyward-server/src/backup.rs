@@ -466,13 +466,13 @@ impl ServeLock {
     /// Held by a serving process for as long as it serves.
     pub fn serving(data: &Path) -> Result<ServeLock, String> {
         let file = Self::open(data)?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(ServeLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+        match try_lock(&file, false) {
+            Ok(true) => Ok(ServeLock { _file: file }),
+            Ok(false) => Err(format!(
                 "a restore into {} is under way: start the server once it has finished",
                 data.display()
             )),
-            Err(std::fs::TryLockError::Error(e)) => Err(format!(
+            Err(e) => Err(format!(
                 "cannot lock {}: {e}",
                 data.join(LOCK_FILE).display()
             )),
@@ -482,19 +482,42 @@ impl ServeLock {
     /// Taken by a restore: fails while any server serves from `data`.
     pub fn restoring(data: &Path) -> Result<ServeLock, String> {
         let file = Self::open(data)?;
-        match file.try_lock() {
-            Ok(()) => Ok(ServeLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+        match try_lock(&file, true) {
+            Ok(true) => Ok(ServeLock { _file: file }),
+            Ok(false) => Err(format!(
                 "a keyward-server is serving from {}: stop it first (e.g. systemctl stop \
                  keyward), then restore",
                 data.display()
             )),
-            Err(std::fs::TryLockError::Error(e)) => Err(format!(
+            Err(e) => Err(format!(
                 "cannot lock {}: {e}",
                 data.join(LOCK_FILE).display()
             )),
         }
     }
+}
+
+/// `flock` without waiting: `Ok(false)` when another process holds a conflicting lock.
+#[cfg(unix)]
+fn try_lock(file: &File, exclusive: bool) -> io::Result<bool> {
+    use rustix::fs::{flock, FlockOperation};
+    let operation = if exclusive {
+        FlockOperation::NonBlockingLockExclusive
+    } else {
+        FlockOperation::NonBlockingLockShared
+    };
+    match flock(file, operation) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Elsewhere the lock is not taken (std's file locks need a newer Rust than this crate's
+/// minimum): stop the server before restoring, as the operator guide says.
+#[cfg(not(unix))]
+fn try_lock(_file: &File, _exclusive: bool) -> io::Result<bool> {
+    Ok(true)
 }
 
 /// What a Keyward database holds, as a restore reports it.
