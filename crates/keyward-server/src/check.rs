@@ -52,13 +52,13 @@ impl Report {
             .iter()
             .map(|s| {
                 format!(
-                    "site {} ({:?}): {} events (head {}), {} areas, {} lockers, {} keys, {} people, {} users, {} open conflicts",
+                    "site {} ({:?}): events {} (head {}), areas {}, lockers {}, keys {}, people {}, users {}, open conflicts {}",
                     s.id, s.name, s.events, s.head, s.areas, s.lockers, s.keys, s.people, s.users,
                     s.conflicts_open
                 )
             })
             .collect();
-        lines.push(format!("{} site(s)", self.sites.len()));
+        lines.push(format!("sites {}", self.sites.len()));
         lines.extend(self.problems.iter().map(|p| format!("PROBLEM: {p}")));
         lines
     }

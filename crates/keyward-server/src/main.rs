@@ -86,7 +86,8 @@ struct Args {
         global = true,
         value_enum,
         env = "KEYWARD_LOG_FORMAT",
-        default_value_t
+        default_value_t,
+        help_heading = "Logs"
     )]
     log_format: LogFormat,
     #[command(subcommand)]

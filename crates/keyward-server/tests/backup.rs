@@ -384,7 +384,7 @@ async fn a_backup_under_load_restores_every_acknowledged_change(backend: Backend
     assert!(stdout.contains("All is well."), "{stdout}");
     assert!(
         stdout.contains(&format!(
-            "site {site} (\"Northgate\"): {head} events (head {head})"
+            "site {site} (\"Northgate\"): events {head} (head {head})"
         )),
         "{stdout}"
     );
@@ -638,6 +638,86 @@ async fn postgres_restore_refuses_what_is_not_a_keyward_dump() {
         assert_eq!(count().await, events);
     }
     let _: PathBuf = data;
+}
+
+/// `check` passes a sound database and names each thing wrong in a damaged one: a gap in a
+/// site's log, an event that does not parse, one that fails the content checks, a head that
+/// is not the log's end; it exits 1 and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Running::start(&data, None).await;
+    let (site, _, _) = set_up_site(&server, 0).await;
+    server.shut_down().await;
+    let check = || {
+        binary(
+            ["check", "--data", data.to_str().unwrap()]
+                .map(String::from)
+                .to_vec(),
+        )
+    };
+    let out = check().await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains(&format!(
+            "site {site} (\"Northgate\"): events 3 (head 3), areas 1, lockers 20, keys 0, people 0, users 1, open conflicts 0"
+        )),
+        "{stdout}"
+    );
+
+    let store = Store::open(&keyward_server::store::sqlite_url(&data.join("keyward.db")))
+        .await
+        .unwrap();
+    let site_text = site.to_string();
+    // Event 2 (the area) with a name far too long; event 3 unreadable; a head beyond the log.
+    let body: String = sqlx::query_scalar("SELECT body FROM events WHERE site = $1 AND pos = 2")
+        .bind(&site_text)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let long = body.replace(
+        "Block A",
+        &"Block A ".repeat(40).trim_end().replace(' ', "-"),
+    );
+    assert_ne!(long, body);
+    for (sql, value) in [
+        (
+            "UPDATE events SET body = $2 WHERE site = $1 AND pos = 2",
+            long,
+        ),
+        (
+            "UPDATE events SET body = $2 WHERE site = $1 AND pos = 3",
+            "{not json".to_string(),
+        ),
+    ] {
+        sqlx::query(sql)
+            .bind(&site_text)
+            .bind(value)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE sites SET head = 5 WHERE id = $1")
+        .bind(&site_text)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    let before = digest(&data.join("keyward.db"));
+    let out = check().await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    for says in [
+        format!("PROBLEM: site {site}: event 2 does not fold: "),
+        format!("PROBLEM: site {site}: event 3 does not parse"),
+        format!("PROBLEM: site {site}: its head is 5 but its log ends at 3"),
+        "the check found 3 problem(s)".to_string(),
+    ] {
+        assert!(all.contains(&says), "{says}\n{all}");
+    }
+    assert_eq!(digest(&data.join("keyward.db")), before);
 }
 
 on_both_backends!(a_backup_under_load_restores_every_acknowledged_change);
