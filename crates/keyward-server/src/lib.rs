@@ -16,6 +16,8 @@
 //! - [`tls`] is HTTPS: a certificate from files (read again when they change) or from a
 //!   certificate authority of the server's own ([`tls::local`]) with its `/ca` page; the
 //!   plain-HTTP listener that only redirects.
+//! - [`health`] is `/healthz`; [`backup`] and [`check`] the operator's `backup`, `restore`
+//!   and `check` ([`cli`]); [`logs`] the `tracing` set-up.
 
 use std::future::Future;
 use std::io;
@@ -28,7 +30,12 @@ use tower_http::compression::CompressionLayer;
 
 pub mod api;
 pub mod app_files;
+pub mod backup;
+pub mod check;
+pub mod cli;
 pub mod headers;
+pub mod health;
+pub mod logs;
 pub mod serve;
 pub mod settings;
 pub mod static_files;
@@ -157,7 +164,7 @@ pub fn app(config: &Config, store: Store) -> Router {
 
 /// [`app`], with `extra` routes (the local CA's page) before the static files.
 pub fn app_with(config: &Config, store: Store, extra: Option<Router>) -> Router {
-    let routes = api::router(store);
+    let routes = api::router(store.clone()).merge(health::router(store));
     let routes = match extra {
         Some(extra) => routes.merge(extra),
         None => routes,

@@ -16,6 +16,9 @@
 //! also prints the addresses a phone opens, the `/ca` page that installs the CA, and with
 //! `--qr` a QR code of the first address); `--http-redirect ADDR` adds a plain-HTTP listener
 //! that only redirects. The line then reads `https://`.
+//!
+//! Beside serving: `backup`, `restore` and `check` ([`keyward_server::cli`]); logs go to
+//! stderr through `tracing` ([`keyward_server::logs`]).
 
 use std::future::Future;
 use std::io::{self, Write};
@@ -24,6 +27,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use keyward_server::api::accounts::issue_setup_code;
+use keyward_server::cli::{self, BackupFlags, Ops};
+use keyward_server::logs::{self, LogFormat};
 use keyward_server::settings::{LimitFlags, TlsFlags, TlsMode};
 use keyward_server::tls::local::{self, LocalCa};
 use keyward_server::tls::page::CaPage;
@@ -45,10 +50,15 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     dist: Option<PathBuf>,
     /// Address to listen on, HOST:PORT (a host name is resolved); port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "KEYWARD_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
     addr: String,
     /// Folder for server data (created if missing); holds the SQLite file keyward.db.
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    #[arg(long, value_name = "DIR", env = "KEYWARD_DATA", default_value = "data")]
     data: PathBuf,
     /// PostgreSQL database to use instead of the SQLite file, e.g.
     /// postgres://keyward@127.0.0.1:5432/keyward.
@@ -69,6 +79,18 @@ struct Args {
     // --- HTTPS ---------------------------------------------------------------------------
     #[command(flatten)]
     tls: TlsFlags,
+    #[command(flatten)]
+    backups: BackupFlags,
+    /// How log lines on stderr are written (RUST_LOG chooses which are).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "KEYWARD_LOG_FORMAT",
+        default_value_t,
+        help_heading = "Logs"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Subcommand>,
 }
@@ -84,23 +106,31 @@ enum Subcommand {
         #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
+    #[command(flatten)]
+    Ops(Ops),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    logs::init(args.log_format);
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("keyward-server: {message}");
+            // The sentence is the whole message: a person at a terminal reads it first.
+            tracing::error!("{message}");
             ExitCode::FAILURE
         }
     }
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    if let Some(Subcommand::SetupCode { data, database_url }) = args.command {
-        return print_setup_code(data, database_url).await;
+    match args.command {
+        Some(Subcommand::SetupCode { data, database_url }) => {
+            return print_setup_code(data, database_url).await
+        }
+        Some(Subcommand::Ops(ops)) => return ops.run().await,
+        None => {}
     }
     let config = Config {
         app: app_files(args.dist),
@@ -109,6 +139,8 @@ async fn run(args: Args) -> Result<(), String> {
         limits: args.limits.into(),
     };
     config.prepare().map_err(|e| e.to_string())?;
+    let _serving =
+        cli::start_serving_duties(&config.data, config.database_url.as_deref(), &args.backups)?;
     let store = config.open_store().await.map_err(|e| e.to_string())?;
     let setup_line = setup_code_line(&store, args.setup_code.as_deref()).await?;
 
@@ -153,6 +185,10 @@ async fn run(args: Args) -> Result<(), String> {
     // Installed before announcing, so a signal sent as soon as the line is read
     // shuts down gracefully instead of killing the process.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot watch for signals: {e}"))?;
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("stopping: finishing requests in flight, closing event streams");
+    };
 
     // Flushed explicitly: stdout is block-buffered when it is a pipe, and the
     // reader is waiting for this line.
@@ -171,6 +207,13 @@ async fn run(args: Args) -> Result<(), String> {
         .and_then(|()| out.flush())
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        address = %format!("{scheme}://{addr}/"),
+        database = %keyward_server::store::redact(&config.database_url()),
+        data = %config.data.display(),
+        "serving"
+    );
 
     if let TlsMode::Local { names } = mode {
         tokio::spawn(renew_local(config.data.clone(), names));
@@ -183,6 +226,9 @@ async fn run(args: Args) -> Result<(), String> {
     }
     .map_err(|e| format!("server error: {e}"));
     store.close().await;
+    if served.is_ok() {
+        tracing::info!("stopped");
+    }
     served
 }
 
@@ -286,13 +332,13 @@ async fn renew_local(data: PathBuf, extra: Vec<String>) {
         })
         .await;
         match made {
-            Ok(Ok(ca)) if ca.made_server => eprintln!(
-                "keyward-server: made a new server certificate for {}",
-                ca.names.join(", ")
+            Ok(Ok(ca)) if ca.made_server => tracing::info!(
+                names = %ca.names.join(", "),
+                "made a new server certificate"
             ),
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => eprintln!("keyward-server: {e}"),
-            Err(e) => eprintln!("keyward-server: the certificate check stopped: {e}"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot renew the local certificate"),
+            Err(e) => tracing::error!(error = %e, "the certificate check stopped"),
         }
     }
 }

@@ -146,7 +146,7 @@ where
                 Ok(accepted) => accepted,
                 Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
-                    eprintln!("keyward-server: cannot accept a connection: {e}");
+                    tracing::warn!(error = %e, "cannot accept a connection");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
@@ -216,9 +216,12 @@ pub fn connection_cap(wanted: usize) -> usize {
     };
     let cap = fd_cap(files, wanted);
     if cap < wanted {
-        eprintln!(
-            "keyward-server: the open-file limit is {files}: serving at most {cap} connections \
-             at once instead of {wanted} (raise `ulimit -n` to allow more)"
+        tracing::warn!(
+            open_files = files,
+            cap,
+            wanted,
+            "the open-file limit is too low for the connections wanted: serving fewer at once \
+             (raise `ulimit -n`, or LimitNOFILE= in the systemd unit, to allow more)"
         );
     }
     cap
@@ -237,7 +240,7 @@ fn open_file_limit() -> Option<u64> {
     match rlimit::increase_nofile_limit(WANTED_FDS) {
         Ok(limit) => Some(limit),
         Err(e) => {
-            eprintln!("keyward-server: cannot raise the open-file limit: {e}");
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
             rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft)
         }
     }

@@ -28,6 +28,14 @@ use tokio::sync::watch;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// This server's migrations for `backend` (what `backup` and `check` compare a database with).
+pub fn migrator(backend: Backend) -> &'static Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    }
+}
+
 /// How often open streams look at the database for pushes made through another process.
 pub const HEAD_POLL: Duration = Duration::from_secs(2);
 /// How long a SQLite writer waits for another's lock before giving up.

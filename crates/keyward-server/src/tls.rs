@@ -140,14 +140,11 @@ impl Certificates {
         match read_pair(&self.cert, &self.key) {
             Ok(pair) => {
                 state.current = Arc::new(pair);
-                eprintln!(
-                    "keyward-server: serving the new certificate {}",
-                    self.cert.display()
-                );
+                tracing::info!(cert = %self.cert.display(), "serving the new certificate");
             }
-            Err(e) => eprintln!(
-                "keyward-server: {e}; still serving the certificate read before (fix the files \
-                 and they are read again)"
+            Err(e) => tracing::error!(
+                error = %e,
+                "still serving the certificate read before (fix the files and they are read again)"
             ),
         }
     }

@@ -135,7 +135,7 @@ impl ApiError {
 
     /// A failure on the server's side (logged); worth retrying.
     pub fn internal(what: impl std::fmt::Display) -> Self {
-        eprintln!("keyward-server: {what}");
+        tracing::error!(error = %what, "server trouble answering a request");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, SERVER_TROUBLE)
     }
 }

@@ -195,6 +195,25 @@ pub async fn push(
         response
     };
     store.announce(site, response.head);
+    let refused: Vec<&str> = response
+        .receipts
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Rejected { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    if let Some(first) = refused.first() {
+        tracing::info!(
+            %site,
+            device = %auth.device,
+            user = %auth.username,
+            refused = refused.len(),
+            changes = req.changes.len(),
+            first_reason = %first,
+            "push: changes refused"
+        );
+    }
     Ok(Json(response))
 }
 
@@ -538,6 +557,19 @@ pub async fn pull(
         }
     }
     let head = site_head(store.pool(), auth.site).await?;
+    if params.after > head {
+        // Only a database put back to an earlier state does this (see docs/operator.md,
+        // "Backups and restore"): the device holds events the server no longer has.
+        tracing::warn!(
+            site = %auth.site,
+            %device,
+            user = %auth.username,
+            after = params.after,
+            head,
+            "a device has more of the site's log than the server: was the database restored \
+             from a backup? That device must be set up again"
+        );
+    }
     let budget = store.limits().pull_bytes;
     let sql = format!(
         "SELECT pos, body, pushed_by, pushed_name, received_at FROM events \

@@ -342,7 +342,7 @@ impl Attempt {
             .await;
         if let Err(e) = deleted {
             // Left in place it only counts once too often, which is safe.
-            eprintln!("keyward-server: withdrawing a sign-in attempt: {e}");
+            tracing::warn!(error = %e, "cannot withdraw a sign-in attempt");
         }
     }
 
