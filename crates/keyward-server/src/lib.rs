@@ -15,7 +15,8 @@
 //!   connections; [`headers`] the security headers of every answer.
 //! - [`tls`] is HTTPS: a certificate from files (read again when they change) or from a
 //!   certificate authority of the server's own ([`tls::local`]) with its `/ca` page; the
-//!   plain-HTTP listener that only redirects.
+//!   plain-HTTP listener that only redirects; certificates over ACME ([`tls::acme`]).
+//! - [`proxy`] finds the client's address behind a trusted reverse proxy.
 
 use std::future::Future;
 use std::io;
@@ -28,6 +29,7 @@ use tower_http::compression::CompressionLayer;
 
 pub mod api;
 pub mod headers;
+pub mod proxy;
 pub mod serve;
 pub mod settings;
 pub mod static_files;
