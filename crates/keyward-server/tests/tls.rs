@@ -767,16 +767,17 @@ fn http1_trusting(ca: &str) -> reqwest::Client {
 #[tokio::test]
 async fn https_speaks_http2_and_http1_and_plain_http_stays_http1() {
     let site = Site::new().await;
-    let made = make_cert(&["localhost"], "one");
+    let made = make_cert(&["keyward.test", "localhost"], "one");
     let (cert, key) = site.write(&made);
     let https = Https {
         tls: Tls::from_files(&cert, &key).unwrap(),
         ca_page: None,
     };
     let server = start(&site, Some(https), false).await;
-    // ALPN offers h2 and the server takes it.
-    let res = trusting(&made.ca)
-        .get(server.url("localhost", "/"))
+    // ALPN offers h2 and the server takes it; HSTS goes by the request's authority (HTTP/2
+    // has no Host header).
+    let res = trusting_at(&made.ca, server.addr)
+        .get(server.url("keyward.test", "/"))
         .send()
         .await
         .unwrap();
