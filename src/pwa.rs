@@ -50,6 +50,12 @@ pub fn reload_to_update() {
     activate_update();
 }
 
+/// Whether the page is a secure context (https, or this device's own localhost): browsers
+/// give the service worker (offline use) and the camera only then.
+pub fn secure_context() -> bool {
+    web_sys::window().is_some_and(|w| w.is_secure_context())
+}
+
 /// Calls `changed` when the device goes on or off line; returns whether it is online now.
 pub fn watch_connectivity(changed: impl Fn(bool) + 'static) -> bool {
     let callback = Closure::<dyn Fn(bool)>::new(changed);

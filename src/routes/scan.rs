@@ -319,7 +319,8 @@ pub(super) fn camera_problem(reason: &str) -> String {
     match reason {
         "NotAllowedError" | "SecurityError" => "The camera is blocked for Keyward. Allow it in the browser's settings for this site, or type the code below.".into(),
         "NotFoundError" | "OverconstrainedError" | "NotReadableError" => "No camera Keyward can use on this device (or another app is using it). Type the code below.".into(),
-        "NotSupported" => "This browser cannot use the camera here (it needs an https address). Type the code below.".into(),
+        "NotSupported" if !crate::pwa::secure_context() => "The camera works only when Keyward is opened at an https address, and this one is http. Type the code below, or ask whoever runs the Keyward server for its https address.".into(),
+        "NotSupported" => "This browser cannot use the camera. Type the code below.".into(),
         other => format!("The camera could not start ({other}). Type the code below."),
     }
 }

@@ -6,7 +6,8 @@
 //! - wasm-bindgen-cli at exactly the `wasm-bindgen` version in Cargo.lock (cargo install
 //!   without --locked: its own lock pins a crate version the registry here lacks). Trunk finds
 //!   it on PATH and so never downloads one.
-//! - for tests and bench: Debian's chromium and chromium-driver, and tests/e2e's npm packages.
+//! - for tests and bench: Debian's chromium and chromium-driver, and tests/e2e's npm packages;
+//!   Debian's pebble (the ACME test server) and caddy for keyward-server's HTTPS tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,6 +21,11 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const PDFTOPPM: &str = "/usr/bin/pdftoppm";
 const ZBARIMG: &str = "/usr/bin/zbarimg";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// keyward-server's tests/acme.rs (with pebble-challtestsrv, same package) and tests/proxy.rs.
+const PEBBLE: &str = "/usr/bin/pebble";
+const CADDY: &str = "/usr/bin/caddy";
+/// tests/e2e's https.spec.js: trusts the server's CA in the test browser's NSS database.
+const CERTUTIL: &str = "/usr/bin/certutil";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
@@ -214,12 +220,17 @@ fn ensure_chromium() -> Result<(), String> {
         && Path::new(CHROMEDRIVER).exists()
         && Path::new(PDFTOPPM).exists()
         && Path::new(ZBARIMG).exists()
+        && Path::new(PEBBLE).exists()
+        && Path::new(CADDY).exists()
+        && Path::new(CERTUTIL).exists()
     {
-        println!("ok: {CHROMIUM}, {CHROMEDRIVER}, {PDFTOPPM}, {ZBARIMG}");
+        println!(
+            "ok: {CHROMIUM}, {CHROMEDRIVER}, {PDFTOPPM}, {ZBARIMG}, {PEBBLE}, {CADDY}, {CERTUTIL}"
+        );
         return Ok(());
     }
     println!(
-        "installing: chromium, chromium-driver, poppler-utils, zbar-tools (Debian packages; about a minute)"
+        "installing: chromium, chromium-driver, poppler-utils, zbar-tools, pebble, caddy, libnss3-tools (Debian packages; about a minute)"
     );
     // Wait for a dpkg lock held by another apt rather than fail at once.
     let lock_wait = "DPkg::Lock::Timeout=600";
@@ -235,7 +246,9 @@ fn ensure_chromium() -> Result<(), String> {
     apt(&["update"])?;
     // poppler-utils: pdftoppm renders the printed label sheets for the label tests, and
     // pdftotext -bbox finds where each word of a label printed. zbar-tools: zbarimg reads the
-    // printed QR codes with a decoder other than the app's own.
+    // printed QR codes with a decoder other than the app's own. pebble: the ACME server
+    // keyward-server's certificates are got from in its tests; caddy: the proxy in front.
+    // libnss3-tools: certutil, which makes the test browser trust the server's own CA.
     apt(&[
         "install",
         "-y",
@@ -243,6 +256,9 @@ fn ensure_chromium() -> Result<(), String> {
         "chromium-driver",
         "poppler-utils",
         "zbar-tools",
+        "pebble",
+        "caddy",
+        "libnss3-tools",
     ])?;
     if !Path::new(CHROMIUM).exists() {
         return Err(format!(

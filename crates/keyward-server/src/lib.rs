@@ -15,7 +15,8 @@
 //!   connections; [`headers`] the security headers of every answer.
 //! - [`tls`] is HTTPS: a certificate from files (read again when they change) or from a
 //!   certificate authority of the server's own ([`tls::local`]) with its `/ca` page; the
-//!   plain-HTTP listener that only redirects.
+//!   plain-HTTP listener that only redirects; certificates over ACME ([`tls::acme`]).
+//! - [`proxy`] finds the client's address behind a trusted reverse proxy.
 //! - [`health`] is `/healthz`; [`backup`] and [`check`] the operator's `backup`, `restore`
 //!   and `check` ([`cli`]); [`logs`] the `tracing` set-up.
 
@@ -36,6 +37,7 @@ pub mod cli;
 pub mod headers;
 pub mod health;
 pub mod logs;
+pub mod proxy;
 pub mod serve;
 pub mod settings;
 pub mod static_files;

@@ -14,8 +14,9 @@
 //! HTTPS: `--tls-cert`/`--tls-key` (a certificate you have), or `--tls-local` (a
 //! certificate authority of the server's own, for a network with no domain: the server then
 //! also prints the addresses a phone opens, the `/ca` page that installs the CA, and with
-//! `--qr` a QR code of the first address); `--http-redirect ADDR` adds a plain-HTTP listener
-//! that only redirects. The line then reads `https://`.
+//! `--qr` a QR code of the first address), or `--acme-domain NAME` (a public name, with a
+//! certificate got and renewed over ACME, kept in `<data>/acme`); `--http-redirect ADDR` adds
+//! a plain-HTTP listener that only redirects. The line then reads `https://`.
 //!
 //! Beside serving: `backup`, `restore` and `check` ([`keyward_server::cli`]); logs go to
 //! stderr through `tracing` ([`keyward_server::logs`]).
@@ -153,7 +154,8 @@ async fn run(args: Args) -> Result<(), String> {
     let mode = args.tls.mode();
     if mode == TlsMode::Off && args.tls.http_redirect.is_some() {
         return Err(
-            "--http-redirect needs HTTPS: give --tls-cert and --tls-key, or --tls-local".into(),
+            "--http-redirect needs HTTPS: give --tls-cert and --tls-key, --tls-local or --acme-domain"
+                .into(),
         );
     }
     let mut local_ca = None;
@@ -172,6 +174,10 @@ async fn run(args: Args) -> Result<(), String> {
             local_ca = Some(ca);
             Some(Https { tls, ca_page })
         }
+        TlsMode::Acme(acme) => Some(Https {
+            tls: keyward_server::tls::acme::start(acme, &config.data).map_err(|e| e.to_string())?,
+            ca_page: None,
+        }),
     };
     let redirect = match &args.tls.http_redirect {
         Some(at) => Some(

@@ -20,18 +20,26 @@
 //!   ends the connection (a client that stops reading a large file or the stream).
 //!
 //! Each connection's requests carry `axum::extract::ConnectInfo<SocketAddr>`, the client's
-//! address, in their extensions.
+//! address, in their extensions: the connection's peer, or behind a proxy named in
+//! [`Limits::trusted_proxies`] the address it forwarded ([`crate::proxy`]).
 //!
 //! Over HTTPS ([`run_with`] given a [`Tls`]) each accepted connection is wrapped in the TLS
 //! handshake inside the same loop, so the cap and every timeout still apply: the handshake
 //! must finish within [`Limits::header_timeout`] (a client that opens a socket and never
-//! completes it is dropped), and its requests carry [`Secure`] as well.
+//! completes it is dropped), and its requests carry [`Secure`] as well. The handshake's ALPN
+//! chooses HTTP/2 or HTTP/1.1 (plain HTTP is HTTP/1.1 only). HTTP/2 has no header timer to
+//! close a quiet connection, so one with no request open for [`Limits::header_timeout`] is
+//! asked to finish (GOAWAY), and dropped if it has not after as long again; it carries at most
+//! [`H2_STREAMS`] requests at once, headers bounded as HTTP/1.1's are. Shutting down asks
+//! every connection to finish and waits for their requests, either way.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -44,19 +52,21 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use hyper_util::service::TowerToHyperService;
+use rustls_acme::acme::ACME_TLS_ALPN_NAME;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
 use crate::api::ApiError;
+use crate::proxy;
 use crate::settings::Limits;
-use crate::tls::{Secure, Tls};
+use crate::tls::{Secure, Tls, H2};
 
 /// Paths whose answers may last as long as the client listens: never cut by
 /// [`Limits::request_timeout`].
@@ -116,17 +126,29 @@ where
 {
     let cap = connection_cap(limits.max_connections);
     let permits = Arc::new(Semaphore::new(cap));
-    let graceful = GracefulShutdown::new();
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
+    let (closing, closed) = watch::channel(false);
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true)
         // A connection's buffer (hyper's default grows to about 400 KiB of headers):
         // the app's requests carry a token, not cookies, and this bounds what thousands of
         // connections sending endless headers hold.
         .max_buf_size(READ_BUFFER);
+    http.http2()
+        .timer(TokioTimer::new())
+        // A client's requests at once on one connection, and the headers of each, bounded
+        // as HTTP/1.1's are; a peer that stops answering pings is dropped.
+        .max_concurrent_streams(H2_STREAMS)
+        .max_header_list_size(READ_BUFFER as u32)
+        .keep_alive_interval(Some(H2_PING_EVERY))
+        .keep_alive_timeout(limits.header_timeout);
+    let http1 = http.clone().http1_only();
+    let http2 = http.http2_only();
     let send_timeout = limits.send_timeout;
-    let handshake_timeout = limits.header_timeout;
+    let header_timeout = limits.header_timeout;
+    let trusted: Arc<[IpAddr]> = limits.trusted_proxies.clone().into();
     let acceptor = tls
         .as_ref()
         .map(|tls| tokio_rustls::TlsAcceptor::from(tls.config.clone()));
@@ -154,47 +176,215 @@ where
         };
         let _ = stream.set_nodelay(true);
         let secure = tls.is_some();
+        let trusted = trusted.clone();
+        let activity = Arc::new(Activity::new());
+        let tracked = activity.clone();
         let service = router
             .clone()
             .map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(remote));
-                if secure {
+                let client = proxy::client(remote, req.headers(), &trusted);
+                req.extensions_mut().insert(ConnectInfo(client.addr));
+                if secure || client.https {
                     req.extensions_mut().insert(Secure);
                 }
                 req
+            })
+            .map_future(move |answer| {
+                let open = Open::start(tracked.clone());
+                async move {
+                    let res: Response = answer.await?;
+                    Ok::<_, Infallible>(res.map(|body| {
+                        Body::new(OpenBody {
+                            inner: body,
+                            _open: open,
+                        })
+                    }))
+                }
             });
         let service = TowerToHyperService::new(service);
         let stream = SendDeadline::new(stream, send_timeout);
+        let closed = closed.clone();
         let (Some(tls), Some(acceptor)) = (&tls, &acceptor) else {
-            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            let http1 = http1.clone();
             tokio::spawn(async move {
                 // Errors are the client's doing (timeouts, resets, bad requests): nothing to log.
-                let _ = connection.await;
+                drive(
+                    http1.serve_connection(TokioIo::new(stream), service),
+                    closed,
+                    None,
+                )
+                .await;
                 drop(permit);
             });
             continue;
         };
         let certificates = tls.certificates.clone();
         let acceptor = acceptor.clone();
-        let watcher = graceful.watcher();
-        let http = http.clone();
+        let (http1, http2) = (http1.clone(), http2.clone());
         tokio::spawn(async move {
-            certificates.check();
-            let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await;
+            if let Some(certificates) = certificates {
+                certificates.check();
+            }
+            let handshake = tokio::time::timeout(header_timeout, acceptor.accept(stream)).await;
             // A handshake too slow or failed (a client that does not trust the certificate
             // says so here): the client's doing, nothing to log.
             if let Ok(Ok(stream)) = handshake {
-                let _ = watcher
-                    .watch(http.serve_connection(TokioIo::new(stream), service))
-                    .await;
+                match stream.get_ref().1.alpn_protocol() {
+                    // ACME's TLS-ALPN-01 validation: the handshake was all it wanted.
+                    Some(ACME_TLS_ALPN_NAME) => {}
+                    Some(H2) => {
+                        let idle = Some((activity, header_timeout));
+                        drive(
+                            http2.serve_connection(TokioIo::new(stream), service),
+                            closed,
+                            idle,
+                        )
+                        .await
+                    }
+                    _ => {
+                        drive(
+                            http1.serve_connection(TokioIo::new(stream), service),
+                            closed,
+                            None,
+                        )
+                        .await
+                    }
+                }
             }
             drop(permit);
         });
     }
     drop(listener);
     on_shutdown();
-    graceful.shutdown().await;
+    let _ = closing.send(true);
+    // Every connection holds a permit until it has finished.
+    let _ = permits
+        .acquire_many(u32::try_from(cap).unwrap_or(u32::MAX))
+        .await;
     Ok(())
+}
+
+/// An HTTP/2 connection is pinged this often when quiet, to find a peer that has gone.
+const H2_PING_EVERY: Duration = Duration::from_secs(20);
+
+/// Requests open at once on one HTTP/2 connection.
+pub const H2_STREAMS: u32 = 100;
+
+/// Serves `connection` until it ends. When the server shuts down (`closed` turns true), or,
+/// given `idle`, when the connection has had no request open for that long (HTTP/2, which
+/// has no header timeout of its own to close a quiet connection), it is asked to finish:
+/// requests under way end first. A connection asked to finish because it was idle that has
+/// not within the same time again is dropped.
+async fn drive<C: GracefulConnection>(
+    connection: C,
+    mut closed: watch::Receiver<bool>,
+    idle: Option<(Arc<Activity>, Duration)>,
+) {
+    let mut connection = std::pin::pin!(connection);
+    let quiet = async {
+        match &idle {
+            Some((activity, limit)) => activity.idle_for(*limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut quiet = std::pin::pin!(quiet);
+    let mut asked = false;
+    let mut deadline: Option<Pin<Box<Sleep>>> = None;
+    loop {
+        tokio::select! {
+            // Errors are the client's doing (timeouts, resets, bad requests): nothing to log.
+            _ = connection.as_mut() => return,
+            _ = closed.wait_for(|closed| *closed), if !asked => {
+                asked = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = &mut quiet, if !asked => {
+                asked = true;
+                connection.as_mut().graceful_shutdown();
+                let limit = idle.as_ref().map_or(Duration::ZERO, |(_, limit)| *limit);
+                deadline = Some(Box::pin(tokio::time::sleep(limit)));
+            }
+            () = async { deadline.as_mut().expect("set").await }, if deadline.is_some() => return,
+        }
+    }
+}
+
+/// The requests open on one connection, and since when none has been.
+struct Activity {
+    state: Mutex<(usize, Instant)>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            state: Mutex::new((0, Instant::now())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, Instant)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Resolves once no request has been open for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let (open, since) = *self.lock();
+            if open > 0 {
+                tokio::time::sleep(limit).await;
+                continue;
+            }
+            let deadline = since + limit;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// One request open on a connection, from the moment it reaches the app until its answer's
+/// body is sent (or dropped).
+struct Open(Arc<Activity>);
+
+impl Open {
+    fn start(activity: Arc<Activity>) -> Open {
+        activity.lock().0 += 1;
+        Open(activity)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.0 = state.0.saturating_sub(1);
+        state.1 = Instant::now();
+    }
+}
+
+/// An answer's body that keeps its request counted as open.
+struct OpenBody {
+    inner: Body,
+    _open: Open,
+}
+
+impl http_body::Body for OpenBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Errors of one connection that `accept` reports (it was reset before being accepted):

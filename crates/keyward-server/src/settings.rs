@@ -5,6 +5,7 @@
 //! each as a command-line flag (and a `KEYWARD_…` environment variable); tests set small
 //! values to show a limit holds without exhausting the machine.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ pub struct Limits {
     pub session_idle: Duration,
     /// How long a set-up code for putting a new site on the server stays valid.
     pub setup_code_valid: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the per-address
+    /// limits); from any other peer the header is ignored ([`crate::proxy`]).
+    pub trusted_proxies: Vec<IpAddr>,
 
     // --- Connections -------------------------------------------------------------------
     /// Open connections at most; more wait in the kernel's queue until one closes.
@@ -77,6 +81,7 @@ impl Default for Limits {
             failure_records: 100_000,
             session_idle: Duration::from_secs(60 * 24 * 60 * 60),
             setup_code_valid: Duration::from_secs(24 * 60 * 60),
+            trusted_proxies: Vec::new(),
             max_connections: 4096,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(60),
@@ -126,6 +131,15 @@ pub struct LimitFlags {
     /// Seconds a set-up code for putting a new site on the server stays valid.
     #[arg(long, value_name = "SECS", env = "KEYWARD_SETUP_CODE_VALID_SECS", default_value_t = secs(DEFAULTS.setup_code_valid))]
     pub setup_code_valid_secs: u64,
+    /// A reverse proxy (such as Caddy) in front of this server, by address: from it alone,
+    /// X-Forwarded-For names the client (repeat, or separate with commas).
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "IP",
+        env = "KEYWARD_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Open connections at most (fewer if the open-file limit is lower); more wait in the
     /// kernel's queue until one closes.
     #[arg(long, value_name = "N", env = "KEYWARD_MAX_CONNECTIONS", default_value_t = DEFAULTS.max_connections)]
@@ -183,6 +197,7 @@ impl From<LimitFlags> for Limits {
             failure_records: f.failure_records,
             session_idle: s(f.session_idle_secs),
             setup_code_valid: s(f.setup_code_valid_secs),
+            trusted_proxies: f.trusted_proxies,
             max_connections: f.max_connections,
             header_timeout: s(f.header_timeout_secs),
             body_timeout: s(f.body_timeout_secs),
@@ -208,7 +223,7 @@ pub struct TlsFlags {
         value_name = "PEM",
         env = "KEYWARD_TLS_CERT",
         requires = "tls_key",
-        conflicts_with = "tls_local"
+        conflicts_with_all = ["tls_local", "acme_domains"]
     )]
     pub tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM), read again when the file changes.
@@ -241,6 +256,37 @@ pub struct TlsFlags {
     /// With --tls-local, print a QR code of the first HTTPS address for a phone to scan.
     #[arg(long)]
     pub qr: bool,
+    /// Serve HTTPS for this public name with a certificate got and renewed over ACME (Let's
+    /// Encrypt by default); its DNS must point at this server and port 443 reach it (repeat,
+    /// or separate with commas). Kept in <data>/acme.
+    #[arg(
+        long = "acme-domain",
+        value_name = "NAME",
+        env = "KEYWARD_ACME_DOMAINS",
+        value_delimiter = ',',
+        conflicts_with = "tls_local"
+    )]
+    pub acme_domains: Vec<String>,
+    /// The e-mail address the certificate authority may write to about the certificates.
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        env = "KEYWARD_ACME_EMAIL",
+        requires = "acme_domains"
+    )]
+    pub acme_email: Option<String>,
+    /// The ACME directory to get certificates from.
+    #[arg(long, value_name = "URL", env = "KEYWARD_ACME_DIRECTORY", default_value = crate::tls::acme::LETS_ENCRYPT)]
+    pub acme_directory: String,
+    /// Trust this root certificate (PEM) for the ACME directory instead of the public roots:
+    /// for a private ACME server.
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "KEYWARD_ACME_CA",
+        requires = "acme_domains"
+    )]
+    pub acme_ca: Option<PathBuf>,
 }
 
 /// Where the certificate comes from.
@@ -252,6 +298,8 @@ pub enum TlsMode {
     Files { cert: PathBuf, key: PathBuf },
     /// `--tls-local`, with the extra names.
     Local { names: Vec<String> },
+    /// `--acme-domain` and the other `--acme-…` flags.
+    Acme(crate::tls::acme::AcmeSettings),
 }
 
 impl TlsFlags {
@@ -264,6 +312,12 @@ impl TlsFlags {
             _ if self.tls_local => TlsMode::Local {
                 names: self.tls_names.clone(),
             },
+            _ if !self.acme_domains.is_empty() => TlsMode::Acme(crate::tls::acme::AcmeSettings {
+                domains: self.acme_domains.clone(),
+                email: self.acme_email.clone(),
+                directory: self.acme_directory.clone(),
+                ca: self.acme_ca.clone(),
+            }),
             _ => TlsMode::Off,
         }
     }
@@ -327,6 +381,71 @@ mod tests {
         assert!(parse_tls(&["--tls-key", "k.pem"]).is_err());
         assert!(parse_tls(&["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-local"]).is_err());
         assert!(parse_tls(&["--tls-name", "x"]).is_err());
+    }
+
+    #[test]
+    fn acme_flags_choose_the_acme_mode_alone() {
+        assert_eq!(
+            parse_tls(&[
+                "--acme-domain",
+                "keys.example.org",
+                "--acme-domain=b.example.org"
+            ])
+            .unwrap(),
+            TlsMode::Acme(crate::tls::acme::AcmeSettings {
+                domains: vec!["keys.example.org".into(), "b.example.org".into()],
+                email: None,
+                directory: crate::tls::acme::LETS_ENCRYPT.into(),
+                ca: None,
+            })
+        );
+        let mode = parse_tls(&[
+            "--acme-domain",
+            "keys.example.org",
+            "--acme-email",
+            "it@example.org",
+            "--acme-directory",
+            "https://127.0.0.1:14000/dir",
+            "--acme-ca",
+            "pebble.pem",
+        ])
+        .unwrap();
+        let TlsMode::Acme(acme) = mode else {
+            panic!("{mode:?}")
+        };
+        assert_eq!(acme.email.as_deref(), Some("it@example.org"));
+        assert_eq!(acme.directory, "https://127.0.0.1:14000/dir");
+        assert_eq!(acme.ca, Some("pebble.pem".into()));
+        // One way at a time, said plainly; the ACME details need a domain.
+        for other in [
+            &["--tls-local"][..],
+            &["--tls-cert", "c.pem", "--tls-key", "k.pem"][..],
+        ] {
+            let mut args = vec!["--acme-domain", "keys.example.org"];
+            args.extend_from_slice(other);
+            let refused = parse_tls(&args).unwrap_err().to_string();
+            assert!(refused.contains("cannot be used with"), "{refused}");
+        }
+        assert!(parse_tls(&["--acme-email", "it@example.org"]).is_err());
+        assert!(parse_tls(&["--acme-ca", "pebble.pem"]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses() {
+        let limits = parse(&[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--trusted-proxy=::1,10.0.0.2",
+        ]);
+        let want: Vec<IpAddr> = ["127.0.0.1", "::1", "10.0.0.2"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(limits.trusted_proxies, want);
+        let matches = Cli::command()
+            .mut_args(|arg| arg.env(None::<&str>))
+            .try_get_matches_from(["keyward-server", "--trusted-proxy", "proxy.example.org"]);
+        assert!(matches.is_err());
     }
 
     #[test]

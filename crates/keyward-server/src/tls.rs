@@ -5,13 +5,15 @@
 //! - [`Certificates`] holds the certificate and key the server presents, read from two PEM
 //!   files and read again when either file changes (checked at most once a second, as
 //!   connections arrive); a broken new file keeps the old certificate and says why.
-//! - [`server_config`] is rustls's configuration over them (ring, TLS 1.2 and 1.3, HTTP/1.1);
-//!   the serving loop ([`crate::serve`]) does the handshake under the header timeout.
+//! - [`server_config`] is rustls's configuration over them (ring, TLS 1.2 and 1.3, ALPN `h2`
+//!   then `http/1.1`); the serving loop ([`crate::serve`]) does the handshake under the header
+//!   timeout and speaks HTTP/2 or HTTP/1.1 as the handshake chose.
 //! - [`redirect_router`] is the plain-HTTP listener's whole app: a 308 to the same path over
 //!   HTTPS (and, in the local mode, the CA page, which a phone must reach before it trusts
 //!   the CA).
 //! - [`local`] makes a certificate authority of the server's own for a network with no domain,
 //!   and [`page`] the `/ca` page that tells each phone how to install it.
+//! - [`acme`] gets and renews certificates for a public domain over ACME.
 
 use std::fmt;
 use std::io;
@@ -31,6 +33,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 
+pub mod acme;
 pub mod local;
 pub mod page;
 
@@ -192,22 +195,27 @@ fn read_pair(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
     })
 }
 
-/// rustls's server configuration over `certificates`: TLS 1.2 and 1.3, HTTP/1.1 only.
-pub fn server_config(certificates: Arc<Certificates>) -> Arc<ServerConfig> {
+/// The ALPN name of HTTP/2, which the serving loop looks for after the handshake.
+pub const H2: &[u8] = b"h2";
+
+/// rustls's server configuration over `resolver` (the certificate files, or ACME's):
+/// TLS 1.2 and 1.3; ALPN offers HTTP/2 first, then HTTP/1.1.
+pub fn server_config(resolver: Arc<dyn ResolvesServerCert>) -> Arc<ServerConfig> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions")
         .with_no_client_auth()
-        .with_cert_resolver(certificates);
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![H2.to_vec(), b"http/1.1".to_vec()];
     Arc::new(config)
 }
 
-/// What the serving loop needs for HTTPS: the configuration, and the certificates to check
-/// for a change as connections arrive.
+/// What the serving loop needs for HTTPS: the configuration, and the certificate files to
+/// check for a change as connections arrive (none with ACME, whose certificates change in
+/// memory).
 #[derive(Clone, Debug)]
 pub struct Tls {
-    pub certificates: Arc<Certificates>,
+    pub certificates: Option<Arc<Certificates>>,
     pub config: Arc<ServerConfig>,
 }
 
@@ -215,7 +223,7 @@ impl Tls {
     pub fn new(certificates: Arc<Certificates>) -> Tls {
         Tls {
             config: server_config(certificates.clone()),
-            certificates,
+            certificates: Some(certificates),
         }
     }
 

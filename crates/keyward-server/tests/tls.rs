@@ -758,3 +758,180 @@ fn the_terminal_qr_code_reads_as_the_address() {
     let (_, content) = grids[0].decode().unwrap();
     assert_eq!(content, url);
 }
+
+/// A client that trusts `ca` and speaks HTTP/1.1 only.
+fn http1_trusting(ca: &str) -> reqwest::Client {
+    builder(ca).http1_only().build().unwrap()
+}
+
+#[tokio::test]
+async fn https_speaks_http2_and_http1_and_plain_http_stays_http1() {
+    let site = Site::new().await;
+    let made = make_cert(&["keyward.test", "localhost"], "one");
+    let (cert, key) = site.write(&made);
+    let https = Https {
+        tls: Tls::from_files(&cert, &key).unwrap(),
+        ca_page: None,
+    };
+    let server = start(&site, Some(https), false).await;
+    // ALPN offers h2 and the server takes it; HSTS goes by the request's authority (HTTP/2
+    // has no Host header).
+    let res = trusting_at(&made.ca, server.addr)
+        .get(server.url("keyward.test", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
+    assert_eq!(res.headers()[STRICT_TRANSPORT_SECURITY], HSTS);
+    assert_eq!(res.text().await.unwrap(), INDEX);
+    // A client that offers HTTP/1.1 alone still gets it.
+    let res = http1_trusting(&made.ca)
+        .get(server.url("localhost", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.version(), reqwest::Version::HTTP_11);
+    server.shut_down().await;
+
+    // Plain HTTP is HTTP/1.1 only: HTTP/2 "with prior knowledge" gets nowhere.
+    let server = start(&site, None, false).await;
+    let res = reqwest::get(format!("http://{}/", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(res.version(), reqwest::Version::HTTP_11);
+    let h2c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert!(h2c
+        .get(format!("http://{}/", server.addr))
+        .send()
+        .await
+        .is_err());
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_event_stream_flows_over_http2_and_quiet_http2_connections_close() {
+    let site = Site::new().await;
+    let made = make_cert(&["localhost"], "one");
+    let (cert, key) = site.write(&made);
+    let https = Https {
+        tls: Tls::from_files(&cert, &key).unwrap(),
+        ca_page: None,
+    };
+    let server = start(&site, Some(https), false).await;
+    // Kept-alive connections this time: the stream and the API share one HTTP/2 connection.
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(made.ca.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let store = site.config().open_store().await.unwrap();
+    let code = issue_setup_code(&store, None).await.unwrap();
+    store.close().await;
+    let mut device = Device::new(9);
+    let site_id = device.create_site("Over HTTP/2");
+    let res = client
+        .post(server.url("localhost", "/api/sites"))
+        .json(&json!({
+            "site": site_id,
+            "site_name": "Over HTTP/2",
+            "username": username("admin"),
+            "name": "Pat Caretaker",
+            "password": PASSWORD,
+            "device": device.id,
+            "setup_code": code,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
+    let session: Session = res.json().await.unwrap();
+
+    let mut stream = client
+        .get(server.url("localhost", "/api/stream"))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.version(), reqwest::Version::HTTP_2);
+    let first = tokio::time::timeout(Duration::from_secs(3), stream.chunk())
+        .await
+        .expect("the first event at once")
+        .unwrap()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&first).contains("event: head"),
+        "{first:?}"
+    );
+    // An open stream keeps its connection past the header timeout (400 ms here): the
+    // connection is not idle.
+    let more = tokio::time::timeout(Duration::from_millis(1500), stream.chunk()).await;
+    assert!(more.is_err(), "the stream ended: {more:?}");
+    // And a push's new head arrives on it.
+    device.area(site_id, "Block A");
+    let push = keyward_core::sync::PushRequest {
+        device: device.id,
+        changes: device.take(),
+    };
+    let res = client
+        .post(server.url("localhost", "/api/push"))
+        .bearer_auth(&session.token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let next = tokio::time::timeout(Duration::from_secs(3), stream.chunk())
+        .await
+        .expect("the new head at once")
+        .unwrap()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&next).contains("event: head"),
+        "{next:?}"
+    );
+    drop(stream);
+
+    // An HTTP/2 connection with nothing open is closed after about the header timeout.
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(der(&made.ca)))
+        .unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(keyward_server::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    // The client's preface and empty settings, then nothing.
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut chunk))
+            .await
+            .expect("the server closes a quiet HTTP/2 connection");
+        if matches!(read, Ok(0) | Err(_)) {
+            break;
+        }
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    server.shut_down().await;
+}
