@@ -303,6 +303,13 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
         state
             .sync
             .update(|s| s.progress = Some((meta.cursor, page.head)));
+        if meta.cursor > page.head {
+            // The server has fewer changes than this device already received: its database
+            // was restored from a backup (or replaced). It would hand out positions this
+            // device thinks it has, so say so rather than look up to date.
+            problem = Some(restored_words(meta.cursor, page.head));
+            break;
+        }
         if page.events.is_empty() || meta.cursor >= page.head {
             CAUGHT_UP.with(|c| c.set(true));
             break;
@@ -320,6 +327,13 @@ async fn exchange(state: AppState) -> Result<Option<String>, ApiError> {
         });
     }
     Ok(problem)
+}
+
+/// What a device says when the server holds fewer of the site's changes than it received.
+fn restored_words(received: u64, held: u64) -> String {
+    format!(
+        "The server holds {held} of this site's changes, but this device has received {received}: the server was probably restored from a backup, and changes recorded since then may be missing there. Tell whoever runs the server. Keep using this device, and save its register now (Set-up → Back up or restore the register)."
+    )
 }
 
 /// The outbox in runs of one person's changes, each with the index of its first change.

@@ -72,6 +72,7 @@ function homeTrusting(dir, caFile) {
 }
 
 test('over HTTPS on a name, with the CA trusted: offline, the service worker and the camera work', async () => {
+  test.setTimeout(180_000);
   const dir = mkdtempSync(join(tmpdir(), 'keyward-https-'));
   const server = await startHttpsServer(dir);
   const video = join(dir, 'label.y4m');
@@ -114,12 +115,14 @@ test('over HTTPS on a name, with the CA trusted: offline, the service worker and
     await waitForServiceWorker(page);
 
     // The camera: a label in front of it opens its locker.
+    console.log('https: site set up, service worker active; printing labels');
     await printLabels(page);
     const [label] = await storedLabels(page);
     labelVideo(`https://keys.example.org/l/${label.label}`, video);
     await open(page, '/scan');
     await expect(page).toHaveURL(new RegExp(`/lockers/${label.locker}$`), { timeout: 15_000 });
 
+    console.log('https: the camera opened the locker; going offline');
     // No network at all: the app still opens, from the service worker, with its register.
     await context.setOffline(true);
     await open(page, '/');
@@ -156,7 +159,7 @@ test('over plain HTTP on a name, the app says why offline use and the camera are
 
     await setUpSite(page, { site: 'Plain Site' });
     await open(page, '/scan');
-    await expect(page.getByRole('alert')).toHaveText(
+    await expect(page.getByRole('status').filter({ hasText: 'The camera works only' })).toHaveText(
       'The camera works only when Keyward is opened at an https address, and this one is http. Type the code below, or ask whoever runs the Keyward server for its https address.',
     );
     expect(await checkA11y(page, 'the scanner over plain HTTP')).toEqual([]);
