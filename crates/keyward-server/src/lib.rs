@@ -16,6 +16,9 @@
 //! - [`tls`] is HTTPS: a certificate from files (read again when they change) or from a
 //!   certificate authority of the server's own ([`tls::local`]) with its `/ca` page; the
 //!   plain-HTTP listener that only redirects.
+//! - [`mail`] is e-mail over SMTP, when the operator configures it: lost master keys, the
+//!   daily digest of overdue keys, password resets; queued in the database, sent in the
+//!   background.
 
 use std::future::Future;
 use std::io;
@@ -28,6 +31,7 @@ use tower_http::compression::CompressionLayer;
 
 pub mod api;
 pub mod headers;
+pub mod mail;
 pub mod serve;
 pub mod settings;
 pub mod static_files;

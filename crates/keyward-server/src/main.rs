@@ -68,6 +68,9 @@ struct Args {
     // --- HTTPS ---------------------------------------------------------------------------
     #[command(flatten)]
     tls: TlsFlags,
+    // --- E-mail --------------------------------------------------------------------------
+    #[command(flatten)]
+    mail: keyward_server::mail::MailFlags,
     #[command(subcommand)]
     command: Option<Subcommand>,
 }
@@ -110,6 +113,14 @@ async fn run(args: Args) -> Result<(), String> {
     config.prepare().map_err(|e| e.to_string())?;
     let store = config.open_store().await.map_err(|e| e.to_string())?;
     let setup_line = setup_code_line(&store, args.setup_code.as_deref()).await?;
+    if let Some(mail) = args.mail.config()? {
+        eprintln!(
+            "keyward-server: e-mail through {} as {}",
+            mail.smtp_shown(),
+            mail.from
+        );
+        keyward_server::mail::start(&store, mail)?;
+    }
 
     let listener = TcpListener::bind(args.addr.as_str())
         .await
