@@ -396,6 +396,54 @@ mod tests {
         assert_eq!(config.public_url, "https://keys.example.org");
     }
 
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        mail: MailFlags,
+    }
+
+    /// The flags parsed, the `KEYWARD_…` variables ignored.
+    fn parse(args: &[&str]) -> Result<Option<MailConfig>, String> {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command()
+            .mut_args(|arg| arg.env(None::<&str>))
+            .try_get_matches_from(std::iter::once("keyward-server").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        cli.mail.config()
+    }
+
+    #[test]
+    fn flags_go_together() {
+        assert!(parse(&[]).unwrap().is_none(), "no SMTP, no mail");
+        let full = [
+            "--smtp-url=smtps://u:p@mail.example.org",
+            "--mail-from=Keyward <k@example.org>",
+            "--public-url=https://keys.example.org",
+        ];
+        let config = parse(&full).unwrap().unwrap();
+        assert_eq!(config.digest_hour, Some(7));
+        let config = parse(&[&full[..], &["--digest-hour", "18"]].concat())
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.digest_hour, Some(18));
+        assert!(parse(&[&full[..], &["--digest-hour", "24"]].concat()).is_err());
+        assert!(parse(&full[..2]).is_err(), "no public address");
+        assert!(parse(&full[1..]).is_err(), "an address but no server");
+        let help = {
+            use clap::CommandFactory;
+            Cli::command().render_long_help().to_string()
+        };
+        for env in [
+            "KEYWARD_SMTP_URL",
+            "KEYWARD_MAIL_FROM",
+            "KEYWARD_PUBLIC_URL",
+            "KEYWARD_DIGEST_HOUR",
+        ] {
+            assert!(help.contains(env), "{env}: {help}");
+        }
+    }
+
     #[test]
     fn public_and_from_are_checked() {
         let new = |from: &str, public: &str| MailConfig::new("smtp://m.example.org", from, public);

@@ -81,7 +81,8 @@ impl Sink {
 
     /// Stops listening: connections to the port are refused until [`Sink::restart`].
     pub async fn stop(&self) {
-        if let Some(task) = self.task.lock().unwrap().take() {
+        let task = self.task.lock().unwrap().take();
+        if let Some(task) = task {
             task.abort();
             let _ = task.await;
         }
