@@ -9,8 +9,7 @@ use crate::api;
 use crate::components::Back;
 use keyward_core::sync::{ResetComplete, PASSWORD_RULE};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_location;
 
 /// The "Forgot your password?" link and its form, shown only when the server sends e-mail.
 #[component]
@@ -75,14 +74,12 @@ pub fn ResetPasswordPage() -> impl IntoView {
         .unwrap_or_default()
         .to_string();
     if !hash.is_empty() {
-        // Out of the address bar and the history: the token is a secret.
-        use_navigate()(
-            "/reset",
-            NavigateOptions {
-                replace: true,
-                ..Default::default()
-            },
-        );
+        // Out of the address bar and the history: the token is a secret. Replaced in the
+        // browser's history directly, so the router does not open the page afresh.
+        if let Ok(history) = window().history() {
+            let _ =
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/reset"));
+        }
     }
     let token = StoredValue::new(token);
     let new = RwSignal::new(String::new());
