@@ -39,10 +39,14 @@ fn quick() -> MailLimits {
 
 /// A server process over `db` that mails through `sink`.
 async fn mailing(db: &TestDb, sink: &Sink) -> Server {
+    mailing_with(db, sink, quick()).await
+}
+
+async fn mailing_with(db: &TestDb, sink: &Sink, limits: MailLimits) -> Server {
     let server = db.server().await;
     let mut config =
         MailConfig::new(&sink.url(), "Keyward <keyward@test.example.org>", PUBLIC).unwrap();
-    config.limits = quick();
+    config.limits = limits;
     mail::start(&server.store, config).unwrap();
     server
 }
@@ -572,6 +576,56 @@ async fn mail_waits_for_the_mail_server(backend: Backend) {
     no_more(&sink, 1).await;
 }
 
+/// The outbox is bounded: beyond `max_queued` new mail is dropped (the request still
+/// answers), and a mail that fails `max_attempts` times is given up.
+async fn the_outbox_is_bounded(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sink = Sink::start().await;
+    sink.stop().await;
+    let server = mailing_with(
+        &db,
+        &sink,
+        MailLimits {
+            max_queued: 2,
+            max_attempts: 3,
+            ..quick()
+        },
+    )
+    .await;
+    let mut device = Device::new(12);
+    let (_, admin) = register_site(&server, &mut device, "Northgate School").await;
+    let mut people = Vec::new();
+    for n in 0..3 {
+        let email = format!("p{n}@northgate.example.org");
+        let person = member(
+            &server,
+            &admin.token,
+            "p",
+            Role::Staff,
+            Some(&email),
+            device.id,
+        )
+        .await;
+        people.push(person.username);
+    }
+    for person in &people {
+        assert_eq!(forgot(&server, person).await, StatusCode::ACCEPTED);
+    }
+    assert_eq!(outbox(&server).await, 2, "the third mail does not fit");
+    // Three failed attempts each, then given up.
+    let deadline = std::time::Instant::now() + WAIT;
+    while outbox(&server).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still waiting: {}",
+            outbox(&server).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sink.restart().await;
+    no_more(&sink, 0).await;
+}
+
 /// Without SMTP: addresses can still be kept, but nothing is queued, there is no "forgot",
 /// and the app works as before.
 async fn without_smtp_nothing_is_queued(backend: Backend) {
@@ -740,6 +794,7 @@ on_both_backends!(
     reset_link_works_once_and_expires,
     unknown_username_gets_the_same_answer,
     mail_waits_for_the_mail_server,
+    the_outbox_is_bounded,
     without_smtp_nothing_is_queued,
     addresses_are_checked_and_kept,
 );
