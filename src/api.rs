@@ -3,8 +3,9 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use keyward_core::sync::{
-    DeviceSession, Login, NewSite, NewUser, PasswordChange, PasswordReset, PullResponse,
-    PushRequest, PushResponse, RoleChange, Session, StreamTicket, User,
+    DeviceSession, EmailAddress, EmailChange, Login, MailStatus, NewSite, NewUser, PasswordChange,
+    PasswordReset, PullResponse, PushRequest, PushResponse, ResetComplete, ResetRequest,
+    RoleChange, Session, StreamTicket, User,
 };
 use keyward_core::{DeviceId, Role};
 use serde::{de::DeserializeOwned, Deserialize};
@@ -133,6 +134,51 @@ pub async fn reset_password(
 ) -> Result<(), ApiError> {
     let url = format!("{}/password", user_url(username));
     done(authorised(Request::put(&url), token).json(reset)).await
+}
+
+/// Whether the server sends e-mail (so "Forgot your password?" can be offered).
+pub async fn mail_status() -> Result<MailStatus, ApiError> {
+    send(Request::get("/api/mail").build()).await
+}
+
+/// "Forgot your password?": the server mails a link if the account has an address (it
+/// answers alike either way).
+pub async fn request_reset(username: &str) -> Result<(), ApiError> {
+    let request = ResetRequest {
+        username: username.to_string(),
+    };
+    done(Request::post("/api/password-reset").json(&request)).await
+}
+
+/// Sets a new password with the token of a mailed link; every session of the account ends.
+pub async fn complete_reset(reset: &ResetComplete) -> Result<(), ApiError> {
+    done(Request::post("/api/password-reset/complete").json(reset)).await
+}
+
+/// The account's own e-mail address.
+pub async fn own_email(token: &str) -> Result<EmailAddress, ApiError> {
+    send(authorised(Request::get("/api/email"), token).build()).await
+}
+
+/// Sets (or, empty, removes) the account's own e-mail address.
+pub async fn set_own_email(token: &str, email: &str) -> Result<EmailAddress, ApiError> {
+    let change = EmailChange {
+        email: email.to_string(),
+    };
+    send(authorised(Request::put("/api/email"), token).json(&change)).await
+}
+
+/// Sets (or, empty, removes) a user's e-mail address (admins).
+pub async fn set_user_email(
+    token: &str,
+    username: &str,
+    email: &str,
+) -> Result<EmailAddress, ApiError> {
+    let url = format!("{}/email", user_url(username));
+    let change = EmailChange {
+        email: email.to_string(),
+    };
+    send(authorised(Request::put(&url), token).json(&change)).await
 }
 
 /// A single-use ticket that opens the event stream (a token never goes in a URL).

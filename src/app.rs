@@ -190,6 +190,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/setup/policies") view=PoliciesPage/>
                             <Route path=path!("/labels") view=LabelsPage/>
                             <Route path=path!("/sync") view=SyncPage/>
+                            <Route path=path!("/reset") view=ResetPasswordPage/>
                             <Route path=path!("/conflicts") view=ConflictsPage/>
                             <Route path=path!("/master") view=MasterPage/>
                             <Route path=path!("/master/check") view=CheckPage/>

@@ -29,7 +29,7 @@ mod scan;
 mod setup;
 mod setup_lockers;
 
-pub use account::{status_text, SyncPage};
+pub use account::{status_text, ResetPasswordPage, SyncPage};
 pub use audits::{AuditPage, AuditReportPage, AuditsPage, DashboardPage};
 pub use backup::BackupPage;
 pub use blank_tag::BlankTagPage;

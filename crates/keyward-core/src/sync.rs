@@ -185,6 +185,9 @@ pub struct User {
     pub username: String,
     pub name: String,
     pub role: Role,
+    /// Where mail for them goes (lost master keys, the overdue digest, password resets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// `POST /api/users`: a user the admin adds, with a first password.
@@ -194,6 +197,9 @@ pub struct NewUser {
     pub name: String,
     pub role: Role,
     pub password: String,
+    /// Their e-mail address, if the admin knows it; empty or absent for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// One signed-in device of an account: `GET /api/sessions` (one's own) and
@@ -235,6 +241,46 @@ pub struct StreamTicket {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleChange {
     pub role: Role,
+}
+
+/// The most characters an e-mail address may have (RFC 5321's limit on a path).
+pub const EMAIL_MAX_CHARS: usize = 254;
+
+/// `GET /api/email` and the answer of `PUT /api/email` or `PUT /api/users/{username}/email`:
+/// an account's e-mail address, if it has one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAddress {
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// `PUT /api/email` (one's own) and `PUT /api/users/{username}/email` (an admin's): the new
+/// address; empty removes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChange {
+    pub email: String,
+}
+
+/// `GET /api/mail`: whether the server sends e-mail (the sign-in form offers "Forgot your
+/// password?" only then).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailStatus {
+    pub configured: bool,
+}
+
+/// `POST /api/password-reset`: "Forgot your password?". The answer is the same whether or not
+/// the account exists or has an address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetRequest {
+    pub username: String,
+}
+
+/// `POST /api/password-reset/complete`: the one-time token from the mailed link and the new
+/// password; every session of the account ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetComplete {
+    pub token: String,
+    pub password: String,
 }
 
 /// The server's judgement of a pushed change, before it is stored: the same rules the app

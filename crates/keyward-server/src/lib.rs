@@ -19,6 +19,9 @@
 //! - [`proxy`] finds the client's address behind a trusted reverse proxy.
 //! - [`health`] is `/healthz`; [`backup`] and [`check`] the operator's `backup`, `restore`
 //!   and `check` ([`cli`]); [`logs`] the `tracing` set-up.
+//! - [`mail`] is e-mail over SMTP, when the operator configures it: lost master keys, the
+//!   daily digest of overdue keys, password resets; queued in the database, sent in the
+//!   background.
 
 use std::future::Future;
 use std::io;
@@ -37,6 +40,7 @@ pub mod cli;
 pub mod headers;
 pub mod health;
 pub mod logs;
+pub mod mail;
 pub mod proxy;
 pub mod serve;
 pub mod settings;

@@ -92,6 +92,9 @@ struct Args {
         help_heading = "Logs"
     )]
     log_format: LogFormat,
+    // --- E-mail --------------------------------------------------------------------------
+    #[command(flatten)]
+    mail: keyward_server::mail::MailFlags,
     #[command(subcommand)]
     command: Option<Subcommand>,
 }
@@ -144,6 +147,10 @@ async fn run(args: Args) -> Result<(), String> {
         cli::start_serving_duties(&config.data, config.database_url.as_deref(), &args.backups)?;
     let store = config.open_store().await.map_err(|e| e.to_string())?;
     let setup_line = setup_code_line(&store, args.setup_code.as_deref()).await?;
+    if let Some(mail) = args.mail.config()? {
+        tracing::info!("e-mail through {} as {}", mail.smtp_shown(), mail.from);
+        keyward_server::mail::start(&store, mail)?;
+    }
 
     let listener = TcpListener::bind(args.addr.as_str())
         .await

@@ -160,6 +160,8 @@ struct Inner {
     heads: Mutex<HashMap<SiteId, watch::Sender<u64>>>,
     poller: AtomicBool,
     closing: watch::Sender<bool>,
+    /// The mail settings and sender, when the operator configured SMTP.
+    mail: std::sync::OnceLock<Arc<crate::mail::Mailer>>,
 }
 
 impl Store {
@@ -215,6 +217,7 @@ impl Store {
                 heads: Mutex::new(HashMap::new()),
                 poller: AtomicBool::new(false),
                 closing: watch::Sender::new(false),
+                mail: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -236,6 +239,16 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// The mail settings and sender, `None` when no SMTP server is configured.
+    pub fn mail(&self) -> Option<&Arc<crate::mail::Mailer>> {
+        self.inner.mail.get()
+    }
+
+    /// Keeps the mail settings ([`crate::mail::start`]); `false` when set already.
+    pub(crate) fn set_mail(&self, mailer: Arc<crate::mail::Mailer>) -> bool {
+        self.inner.mail.set(mailer).is_ok()
     }
 
     /// Ends every open `/api/stream`, so a graceful shutdown does not wait for them.

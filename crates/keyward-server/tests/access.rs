@@ -62,6 +62,12 @@ enum Endpoint {
     StreamTokenInUrl,
     Push,
     Pull,
+    OwnEmail,
+    SetOwnEmail,
+    SetUserEmail,
+    MailStatus,
+    ForgotPassword,
+    CompleteReset,
 }
 
 /// Expected statuses, in the order of [`CALLERS`]: nobody, another site's admin, admin,
@@ -95,10 +101,18 @@ fn expected(endpoint: Endpoint) -> [u16; 9] {
         StreamTokenInUrl => [401; 9],
         Push => anyone(200),
         Pull => anyone(200),
+        OwnEmail => anyone(200),
+        SetOwnEmail => anyone(200),
+        SetUserEmail => admins(200),
+        MailStatus => [200; 9],
+        // This server sends no mail: said alike to everyone.
+        ForgotPassword => [404; 9],
+        // A token that was never mailed.
+        CompleteReset => [400; 9],
     }
 }
 
-const ENDPOINTS: [Endpoint; 20] = [
+const ENDPOINTS: [Endpoint; 26] = [
     Endpoint::RegisterSite,
     Endpoint::Login,
     Endpoint::Logout,
@@ -119,6 +133,12 @@ const ENDPOINTS: [Endpoint; 20] = [
     Endpoint::StreamTokenInUrl,
     Endpoint::Push,
     Endpoint::Pull,
+    Endpoint::OwnEmail,
+    Endpoint::SetOwnEmail,
+    Endpoint::SetUserEmail,
+    Endpoint::MailStatus,
+    Endpoint::ForgotPassword,
+    Endpoint::CompleteReset,
 ];
 
 struct World {
@@ -221,6 +241,7 @@ async fn call(world: &World, endpoint: Endpoint, token: Option<&str>) -> u16 {
         Endpoint::ChangeRole
         | Endpoint::RemoveUser
         | Endpoint::UserSessions
+        | Endpoint::SetUserEmail
         | Endpoint::ResetPassword => {
             let target = world.account(&world.admin, Role::Staff).await.username;
             let (method, path, body) = match endpoint {
@@ -233,6 +254,11 @@ async fn call(world: &World, endpoint: Endpoint, token: Option<&str>) -> u16 {
                 Endpoint::UserSessions => {
                     (Method::GET, format!("/api/users/{target}/sessions"), None)
                 }
+                Endpoint::SetUserEmail => (
+                    Method::PUT,
+                    format!("/api/users/{target}/email"),
+                    Some(json!({"email": "someone@northgate.example.org"})),
+                ),
                 _ => (
                     Method::PUT,
                     format!("/api/users/{target}/password"),
@@ -242,6 +268,26 @@ async fn call(world: &World, endpoint: Endpoint, token: Option<&str>) -> u16 {
             send(method, path, body).await
         }
         Endpoint::OwnSessions => send(Method::GET, "/api/sessions".into(), None).await,
+        Endpoint::OwnEmail => send(Method::GET, "/api/email".into(), None).await,
+        Endpoint::SetOwnEmail => {
+            let body = json!({"email": "me@northgate.example.org"});
+            send(Method::PUT, "/api/email".into(), Some(body)).await
+        }
+        Endpoint::MailStatus => send(Method::GET, "/api/mail".into(), None).await,
+        Endpoint::ForgotPassword => {
+            let target = world.account(&world.admin, Role::Staff).await.username;
+            let body = json!({ "username": target });
+            send(Method::POST, "/api/password-reset".into(), Some(body)).await
+        }
+        Endpoint::CompleteReset => {
+            let body = json!({"token": "ab".repeat(32), "password": STRONG});
+            send(
+                Method::POST,
+                "/api/password-reset/complete".into(),
+                Some(body),
+            )
+            .await
+        }
         Endpoint::EndOwnSession => {
             // One's own session when signed in; someone's otherwise (still refused).
             let id = match token {

@@ -937,6 +937,7 @@ async fn a_new_role_counts_from_the_next_push(backend: Backend) {
             username: staff_name.clone(),
             name: format!("{staff_name} person"),
             role: Role::Viewer,
+            email: None,
         }
     );
     let users: Vec<User> = server.get("/api/users", &admin.token).await.ok();

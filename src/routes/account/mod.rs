@@ -6,15 +6,22 @@
 //! - `switch`: the PIN of a shared device (set, change, enter it again) and switching user;
 //! - `password`: changing one's own password;
 //! - `devices`: one's own signed-in devices, and the list an admin sees of a user's;
-//! - `users`: the site's users, for admins (add, role, remove, their devices, new password).
+//! - `users`: the site's users, for admins (add, role, remove, their devices, new password,
+//!   e-mail address);
+//! - `email`: one's own e-mail address;
+//! - `reset`: "Forgot your password?" and the page its mailed link opens (`/reset`).
 //!
 //! The PIN's crypto and threat model are in `crate::pin`; what is stored, in `settings.rs`.
 
 mod devices;
+mod email;
 mod password;
+mod reset;
 mod sign_in;
 mod switch;
 mod users;
+
+pub use reset::ResetPasswordPage;
 
 use crate::components::{local_date_time, Back};
 use crate::state::{use_app, AppState};
@@ -37,6 +44,7 @@ pub fn SyncPage() -> impl IntoView {
                 <switch::Pin/>
                 <sign_in::SignIn/>
                 <password::ChangePassword/>
+                <email::OwnEmail/>
                 <devices::OwnDevices/>
                 <users::Users/>
             }.into_any()

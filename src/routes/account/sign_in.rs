@@ -1,6 +1,7 @@
 //! Signing in (a new device, or another person on this one), and putting this device's site
 //! on a server with the set-up code its operator was given.
 
+use super::reset::Forgot;
 use super::{run_busy, Problem};
 use crate::api;
 use crate::settings::Account;
@@ -80,6 +81,7 @@ pub fn SignIn() -> impl IntoView {
                 <progress max=head value=held aria-label="Downloading the register"></progress>
             })}
         </form>
+        <Forgot username/>
     }
 }
 

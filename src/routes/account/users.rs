@@ -1,5 +1,6 @@
 //! The site's users, for admins: who they are and their roles, adding one, removing one, and
-//! for each their signed-in devices (sign out a lost phone) and a new password.
+//! for each their signed-in devices (sign out a lost phone), a new password and their e-mail
+//! address.
 
 use super::devices::{DeviceList, Whose};
 use super::sign_in::check_new_password;
@@ -74,6 +75,7 @@ fn AddUser(added: Callback<String>) -> impl IntoView {
     let username = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Staff);
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -82,6 +84,7 @@ fn AddUser(added: Callback<String>) -> impl IntoView {
             error.set(Some("Sign in again to add users.".into()));
             return;
         };
+        let address = email.get_untracked().trim().to_string();
         let (u, n, p, r) = (
             username.get_untracked(),
             name.get_untracked(),
@@ -98,6 +101,7 @@ fn AddUser(added: Callback<String>) -> impl IntoView {
                 name: n.trim().to_string(),
                 role: r,
                 password: p,
+                email: (!address.is_empty()).then_some(address),
             };
             match api::add_user(&token, &new).await {
                 Ok(user) => {
@@ -105,6 +109,7 @@ fn AddUser(added: Callback<String>) -> impl IntoView {
                     username.set(String::new());
                     name.set(String::new());
                     password.set(String::new());
+                    email.set(String::new());
                     added.run(format!(
                         "{} can now sign in as {}.",
                         user.name, user.username
@@ -133,6 +138,10 @@ fn AddUser(added: Callback<String>) -> impl IntoView {
             <p class="hint" id="new-user-password-hint">{PASSWORD_RULE}" Tell it to them in person; they can change it once signed in."</p>
             <input id="new-user-password" type="password" autocomplete="new-password"
                 aria-describedby="new-user-password-hint" bind:value=password/>
+            <label for="new-user-email">"E-mail address (if they have one)"</label>
+            <p class="hint" id="new-user-email-hint">"For a link to set a new password if they forget it; admins and key custodians also get lost master key alerts and the overdue keys each morning."</p>
+            <input id="new-user-email" type="email" autocomplete="off" autocapitalize="none" spellcheck="false"
+                aria-describedby="new-user-email-hint" bind:value=email/>
             <Problem error/>
             <button type="submit" class="button primary">"Add user"</button>
         </form>
@@ -148,6 +157,7 @@ fn UserRow(user: User, changed: Callback<String>, failed: Callback<String>) -> i
     let id = format!("role-{}", user.username);
     let username = StoredValue::new(user.username.clone());
     let name = StoredValue::new(user.name.clone());
+    let email = StoredValue::new(user.email.clone());
     let open = RwSignal::new(false);
     let set_role = move |ev: leptos::ev::Event| {
         let Some(role) = Role::parse(&event_target_value(&ev)) else {
@@ -184,6 +194,7 @@ fn UserRow(user: User, changed: Callback<String>, failed: Callback<String>) -> i
     view! {
         <li class="user">
             <label for=id.clone()><strong>{user.name.clone()}</strong>" ("{user.username.clone()}")"</label>
+            {user.email.clone().map(|e| view! { <span class="hint user-email">" "{e}</span> })}
             <div class="actions">
                 <select id=id on:change=set_role aria-label=format!("Role of {}", user.name)>
                     {Role::ALL.into_iter().map(|r| view! {
@@ -203,6 +214,8 @@ fn UserRow(user: User, changed: Callback<String>, failed: Callback<String>) -> i
                     <h4>"Signed-in devices of "{name.get_value()}</h4>
                     <DeviceList whose=whose.clone()/>
                     <ResetPassword username=username.get_value() name=name.get_value() done=changed/>
+                    <UserEmail username=username.get_value() name=name.get_value()
+                        email=email.get_value().unwrap_or_default() done=changed/>
                 </div>
             })}
         </li>
@@ -247,6 +260,49 @@ fn ResetPassword(username: String, name: String, done: Callback<String>) -> impl
             <input id=id type="password" autocomplete="new-password" aria-describedby=hint bind:value=password/>
             <Problem error/>
             <button type="submit" class="button">"Set new password"</button>
+        </form>
+    }
+}
+
+/// An admin sets (or, empty, removes) a user's e-mail address.
+#[component]
+fn UserEmail(
+    username: String,
+    name: String,
+    email: String,
+    done: Callback<String>,
+) -> impl IntoView {
+    let state = use_app();
+    let address = RwSignal::new(email);
+    let error = RwSignal::new(None::<String>);
+    let id = format!("email-{username}");
+    let who = StoredValue::new((username, name.clone()));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(token) = state.token_untracked() else {
+            return;
+        };
+        let typed = address.get_untracked();
+        let (username, name) = who.get_value();
+        leptos::task::spawn_local(async move {
+            match api::set_user_email(&token, &username, &typed).await {
+                Ok(saved) => {
+                    error.set(None);
+                    done.run(match saved.email {
+                        Some(e) => format!("Mail for {name} now goes to {e}."),
+                        None => format!("{name} has no e-mail address now."),
+                    });
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form on:submit=submit novalidate>
+            <label for=id.clone()>"E-mail address of "{name}</label>
+            <input id=id type="email" autocomplete="off" autocapitalize="none" spellcheck="false" bind:value=address/>
+            <Problem error/>
+            <button type="submit" class="button">"Save e-mail address"</button>
         </form>
     }
 }

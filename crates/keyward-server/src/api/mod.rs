@@ -15,12 +15,17 @@
 //! | `DELETE /api/users/{username}` | 204, the user and all their sessions are gone (admins); 404; 409 the last admin |
 //! | `GET /api/users/{username}/sessions` | `Vec<DeviceSession>` of a user of the admin's site; 404 |
 //! | `PUT /api/users/{username}/password` [`PasswordReset`](keyward_core::sync::PasswordReset) `{password}` | 204, all that user's sessions end (admins); 404; 400 rule |
+//! | `GET /api/email` / `PUT /api/email` [`EmailChange`](keyward_core::sync::EmailChange) `{email}` | [`EmailAddress`](keyward_core::sync::EmailAddress) the caller's own; empty removes it; 400 says what is wrong |
+//! | `PUT /api/users/{username}/email` `{email}` | `EmailAddress` of a user of the admin's site; 404; 400 |
+//! | `GET /api/mail` | [`MailStatus`](keyward_core::sync::MailStatus) `{configured}`: whether the server sends e-mail |
+//! | `POST /api/password-reset` `{username}` | 202 alike for every username (a link is mailed when the account has an address); 404 no mail set up; 400; 429 |
+//! | `POST /api/password-reset/complete` `{token, password}` | 204, the password is set and all the account's sessions end; 400 link used or expired, or the rule; 503 |
 //! | `POST /api/stream-ticket` | 201 [`StreamTicket`](keyward_core::sync::StreamTicket) `{ticket}`, single use, valid 60 s |
 //! | `POST /api/push` [`PushRequest`](keyward_core::sync::PushRequest) | [`PushResponse`](keyward_core::sync::PushResponse) |
 //! | `GET /api/pull?after=&since=&device=` | [`PullResponse`](keyward_core::sync::PullResponse) |
 //! | `GET /api/stream?ticket=` | server-sent events: `event: head`, `data: <pos>`; 401 ticket used or expired |
 //!
-//! Every request but `sites` and `login` needs `Authorization: Bearer <token>`; the stream
+//! Every request but `sites`, `login`, `mail` and `password-reset` needs `Authorization: Bearer <token>`; the stream
 //! takes a ticket instead (an `EventSource` cannot set headers, and a token never goes in a
 //! URL: `?token=` is refused), or the header. Every error is
 //! `{"error": "<sentence saying what to do>"}`, shown by the app as it is; 429 and 503 come
@@ -62,6 +67,16 @@ pub fn router(store: Store) -> Router {
         )
         .route("/api/password", put(accounts::passwords::change_password))
         .route(
+            "/api/email",
+            get(accounts::email::own_email).put(accounts::email::set_own_email),
+        )
+        .route("/api/mail", get(accounts::reset::mail_status))
+        .route("/api/password-reset", post(accounts::reset::request_reset))
+        .route(
+            "/api/password-reset/complete",
+            post(accounts::reset::complete_reset),
+        )
+        .route(
             "/api/users",
             get(accounts::users::users).post(accounts::users::add_user),
         )
@@ -76,6 +91,10 @@ pub fn router(store: Store) -> Router {
         .route(
             "/api/users/{username}/password",
             put(accounts::passwords::reset_password),
+        )
+        .route(
+            "/api/users/{username}/email",
+            put(accounts::email::set_user_email),
         )
         .route("/api/stream-ticket", post(stream::stream_ticket))
         .route(

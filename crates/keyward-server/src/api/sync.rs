@@ -27,7 +27,7 @@ use keyward_core::sync::{
     check_time, judge, Logged, Numbered, Outcome, PullResponse, PushRequest, PushResponse, Receipt,
     Sent, BATCH,
 };
-use keyward_core::{DeviceId, Event, EventId, Role, SiteId};
+use keyward_core::{Change, DeviceId, EscalationId, Event, EventId, Role, SiteId};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -89,7 +89,7 @@ fn outcome_columns(outcome: &Outcome) -> (&'static str, Option<i64>, Option<&str
 }
 
 /// Folds the events stored after the cache's position, up to `head`, into it.
-async fn catch_up(
+pub(crate) async fn catch_up(
     pool: &AnyPool,
     site: SiteId,
     cached: &mut Cached,
@@ -228,6 +228,8 @@ struct Judged {
     receipts: Vec<Receipt>,
     new_receipts: Vec<Receipt>,
     new_events: Vec<NewEvent>,
+    /// The master keys this push reports lost: mailed to the site's admins when stored.
+    lost_masters: Vec<EscalationId>,
 }
 
 async fn read_role(
@@ -341,6 +343,7 @@ async fn judge_push(
     let mut receipts = Vec::with_capacity(req.changes.len());
     let mut new_receipts: Vec<Receipt> = Vec::new();
     let mut new_events: Vec<NewEvent> = Vec::new();
+    let mut lost_masters = Vec::new();
     for change in &req.changes {
         if let Some(receipt) = answered.get(&change.n) {
             receipts.push(receipt.clone());
@@ -369,6 +372,9 @@ async fn judge_push(
                     let body = serde_json::to_string(event)
                         .map_err(|e| ApiError::internal(format!("encoding an event: {e}")))?;
                     cached.fold(event, body.len());
+                    if let Change::MasterLostReported { escalation, .. } = &event.change {
+                        lost_masters.push(*escalation);
+                    }
                     stored.insert(event.id, (site_text.clone(), head, conflict));
                     new_events.push(NewEvent {
                         pos: head,
@@ -403,6 +409,7 @@ async fn judge_push(
         receipts,
         new_receipts,
         new_events,
+        lost_masters,
     })
 }
 
@@ -484,7 +491,18 @@ async fn write_push(
             .execute(&mut *tx)
             .await?;
     }
+    let mailer = store.mail();
+    let mailed = match mailer {
+        Some(mailer) => {
+            let lost = &judged.lost_masters;
+            crate::mail::alerts::lost_master(&mut tx, mailer, auth, &cached.register, lost).await?
+        }
+        None => false,
+    };
     tx.commit().await?;
+    if let Some(mailer) = mailer.filter(|_| mailed) {
+        mailer.wake();
+    }
     cached.pos = judged.head;
     cached.dirty = false;
     Ok(Some(PushResponse {

@@ -39,8 +39,10 @@ use sha2::{Digest, Sha256};
 use super::ApiError;
 use crate::store::Store;
 
+pub mod email;
 pub mod limits;
 pub mod passwords;
+pub mod reset;
 pub mod sessions;
 pub mod setup_code;
 pub mod sign_in;

@@ -181,10 +181,15 @@ pub async fn reset_password(
     for sql in [
         "DELETE FROM sessions WHERE username = $1",
         "DELETE FROM login_failures WHERE username = $1",
+        "DELETE FROM password_resets WHERE username = $1",
     ] {
         sqlx::query(sql).bind(&username).execute(&mut *tx).await?;
     }
+    let note = super::reset::admin_reset_note(&mut tx, &store, &username, &auth.name).await?;
     tx.commit().await?;
+    if let Some(mailer) = note {
+        mailer.wake();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -19,11 +19,12 @@ use crate::store::Store;
 /// `GET /api/users`: the site's users, by username.
 pub async fn users(State(store): State<Store>, auth: Auth) -> Result<Json<Vec<User>>, ApiError> {
     auth.may(Action::ManageUsers)?;
-    let rows =
-        sqlx::query("SELECT username, name, role FROM users WHERE site = $1 ORDER BY username")
-            .bind(auth.site.to_string())
-            .fetch_all(store.pool())
-            .await?;
+    let rows = sqlx::query(
+        "SELECT username, name, role, email FROM users WHERE site = $1 ORDER BY username",
+    )
+    .bind(auth.site.to_string())
+    .fetch_all(store.pool())
+    .await?;
     let mut users = Vec::with_capacity(rows.len());
     for row in rows {
         let role: String = row.try_get("role")?;
@@ -31,6 +32,7 @@ pub async fn users(State(store): State<Store>, auth: Auth) -> Result<Json<Vec<Us
             username: row.try_get("username")?,
             name: row.try_get("name")?,
             role: parse_role(&role)?,
+            email: row.try_get("email")?,
         });
     }
     Ok(Json(users))
@@ -47,11 +49,12 @@ pub async fn add_user(
     let username = new_username(&req.username)?;
     let name = checked_name(&req.name, Name::Person)?;
     check_new_password(&req.password, &[&username, &name, &auth.site_name])?;
+    let email = crate::mail::checked_email(req.email.as_deref().unwrap_or_default())?;
     username_free(&store, &username).await?;
     let hash = store.sign_in_guards().hashing().hash(req.password).await?;
     let inserted = sqlx::query(
-        "INSERT INTO users (username, site, name, role, password_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO users (username, site, name, role, password_hash, created_at, email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&username)
     .bind(auth.site.to_string())
@@ -59,6 +62,7 @@ pub async fn add_user(
     .bind(req.role.as_str())
     .bind(&hash)
     .bind(now_ms())
+    .bind(email.as_deref())
     .execute(store.pool())
     .await;
     match inserted {
@@ -71,32 +75,46 @@ pub async fn add_user(
             username,
             name,
             role: req.role,
+            email,
         }),
     ))
 }
 
 /// Opens a transaction holding the site's lock (as a push does), so changes to a site's users
 /// are serialised across server processes and with pushes; returns the user's name and role
-/// at the admin's site, or 404.
+/// at the admin's site (and address), or 404.
 async fn lock_user(
     store: &Store,
     auth: &Auth,
     username: &str,
-) -> Result<(sqlx::Transaction<'static, sqlx::Any>, String, Role), ApiError> {
+) -> Result<
+    (
+        sqlx::Transaction<'static, sqlx::Any>,
+        String,
+        Role,
+        Option<String>,
+    ),
+    ApiError,
+> {
     let site = auth.site.to_string();
     let mut tx = store.pool().begin().await?;
     sqlx::query("UPDATE sites SET head = head WHERE id = $1")
         .bind(&site)
         .execute(&mut *tx)
         .await?;
-    let row = sqlx::query("SELECT name, role FROM users WHERE username = $1 AND site = $2")
+    let row = sqlx::query("SELECT name, role, email FROM users WHERE username = $1 AND site = $2")
         .bind(username)
         .bind(&site)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| no_such_user(username))?;
     let role: String = row.try_get("role")?;
-    Ok((tx, row.try_get("name")?, parse_role(&role)?))
+    Ok((
+        tx,
+        row.try_get("name")?,
+        parse_role(&role)?,
+        row.try_get("email")?,
+    ))
 }
 
 /// 409 if `username`, an admin, is the site's only one (checked inside the site's lock).
@@ -130,7 +148,7 @@ pub async fn change_role(
 ) -> Result<Json<User>, ApiError> {
     auth.may(Action::ManageUsers)?;
     let username = path_username(path)?;
-    let (mut tx, name, role) = lock_user(&store, &auth, &username).await?;
+    let (mut tx, name, role, email) = lock_user(&store, &auth, &username).await?;
     if role == Role::Admin && req.role != Role::Admin {
         keep_an_admin(&mut tx, &auth, &username).await?;
     }
@@ -145,6 +163,7 @@ pub async fn change_role(
         username,
         name,
         role: req.role,
+        email,
     }))
 }
 
@@ -157,13 +176,14 @@ pub async fn remove_user(
 ) -> Result<StatusCode, ApiError> {
     auth.may(Action::ManageUsers)?;
     let username = path_username(path)?;
-    let (mut tx, _, role) = lock_user(&store, &auth, &username).await?;
+    let (mut tx, _, role, _) = lock_user(&store, &auth, &username).await?;
     if role == Role::Admin {
         keep_an_admin(&mut tx, &auth, &username).await?;
     }
     for sql in [
         "DELETE FROM sessions WHERE username = $1",
         "DELETE FROM login_failures WHERE username = $1",
+        "DELETE FROM password_resets WHERE username = $1",
     ] {
         sqlx::query(sql).bind(&username).execute(&mut *tx).await?;
     }
