@@ -119,7 +119,10 @@ pub fn App() -> impl IntoView {
             {(!pwa::secure_context()).then(|| view! {
                 <div class="banner insecure" role="status">
                     <p><strong>"This address is not secure (http), so Keyward cannot work offline here or use the camera to scan."</strong></p>
-                    <p>"Everything else works while there is a network. To fix it, open Keyward at its https address: ask whoever runs the Keyward server for it. If this device is asked to trust the server's certificate first, its /ca page shows how, for Android and for iPhone."</p>
+                    <details>
+                        <summary>"How to fix it"</summary>
+                        <p>"Everything else works while there is a network. To fix it, open Keyward at its https address: ask whoever runs the Keyward server for it. If this device is asked to trust the server's certificate first, its /ca page shows how, for Android and for iPhone."</p>
+                    </details>
                 </div>
             })}
             {move || state.device.clock_warning().map(|w| view! {

@@ -1,9 +1,14 @@
 // The user guide's pictures (docs/guide.md): each task of the guide done for real in the built
-// app at phone size, and the screen photographed into docs/images/ as it stands then. So the
-// guide shows the app as it is: rerun with `cargo xtask e2e guide` after changing a screen,
-// look at the pictures, and commit them. Each screen also passes axe.
+// app at phone size, and the screen photographed as it stands then; each screen also passes
+// axe. Every test run walks the guide and takes the pictures into the temp folder; with
+// KEYWARD_GUIDE_PICTURES=1 they replace docs/images/ (tag ids and dates differ on every run,
+// so only then): after changing a screen, run
+//   KEYWARD_GUIDE_PICTURES=1 cargo xtask e2e guide
+// look at the pictures, and commit them.
 
 import { test, expect } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   addPerson,
@@ -21,9 +26,11 @@ import {
   setUpSite,
 } from './helpers.js';
 
-const IMAGES = join(import.meta.dirname, '..', '..', '..', 'docs', 'images');
+const IMAGES = process.env.KEYWARD_GUIDE_PICTURES
+  ? join(import.meta.dirname, '..', '..', '..', 'docs', 'images')
+  : mkdtempSync(join(tmpdir(), 'keyward-guide-'));
 
-/** Photographs the screen (the phone's viewport, as a person sees it) as docs/images/NAME.png. */
+/** Photographs the screen (the phone's viewport, as a person sees it) as IMAGES/NAME.png. */
 async function picture(page, name) {
   expect(await checkA11y(page, name)).toEqual([]);
   await page.screenshot({ path: join(IMAGES, `${name}.png`) });
