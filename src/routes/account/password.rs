@@ -1,7 +1,7 @@
 //! Changing one's own password: the current one, the new one twice. The server refuses a
 //! guessable password with a sentence, shown as it is, and ends the account's other sessions.
 
-use super::sign_in::check_new_password;
+use super::sign_in::check_new_password_twice;
 use super::{run_busy, Done, Problem};
 use crate::api;
 use crate::state::use_app;
@@ -32,14 +32,8 @@ pub fn ChangePassword() -> impl IntoView {
             error.set(Some("Enter your current password.".into()));
             return;
         }
-        if let Err(message) = check_new_password(&fresh) {
+        if let Err(message) = check_new_password_twice(&fresh, &again.get_untracked()) {
             error.set(Some(message));
-            return;
-        }
-        if fresh != again.get_untracked() {
-            error.set(Some(
-                "The two new passwords are not the same. Type the new one twice.".into(),
-            ));
             return;
         }
         run_busy(busy, error, async move {

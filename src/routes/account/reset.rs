@@ -3,7 +3,7 @@
 //! password rule. The token is after `#`, so it never reaches the server's or a proxy's logs;
 //! the page takes it out of the address bar at once.
 
-use super::sign_in::check_new_password;
+use super::sign_in::check_new_password_twice;
 use super::{run_busy, Done, Problem};
 use crate::api;
 use crate::components::Back;
@@ -90,14 +90,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let fresh = new.get_untracked();
-        if let Err(message) = check_new_password(&fresh) {
+        if let Err(message) = check_new_password_twice(&fresh, &again.get_untracked()) {
             error.set(Some(message));
-            return;
-        }
-        if fresh != again.get_untracked() {
-            error.set(Some(
-                "The two new passwords are not the same. Type the new one twice.".into(),
-            ));
             return;
         }
         run_busy(busy, error, async move {

@@ -26,6 +26,16 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
     }
 }
 
+/// A new password typed twice (changing one's own, or from a reset link): the length rule,
+/// then the two must agree.
+pub fn check_new_password_twice(password: &str, again: &str) -> Result<(), String> {
+    check_new_password(password)?;
+    if password != again {
+        return Err("The two new passwords are not the same. Type the new one twice.".into());
+    }
+    Ok(())
+}
+
 /// Sign in with a username and password (a new device, or another person on this one).
 #[component]
 pub fn SignIn() -> impl IntoView {
